@@ -1,0 +1,140 @@
+"""One experiment end to end: config -> problems -> text -> model -> metrics -> MLflow."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from addexp import tracking
+from addexp.evaluate import format_examples, predictions_table, score
+from addexp.framings import expected_chars, make_framing
+from addexp.models import build_model
+from addexp.problems import overlap, sample, space_from_config
+from addexp.train import compile_model, fit
+
+log = logging.getLogger("addexp")
+
+TRAIN_STREAM, TEST_STREAM = (
+    0,
+    1,
+)  # independent NumPy streams per seed: test data is never trained on
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where the run was launched and writes, as Hydra reports it."""
+
+    launch_dir: Path
+    output_dir: Path
+    preset: str | None = None
+    overrides: tuple[str, ...] = ()
+
+
+def limit_threads(threads: int) -> None:
+    """Cap TensorFlow's thread pools (parallel sweeps); must happen before TensorFlow starts."""
+    if threads <= 0:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        log.warning("TensorFlow already started; train.threads=%d not applied", threads)
+
+
+def run(cfg: DictConfig, ctx: RunContext) -> float:
+    """Train and evaluate the configured experiment, log it to MLflow; return test exact match."""
+    import keras
+    import mlflow
+
+    limit_threads(cfg.train.threads)
+    keras.utils.set_random_seed(cfg.seed)  # Python, NumPy and TensorFlow
+    space = space_from_config(cfg.data)
+    framing = make_framing(cfg, space)
+
+    uri = tracking.resolve_uri(cfg.tracking.uri, ctx.launch_dir)
+    mlflow.set_tracking_uri(uri)
+    experiment_id = tracking.ensure_experiment(
+        cfg.tracking.experiment,
+        tracking.default_artifact_location(uri, cfg.tracking.artifact_location, ctx.launch_dir),
+    )
+    label = ctx.preset or cfg.model.name
+    tags = {"framing": framing.name, "preset": ctx.preset or "none", "model": cfg.model.name}
+    commit = tracking.git_commit(Path(__file__).parent)
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    run_name = cfg.tracking.run_name or f"{label}-seed{cfg.seed}"
+
+    with tracking.tracked_run(experiment_id, run_name, tags) as run_id:
+        log.info("MLflow run %s (%s) in %s", run_id, run_name, uri)
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        mlflow.log_params(tracking.flatten(resolved))
+        mlflow.log_dict(resolved, "config/resolved.yaml")
+        mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
+
+        model = build_model(cfg.model, framing.shapes)
+        compile_model(model, framing, cfg.train)
+        rng_train = np.random.default_rng([cfg.seed, TRAIN_STREAM])
+        result = fit(model, framing, space, cfg.train, rng_train, tracking.log_epoch)
+
+        test = sample(space, cfg.eval.examples, np.random.default_rng([cfg.seed, TEST_STREAM]))
+        answers = framing.answers(model.predict(framing.inputs(test), batch_size=1024, verbose=0))
+        expected = expected_chars(framing.text_format, test)
+        metrics = score(test, expected, answers)
+        metrics["train_overlap"] = overlap(test, result.seen_keys)
+        mlflow.log_metrics({f"test/{k}": v for k, v in metrics.items()})
+        mlflow.log_metrics({"train/seconds": result.seconds, "data/space_size": space.size()})
+
+        table = predictions_table(test, expected, answers)
+        ctx.output_dir.mkdir(parents=True, exist_ok=True)
+        _write_csv(table, ctx.output_dir / "predictions.csv")
+        mlflow.log_artifact(str(ctx.output_dir / "predictions.csv"))
+        if result.history:
+            from addexp.plots import learning_curves
+
+            plot = learning_curves(result.history, ctx.output_dir / "learning_curves.png", run_name)
+            mlflow.log_artifact(str(plot))
+        if cfg.tracking.log_model:
+            _log_model(model, framing.inputs(test.take(slice(0, 5))))
+
+        log.info(
+            "test: exact_match %.4f  char_accuracy %.4f  rmse %.3f  invalid %.4f  "
+            "train_overlap %.3f  (%.1f s training)\n%s",
+            metrics["exact_match"],
+            metrics["char_accuracy"],
+            metrics["rmse"],
+            metrics["invalid_rate"],
+            metrics["train_overlap"],
+            result.seconds,
+            format_examples(table, cfg.eval.show),
+        )
+    return metrics["exact_match"]
+
+
+def _write_csv(table: dict, path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(table.keys())
+        writer.writerows(zip(*(column.tolist() for column in table.values()), strict=True))
+
+
+def _log_model(model, example: np.ndarray) -> None:
+    """The Keras 3 flavour; requirements are stated, not inferred (inference reloads the model)."""
+    import keras
+    import mlflow
+    import tensorflow as tf
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(example, model.predict(example, verbose=0))
+    mlflow.keras.log_model(
+        model,
+        name="model",
+        signature=signature,
+        pip_requirements=[f"keras=={keras.__version__}", f"tensorflow=={tf.__version__}"],
+    )
