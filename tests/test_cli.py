@@ -1,0 +1,146 @@
+"""The real `addexp` command: end to end into a temporary SQLite store, sweeps, and bad input."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import TINY, addexp
+
+
+def _runs(folder: Path, experiment: str = "addexp"):
+    mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
+    return mlflow.search_runs(experiment_names=[experiment], output_format="pandas")
+
+
+def test_seq2seq_run_logs_params_metrics_artifacts_and_finishes(tmp_path):
+    result = addexp([*TINY, "seed=7"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "exact_match" in result.stderr + result.stdout
+
+    runs = _runs(tmp_path)
+    assert len(runs) == 1
+    run = runs.iloc[0]
+    assert run["status"] == "FINISHED"
+    assert run["params.seed"] == "7"
+    assert run["params.data.terms"] == "2"
+    assert run["params.model.encoder_units"] == "[100]"
+    assert run["params.train.epochs"] == "2"
+    assert run["params.tracking.uri"] == "null"
+    assert run["tags.framing"] == "seq2seq"
+    assert run["tags.preset"] == "none"
+    for metric in ("exact_match", "char_accuracy", "invalid_rate"):
+        assert 0 <= run[f"metrics.test/{metric}"] <= 1
+    assert run["metrics.test/rmse"] >= 0
+    # 128 training draws from a space of 100 problems see about 1 - 0.99**128 = 72% of it
+    assert 0.5 < run["metrics.test/train_overlap"] < 0.95
+    assert run["metrics.data/space_size"] == 100
+
+    client = MlflowClient()
+    history = client.get_metric_history(run["run_id"], "train/loss")
+    assert [m.step for m in history] == [0, 1]
+    assert client.get_metric_history(run["run_id"], "train/accuracy")
+
+    artifacts = {a.path for a in client.list_artifacts(run["run_id"])}
+    assert {"config", "predictions.csv", "learning_curves.png"} <= artifacts
+    config_files = {a.path for a in client.list_artifacts(run["run_id"], "config")}
+    assert config_files == {"config/resolved.yaml", "config/overrides.yaml"}
+    assert Path(run["artifact_uri"].removeprefix("file://")).is_relative_to(tmp_path / "mlruns")
+
+    local = Path(client.download_artifacts(run["run_id"], "predictions.csv", str(tmp_path)))
+    with local.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 50
+    assert list(rows[0]) == ["input", "expected", "predicted", "correct"]
+    for row in rows:
+        left, right = row["input"].split("+")
+        assert int(left) + int(right) == int(row["expected"])
+        assert row["correct"] == str(row["predicted"] == row["expected"])
+    exact = sum(row["correct"] == "True" for row in rows) / len(rows)
+    assert exact == pytest.approx(run["metrics.test/exact_match"])
+
+    model = mlflow.keras.load_model(f"runs:/{run['run_id']}/model")
+    assert model.output_shape == (None, 2, 12)
+
+
+def test_preset_with_validation_and_mapping_framing(tmp_path):
+    fixed = addexp(
+        [
+            "experiment=keras_addition_rnn",
+            "train.examples=400",
+            "train.epochs=2",
+            "model.encoder_units=[16]",
+            "model.decoder_units=[16]",
+            "eval.examples=50",
+            "tracking.log_model=false",
+        ],
+        cwd=tmp_path,
+    )
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    mapping = addexp(["experiment=tutorial_mapping_mlp", "train.epochs=2", "seed=3"], cwd=tmp_path)
+    assert mapping.returncode == 0, mapping.stderr[-3000:]
+
+    runs = _runs(tmp_path).set_index("tags.preset")
+    keras_run, mlp_run = runs.loc["keras_addition_rnn"], runs.loc["tutorial_mapping_mlp"]
+    assert keras_run["status"] == mlp_run["status"] == "FINISHED"
+    client = MlflowClient()
+    for name in ("val/loss", "val/accuracy", "val/exact_match"):
+        assert len(client.get_metric_history(keras_run["run_id"], name)) == 2
+    assert keras_run["params.data.reverse_input"] == "True"
+    assert keras_run["metrics.test/train_overlap"] < 0.1  # 360 of ~500k questions
+    assert mlp_run["tags.framing"] == "mapping"
+    assert mlp_run["tags.mlflow.runName"] == "tutorial_mapping_mlp-seed3"
+    assert mlp_run["metrics.test/invalid_rate"] == 0
+    assert mlp_run["metrics.test/rmse"] >= 0
+
+
+def test_multirun_sweep_gives_one_finished_run_per_job(tmp_path):
+    result = addexp(
+        [
+            "-m",
+            "seed=1,2",
+            "train.batch_size=10,32",
+            *TINY,
+            "tracking.log_model=false",
+            "tracking.experiment=sweep",
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = _runs(tmp_path, "sweep")
+    assert sorted(zip(runs["params.seed"], runs["params.train.batch_size"], strict=True)) == [
+        ("1", "10"),
+        ("1", "32"),
+        ("2", "10"),
+        ("2", "32"),
+    ]
+    assert set(runs["status"]) == {"FINISHED"}
+    assert (tmp_path / "multirun").is_dir() and not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("data.terms=0", "data.terms=0 is out of range; it must be >= 1"),
+        ("data.largest=-5", "data.largest=-5 is out of range"),
+        ("train.batch_size=0", "train.batch_size=0 is out of range; it must be >= 1"),
+        ("train.epochs=abc", "train.epochs"),
+        ("model=nope", "Could not find 'model/nope'"),
+        ("experiment=nope", "Could not find 'experiment/nope'"),
+    ],
+)
+def test_bad_input_exits_nonzero_with_a_short_message_and_no_finished_run(
+    tmp_path, override, expected
+):
+    result = addexp([override], cwd=tmp_path, timeout=120)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    if override.startswith("model="):
+        assert "seq2seq" in result.stderr  # Hydra lists the options
+    if (tmp_path / "mlflow.db").exists():
+        assert _runs(tmp_path).empty
