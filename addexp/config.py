@@ -13,8 +13,6 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig
 
-INT64_DIGITS = 18  # widest decimal integer that int64 holds for every value of that width
-
 
 class ConfigError(ValueError):
     """A user's configuration mistake: reported as one paragraph, without a traceback."""
@@ -22,16 +20,25 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
-    """The problem: which expressions are sampled and how they are written as text."""
+    """The problem: which expressions are sampled, how they are written and encoded."""
 
-    terms: int = 2  # operands per expression
+    terms: int = 2  # operands per expression (the fewest, when max_terms is set)
+    max_terms: int | None = None  # most operands; null = exactly `terms`
     operands: str = "range"  # "range": uniform in [low, largest]; "digits": digit count first
     low: int = 1  # smallest operand ("range")
     largest: int = 10  # largest operand ("range")
     min_digits: int = 1  # fewest digits of an operand ("digits")
     max_digits: int = 3  # most digits of an operand ("digits")
-    padding: str = "left"  # where the pad symbol goes: "left" (tutorial) or "right" (Keras)
+    operations: list[str] = field(default_factory=lambda: ["+"])  # from +, -, *, //
+    operation_weights: list[float] | None = None  # mix of `operations`; null = uniform
+    brackets: int = 0  # deepest bracket nesting of random expression trees; 0 = none
+    padding: str = "left"  # "left" (tutorial), "right" (Keras), "per_term", "none" (masked)
     reverse_input: bool = False  # feed the padded question backwards (Keras example)
+    reverse_output: bool = False  # answer least-significant digit first
+    encoding: str = "onehot"  # "onehot", "integer" (one scaled scalar per step), "embedding"
+    embedding_dim: int = 16  # size of the learned embedding ("embedding")
+    masking: bool = False  # hide padding steps from the encoder
+    mask_loss: bool = False  # drop answer padding beyond the terminating pad from the loss
 
 
 @dataclass
@@ -56,6 +63,7 @@ class EvalConfig:
 
     examples: int = 1000
     show: int = 20  # expected/predicted pairs printed at the end
+    disjoint: bool = False  # keep every test question out of training (needs a large space)
 
 
 @dataclass
@@ -130,12 +138,18 @@ def _at_least(key: str, value: int | float, low: int | float) -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Check ranges and combinations that types cannot express; raise ConfigError on the first."""
+    from addexp.encoding import ENCODINGS
     from addexp.models import MODELS  # the registry decides which model names exist
+    from addexp.problems import PRECEDENCE, space_from_config
+    from addexp.text import PADDINGS
 
     d, t, e = cfg.data, cfg.train, cfg.eval
     _choice("model.name", cfg.model.name, sorted(MODELS))
+    framing = MODELS[cfg.model.name].framing
     _at_least("seed", cfg.seed, 0)
     _at_least("data.terms", d.terms, 1)
+    if d.max_terms is not None:
+        _at_least("data.max_terms", d.max_terms, d.terms)
     _choice("data.operands", d.operands, ["range", "digits"])
     if d.operands == "range":
         _at_least("data.low", d.low, 0)
@@ -143,13 +157,42 @@ def validate(cfg: DictConfig) -> None:
     else:
         _at_least("data.min_digits", d.min_digits, 1)
         _at_least("data.max_digits", d.max_digits, d.min_digits)
-    _choice("data.padding", d.padding, ["left", "right"])
-    largest = d.largest if d.operands == "range" else 10**d.max_digits - 1
-    if len(str(largest * d.terms)) > INT64_DIGITS:
+    if not d.operations:
+        raise ConfigError("data.operations is empty; give a list drawn from: +, -, *, //.")
+    for op in d.operations:
+        _choice("data.operations", op, list(PRECEDENCE))
+    if len(set(d.operations)) != len(d.operations):
+        raise ConfigError(f"data.operations={list(d.operations)} repeats an operation.")
+    weights = d.operation_weights
+    if weights is not None and (len(weights) != len(d.operations) or min(weights) <= 0):
         raise ConfigError(
-            f"data.terms={d.terms} with operands up to {largest} gives sums wider than "
-            f"{INT64_DIGITS} digits; lower data.largest, data.max_digits or data.terms."
+            f"data.operation_weights={list(weights)} must hold one positive "
+            f"weight per operation in data.operations={list(d.operations)}."
         )
+    _at_least("data.brackets", d.brackets, 0)
+    _choice("data.padding", d.padding, list(PADDINGS))
+    _choice("data.encoding", d.encoding, list(ENCODINGS))
+    _at_least("data.embedding_dim", d.embedding_dim, 1)
+    if d.padding == "none" and not d.masking:
+        raise ConfigError(
+            "data.padding=none leaves variable-length questions to masking; "
+            "set data.masking=true or choose data.padding from: left, right, per_term."
+        )
+    space = space_from_config(d)
+    if framing == "mapping":
+        if not space.sums_only:
+            raise ConfigError(
+                f"model={cfg.model.name} (mapping framing) adds scaled terms; it cannot express "
+                f"data.operations={list(d.operations)} or data.brackets={d.brackets}. Use "
+                "data.operations=[+] data.brackets=0, or model=seq2seq."
+            )
+        if d.mask_loss:
+            raise ConfigError("data.mask_loss applies to the seq2seq framing only; set it false.")
+        if d.masking and cfg.model.name == "mlp":
+            raise ConfigError(
+                "data.masking=true needs a recurrent model; model=mlp sees every term. "
+                "Use model=mapping_lstm or data.masking=false."
+            )
     _at_least("train.epochs", t.epochs, 1)
     _at_least("train.batch_size", t.batch_size, 1)
     _at_least("train.examples", t.examples, 1)
@@ -166,10 +209,13 @@ def validate(cfg: DictConfig) -> None:
             f"train.val_fraction={t.val_fraction} of train.examples={t.examples} holds out no "
             "example; raise either, or set train.val_fraction=0."
         )
+    if t.distinct == "unordered" and not space.sums_only:
+        raise ConfigError(
+            "train.distinct=unordered counts a+b and b+a once, which holds for sums only; "
+            "use train.distinct=ordered with these data.operations/data.brackets."
+        )
     if t.regime == "fixed":
-        from addexp.problems import space_from_config
-
-        available = space_from_config(d).size(unordered=t.distinct == "unordered")
+        available = space.size(unordered=t.distinct == "unordered")
         if t.examples > available:
             raise ConfigError(
                 f"train.examples={t.examples} asks for more distinct problems than the data "
@@ -179,6 +225,12 @@ def validate(cfg: DictConfig) -> None:
     _at_least("train.threads", t.threads, 0)
     _at_least("eval.examples", e.examples, 1)
     _at_least("eval.show", e.show, 0)
+    if e.disjoint and space.size() < 10 * e.examples:
+        raise ConfigError(
+            f"eval.disjoint=true needs a problem space of at least 10 x eval.examples "
+            f"({10 * e.examples}); this one holds about {space.size()}. Widen the data or set "
+            "eval.disjoint=false (test/train_overlap reports the overlap)."
+        )
     for key in ("encoder_units", "decoder_units", "units"):
         for units in cfg.model.get(key) or []:
             _at_least(f"model.{key}", units, 1)

@@ -30,7 +30,7 @@ def score(problems: Problems, expected_chars: np.ndarray, answers: Answers) -> d
 def predictions_table(problems: Problems, expected_chars: np.ndarray, answers: Answers) -> dict:
     """Columns for predictions.csv: readable question and answers (unpadded, never reversed)."""
     return {
-        "input": render_expressions(problems.operands),
+        "input": render_expressions(problems),
         "expected": render_integers(problems.targets),
         "predicted": answers.text,
         "correct": (answers.chars == expected_chars).all(axis=1),

@@ -1,7 +1,7 @@
 """The two framings of the tutorial: how problems become arrays and model outputs become answers.
 
 `mapping`: scaled numbers in, one scaled number out (regression; the beginner's mistake).
-`seq2seq`: one-hot characters in, a softmax over characters per output step out.
+`seq2seq`: encoded characters in, a softmax over characters per output step out.
 Both report answers in the same form (`Answers`), so evaluation does not care which one ran.
 """
 
@@ -11,18 +11,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from addexp.encoding import Alphabet, argmax_indices
+from addexp.encoding import Alphabet, argmax_indices, encode_inputs
 from addexp.models import Shapes
-from addexp.problems import OperandSpace, Problems
+from addexp.problems import MISSING, Problems, ProblemSpace
 from addexp.text import PAD, TextFormat, join_rows, parse_integers, render_integers
+
+MAPPING_PAD = -1.0  # input value of a missing term (scaled terms lie in [0, 1])
 
 
 @dataclass(frozen=True)
 class Answers:
     """Answers read off the model: as written (fixed width), as numbers, and whether valid."""
 
-    chars: np.ndarray  # (n, answer_width) characters, as the model wrote them
-    values: np.ndarray  # (n,) int64; 0 where invalid
+    chars: np.ndarray  # (n, answer_width) characters in reading order
+    values: np.ndarray  # (n,) exact integers; 0 where invalid
     valid: np.ndarray  # (n,) bool: the output reads as one integer
 
     @property
@@ -32,8 +34,17 @@ class Answers:
 
 
 def expected_chars(text_format: TextFormat, problems: Problems) -> np.ndarray:
-    """The right answers, laid out exactly as a perfect model would write them."""
+    """The right answers, laid out (in reading order) exactly as a perfect model writes them."""
     return text_format.answers(render_integers(problems.targets))
+
+
+def _answer_span(chars: np.ndarray, side: str) -> np.ndarray:
+    """Where the answer and its one terminating pad sit: the run of symbols from the anchored
+    end (right for left padding) up to and including the first pad."""
+    ordered = chars[:, ::-1] if side == "left" else chars
+    is_pad = ordered == PAD
+    before_first_pad = np.cumsum(is_pad, axis=1) - is_pad == 0
+    return before_first_pad[:, ::-1] if side == "left" else before_first_pad
 
 
 class Seq2SeqFraming:
@@ -43,49 +54,88 @@ class Seq2SeqFraming:
     loss = "categorical_crossentropy"
     metrics = ("accuracy",)
 
-    def __init__(self, text_format: TextFormat, alphabet: Alphabet):
+    def __init__(
+        self,
+        text_format: TextFormat,
+        alphabet: Alphabet,
+        encoding: str = "onehot",
+        embedding_dim: int = 16,
+        masking: bool = False,
+        mask_loss: bool = False,
+    ):
         self.text_format = text_format
         self.alphabet = alphabet
+        self.encoding = encoding
+        self.embedding_dim = embedding_dim
+        self.masking = masking
+        self.mask_loss = mask_loss
 
     @property
     def shapes(self) -> Shapes:
         fmt, n = self.text_format, len(self.alphabet)
-        return Shapes((fmt.question_width, n), fmt.answer_width, n)
+        features = {"onehot": (n,), "integer": (1,), "embedding": ()}[self.encoding]
+        return Shapes(
+            input_shape=(fmt.question_width, *features),
+            output_steps=fmt.answer_width,
+            output_symbols=n,
+            vocab=n if self.encoding == "embedding" else 0,
+            embedding_dim=self.embedding_dim,
+            mask_value=0.0 if self.masking else None,
+        )
 
     def inputs(self, problems: Problems) -> np.ndarray:
-        return self.alphabet.one_hot(self.alphabet.to_indices(self.text_format.questions(problems)))
+        indices = self.alphabet.to_indices(self.text_format.questions(problems))
+        return encode_inputs(indices, self.alphabet, self.encoding, self.masking)
 
     def targets(self, problems: Problems) -> np.ndarray:
-        chars = expected_chars(self.text_format, problems)
+        chars = self.text_format.model_order(expected_chars(self.text_format, problems))
         return self.alphabet.one_hot(self.alphabet.to_indices(chars))
 
+    def sample_weights(self, problems: Problems) -> np.ndarray | None:
+        """With `mask_loss`, padded answer steps beyond the terminating pad weigh 0."""
+        if not self.mask_loss:
+            return None
+        span = _answer_span(expected_chars(self.text_format, problems), self.text_format.side)
+        return self.text_format.model_order(span).astype(np.float32)
+
     def answers(self, outputs: np.ndarray) -> Answers:
-        chars = self.alphabet.to_chars(argmax_indices(outputs))
+        indices = argmax_indices(outputs)
+        chars = self.text_format.model_order(self.alphabet.to_chars(indices))
+        if self.mask_loss:  # steps after the terminating pad were never trained: ignore them
+            chars = np.where(_answer_span(chars, self.text_format.side), chars, PAD)
         values, valid = parse_integers(join_rows(chars))
         return Answers(chars, values, valid)
 
 
 class MappingFraming:
-    """Terms and sum divided by `terms * largest` (the tutorial's scaling), one term per step."""
+    """Terms and sum divided by `max_terms * largest` (the tutorial's scaling), one term per
+    step; missing terms (variable term counts) are MAPPING_PAD, hidden when masking."""
 
     name = "mapping"
     loss = "mean_squared_error"
     metrics = ()
 
-    def __init__(self, text_format: TextFormat, terms: int, scale: float):
+    def __init__(self, text_format: TextFormat, terms: int, scale: float, masking: bool = False):
         self.text_format = text_format  # only to score answers per character, as for seq2seq
         self.terms = terms
         self.scale = scale
+        self.masking = masking
 
     @property
     def shapes(self) -> Shapes:
-        return Shapes((self.terms, 1))
+        return Shapes((self.terms, 1), mask_value=MAPPING_PAD if self.masking else None)
 
     def inputs(self, problems: Problems) -> np.ndarray:
-        return (problems.operands / self.scale).astype(np.float32)[..., None]
+        scaled = problems.operands / self.scale
+        return np.where(problems.operands == MISSING, MAPPING_PAD, scaled).astype(np.float32)[
+            ..., None
+        ]
 
     def targets(self, problems: Problems) -> np.ndarray:
-        return (problems.targets / self.scale).astype(np.float32)[:, None]
+        return (problems.targets.astype(np.float64) / self.scale).astype(np.float32)[:, None]
+
+    def sample_weights(self, problems: Problems) -> None:
+        return None
 
     def invert(self, scaled: np.ndarray) -> np.ndarray:
         """Back to integer units, rounded as the tutorial's invert() does."""
@@ -95,18 +145,26 @@ class MappingFraming:
         values = self.invert(outputs)
         width = self.text_format.answer_width
         text = render_integers(values)
-        fits = (
-            np.strings.str_len(text) <= width
-        )  # a sum too wide for the answer is wrong everywhere
+        fits = np.strings.str_len(text) <= width  # a sum too wide for the answer is all wrong
         text = np.where(fits, text, "?" * width)
         return Answers(self.text_format.answers(text), values, np.ones(len(values), bool))
 
 
-def make_framing(cfg, space: OperandSpace):
+def alphabet_for(space: ProblemSpace) -> Alphabet:
+    """Digits, pad, the operators' symbols, brackets if any, and '-' if answers can be < 0."""
+    extra = "".join(space.operations) + ("()" if space.brackets else "")
+    return Alphabet.for_symbols(extra + ("-" if space.value_range()[0] < 0 else ""))
+
+
+def make_framing(cfg, space: ProblemSpace):
     """The framing the configured model family needs, built from the data section."""
     from addexp.models import MODELS
 
-    text_format = TextFormat.for_space(space, cfg.data.padding, cfg.data.reverse_input)
+    d = cfg.data
+    text_format = TextFormat.for_space(space, d.padding, d.reverse_input, d.reverse_output)
     if MODELS[cfg.model.name].framing == "mapping":
-        return MappingFraming(text_format, space.terms, float(space.terms * space.max_value))
-    return Seq2SeqFraming(text_format, Alphabet.for_operators("+"))
+        scale = float(space.max_terms * space.max_value)
+        return MappingFraming(text_format, space.max_terms, scale, d.masking)
+    return Seq2SeqFraming(
+        text_format, alphabet_for(space), d.encoding, d.embedding_dim, d.masking, d.mask_loss
+    )

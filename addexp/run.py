@@ -14,7 +14,7 @@ from addexp import tracking
 from addexp.evaluate import format_examples, predictions_table, score
 from addexp.framings import expected_chars, make_framing
 from addexp.models import build_model
-from addexp.problems import overlap, sample, space_from_config
+from addexp.problems import overlap, question_keys, sample, space_from_config
 from addexp.train import compile_model, fit
 
 log = logging.getLogger("addexp")
@@ -77,19 +77,21 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
         mlflow.log_params(tracking.flatten(resolved))
         mlflow.log_dict(resolved, "config/resolved.yaml")
         mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
+        mlflow.log_params(derived_params(space, framing))
 
         model = build_model(cfg.model, framing.shapes)
         compile_model(model, framing, cfg.train)
-        rng_train = np.random.default_rng([cfg.seed, TRAIN_STREAM])
-        result = fit(model, framing, space, cfg.train, rng_train, tracking.log_epoch)
-
         test = sample(space, cfg.eval.examples, np.random.default_rng([cfg.seed, TEST_STREAM]))
+        exclude = np.unique(question_keys(test)) if cfg.eval.disjoint else None
+        rng_train = np.random.default_rng([cfg.seed, TRAIN_STREAM])
+        result = fit(model, framing, space, cfg.train, rng_train, tracking.log_epoch, exclude)
+
         answers = framing.answers(model.predict(framing.inputs(test), batch_size=1024, verbose=0))
         expected = expected_chars(framing.text_format, test)
         metrics = score(test, expected, answers)
         metrics["train_overlap"] = overlap(test, result.seen_keys)
         mlflow.log_metrics({f"test/{k}": v for k, v in metrics.items()})
-        mlflow.log_metrics({"train/seconds": result.seconds, "data/space_size": space.size()})
+        mlflow.log_metrics({"train/seconds": result.seconds})
 
         table = predictions_table(test, expected, answers)
         ctx.output_dir.mkdir(parents=True, exist_ok=True)
@@ -115,6 +117,23 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
             format_examples(table, cfg.eval.show),
         )
     return metrics["exact_match"]
+
+
+def derived_params(space, framing) -> dict[str, str]:
+    """What the config implies: widths, alphabet, and the size of the problem space
+    (exact for sums; otherwise an upper-bound estimate)."""
+    fmt = framing.text_format
+    params = {
+        "derived.question_width": fmt.question_width,
+        "derived.answer_width": fmt.answer_width,
+        "derived.space_size": f"{float(space.size()):.6g}",
+        "derived.space_size_exact": space.sums_only,
+        "derived.value_range": list(space.value_range()),
+    }
+    alphabet = getattr(framing, "alphabet", None)
+    if alphabet is not None:
+        params["derived.alphabet"] = repr(alphabet.symbols)
+    return {k: str(v) for k, v in params.items()}
 
 
 def _write_csv(table: dict, path: Path) -> None:

@@ -10,17 +10,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from addexp.problems import OperandSpace, Problems
+from addexp.problems import PRECEDENCE, SLOT, Problems, ProblemSpace
 
 PAD = " "
-PADDINGS = ("left", "right")
+PADDINGS = ("left", "right", "per_term", "none")  # "none": right-padded for batching, masked
 
 
-def render_expressions(operands: np.ndarray) -> np.ndarray:
-    """'7+10'-style questions, unpadded, one per row of operands."""
-    text = operands[:, 0].astype(str)
-    for column in operands.T[1:]:
-        text = np.strings.add(np.strings.add(text, "+"), column.astype(str))
+def render_expressions(problems: Problems, operand_width: int = 0) -> np.ndarray:
+    """Questions such as '7+10' or '(3-12)*4', unpadded; with `operand_width` every operand is
+    left-padded to that width (' 7+10': the tutorial's per-term padding)."""
+    text = problems.templates
+    for column in problems.operands.T:
+        operand = column.astype(str)
+        if operand_width:
+            operand = np.strings.rjust(operand, operand_width, PAD)
+        text = np.strings.replace(text, SLOT, operand, 1)  # rows out of slots stay as they are
     return text
 
 
@@ -54,19 +58,56 @@ def parse_integers(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     core = np.strings.strip(text, PAD)
     unsigned = np.where(np.strings.startswith(core, "-"), np.strings.slice(core, 1, None), core)
     valid = np.strings.isdecimal(unsigned) & (np.strings.str_len(unsigned) > 0)
-    values = np.zeros(len(text), dtype=np.int64)
-    values[valid] = core[valid].astype(np.int64)
+    digits = int(np.strings.str_len(core[valid]).max(initial=0))
+    if digits <= 18:
+        values = np.zeros(len(text), dtype=np.int64)
+        values[valid] = core[valid].astype(np.int64)
+    else:  # beyond int64: exact Python integers
+        values = np.zeros(len(text), dtype=object)
+        values[valid] = [int(s) for s in core[valid].tolist()]
     return values, valid
 
 
-def question_width(space: OperandSpace) -> int:
-    """Characters in the longest question: every operand at its widest, plus the operators."""
-    return space.terms * len(str(space.max_value)) + space.terms - 1
+def operand_width(space: ProblemSpace) -> int:
+    return len(str(space.max_value))
 
 
-def answer_width(space: OperandSpace) -> int:
-    """Characters in the longest answer: the largest possible sum."""
-    return len(str(space.terms * space.max_value))
+def _bracket_pairs(terms: int, space: ProblemSpace) -> int:
+    """Most bracket pairs an expression of `terms` operands can need within the depth limit
+    (an upper bound: each split may bracket either side if some operator pair requires it)."""
+    if not space.brackets or terms < 3:
+        return 0
+    levels = {PRECEDENCE[o] for o in space.operations}
+    left_ok = len(levels) > 1  # (a+b)*c needs a lower-precedence child
+    right_ok = left_ok or bool({"-", "//"} & set(space.operations))  # a-(b+c), a//(b*c)
+    best: dict[tuple[int, int], int] = {}
+    for k in range(1, terms + 1):
+        for d in range(space.brackets + 1):
+            if k == 1:
+                best[k, d] = 0
+                continue
+
+            def side(m: int, ok: bool, d: int = d) -> int:
+                wrapped = 1 + best[m, d - 1] if ok and m > 1 and d > 0 else 0
+                return max(best[m, d], wrapped)
+
+            best[k, d] = max(side(i, left_ok) + side(k - i, right_ok) for i in range(1, k))
+    return best[terms, space.brackets]
+
+
+def question_width(space: ProblemSpace) -> int:
+    """Characters in the longest question: widest operands, longest operators, most brackets."""
+    op_len = max(len(o) for o in space.operations)
+    return max(
+        k * operand_width(space) + (k - 1) * op_len + 2 * _bracket_pairs(k, space)
+        for k in space.terms
+    )
+
+
+def answer_width(space: ProblemSpace) -> int:
+    """Characters in the longest answer, sign included."""
+    lo, hi = space.value_range()
+    return max(len(str(lo)), len(str(hi)))
 
 
 @dataclass(frozen=True)
@@ -77,17 +118,40 @@ class TextFormat:
     answer_width: int
     padding: str = "left"
     reverse_input: bool = False
+    reverse_output: bool = False
+    operand_width: int = 0  # > 0 only for per-term padding
 
     @classmethod
-    def for_space(cls, space: OperandSpace, padding: str, reverse_input: bool) -> TextFormat:
-        return cls(question_width(space), answer_width(space), padding, reverse_input)
+    def for_space(
+        cls, space: ProblemSpace, padding: str, reverse_input: bool, reverse_output: bool = False
+    ) -> TextFormat:
+        per_term = operand_width(space) if padding == "per_term" else 0
+        return cls(
+            question_width(space),
+            answer_width(space),
+            padding,
+            reverse_input,
+            reverse_output,
+            per_term,
+        )
+
+    @property
+    def side(self) -> str:
+        """Where the pad symbols go for the whole string."""
+        return "left" if self.padding in ("left", "per_term") else "right"
 
     def questions(self, problems: Problems) -> np.ndarray:
         """(n, question_width) characters exactly as the model reads them."""
-        padded = pad(render_expressions(problems.operands), self.question_width, self.padding)
-        chars = char_matrix(padded, self.question_width)
+        text = render_expressions(problems, self.operand_width)
+        chars = char_matrix(pad(text, self.question_width, self.side), self.question_width)
         return chars[:, ::-1] if self.reverse_input else chars
 
     def answers(self, text: np.ndarray) -> np.ndarray:
-        """(n, answer_width) characters of the padded answers, from unpadded answer strings."""
-        return char_matrix(pad(text, self.answer_width, self.padding), self.answer_width)
+        """(n, answer_width) characters of padded answers (unpadded strings in), in reading
+        order; `model_order` applies the output reversal."""
+        return char_matrix(pad(text, self.answer_width, self.side), self.answer_width)
+
+    def model_order(self, answer_chars: np.ndarray) -> np.ndarray:
+        """Reading order <-> the order the model writes (least significant digit first when
+        `reverse_output`); its own inverse."""
+        return answer_chars[:, ::-1] if self.reverse_output else answer_chars

@@ -2,7 +2,8 @@
 
 `fresh` (the tutorial): every epoch is one pass over a new draw of `train.examples` problems.
 `fixed` (the Keras example): one set of `train.examples` distinct problems, `val_fraction` of them
-held out, one pass per epoch. The keys of every training problem are kept for the overlap report.
+held out, one pass per epoch. The questions trained on are kept for the overlap report; questions
+in `exclude` (a disjoint test set) are never trained on.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from addexp.framings import expected_chars
 
 @dataclass
 class TrainResult:
-    seen_keys: np.ndarray  # row keys of every problem trained on (for test/train_overlap)
+    seen_keys: np.ndarray  # question keys of every problem trained on (for test/train_overlap)
     seconds: float  # wall time of the fit loop, data generation included
     history: list[dict[str, float]]  # one dict of metrics per epoch
 
@@ -34,47 +35,50 @@ def compile_model(model: keras.Model, framing, train_cfg) -> None:
     model.compile(optimizer=optimizer, loss=framing.loss, metrics=list(framing.metrics))
 
 
-def _validation_scores(model, framing, val: P.Problems, batch_size: int) -> dict[str, float]:
-    outputs = model.predict(framing.inputs(val), batch_size=max(batch_size, 256), verbose=0)
-    answers = framing.answers(outputs)
-    return score(val, expected_chars(framing.text_format, val), answers)
+def _arrays(framing, problems: P.Problems) -> tuple:
+    return framing.inputs(problems), framing.targets(problems), framing.sample_weights(problems)
+
+
+def _val_exact_match(model, framing, val: P.Problems, x: np.ndarray) -> float:
+    answers = framing.answers(model.predict(x, batch_size=1024, verbose=0))
+    return score(val, expected_chars(framing.text_format, val), answers)["exact_match"]
 
 
 def fit(
     model: keras.Model,
     framing,
-    space: P.OperandSpace,
+    space: P.ProblemSpace,
     train_cfg,
     rng: np.random.Generator,
     on_epoch: Callable[[int, dict[str, float]], None],
+    exclude: np.ndarray | None = None,
 ) -> TrainResult:
     """Train for `train.epochs` epochs; call `on_epoch(epoch, metrics)` after each."""
     fixed = train_cfg.regime == "fixed"
-    val = None
+    val = validation = None
+    seen = []
     if fixed:
-        data = P.sample_distinct(space, train_cfg.examples, rng, train_cfg.distinct == "unordered")
+        unordered = train_cfg.distinct == "unordered"
+        data = P.sample_distinct(space, train_cfg.examples, rng, unordered, exclude)
         n_val = int(len(data) * train_cfg.val_fraction)
-        train, val = (
-            data.take(slice(0, len(data) - n_val)),
-            data.take(slice(len(data) - n_val, None)),
-        )
-        x, y = framing.inputs(train), framing.targets(train)
-        validation = (framing.inputs(val), framing.targets(val)) if n_val else None
-        seen = [P.row_keys(train.operands)]
-    else:
-        seen = []
-        validation = None
+        train = data.take(slice(0, len(data) - n_val))
+        x, y, w = _arrays(framing, train)
+        seen.append(P.question_keys(train))
+        if n_val:
+            val = data.take(slice(len(data) - n_val, None))
+            validation = _arrays(framing, val)
 
     history = []
     start = time.perf_counter()
     for epoch in range(train_cfg.epochs):
         if not fixed:
-            batch = P.sample(space, train_cfg.examples, rng)
-            x, y = framing.inputs(batch), framing.targets(batch)
-            seen.append(P.row_keys(batch.operands))
+            batch = P.sample(space, train_cfg.examples, rng, exclude)
+            x, y, w = _arrays(framing, batch)
+            seen.append(P.question_keys(batch))
         logs = model.fit(
             x,
             y,
+            sample_weight=w,
             batch_size=train_cfg.batch_size,
             epochs=1,
             verbose=train_cfg.verbose,
@@ -84,9 +88,8 @@ def fit(
             (f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}"): float(v[-1])
             for k, v in logs.items()
         }
-        if validation is not None:
-            extra = _validation_scores(model, framing, val, train_cfg.batch_size)
-            metrics["val/exact_match"] = extra["exact_match"]
+        if val is not None:
+            metrics["val/exact_match"] = _val_exact_match(model, framing, val, validation[0])
         history.append(metrics)
         on_epoch(epoch, metrics)
     seconds = time.perf_counter() - start

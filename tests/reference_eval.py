@@ -5,11 +5,16 @@ from __future__ import annotations
 import ast
 import operator
 
-OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+}
 
 
 def evaluate(text: str) -> int:
-    """Value of an integer expression such as '7+10' (spaces ignored), or ValueError."""
+    """Value of an integer expression such as "(7+10)//3" (spaces ignored), or ValueError."""
 
     def walk(node: ast.AST) -> int:
         if isinstance(node, ast.Constant) and type(node.value) is int:

@@ -38,7 +38,9 @@ def test_seq2seq_run_logs_params_metrics_artifacts_and_finishes(tmp_path):
     assert run["metrics.test/rmse"] >= 0
     # 128 training draws from a space of 100 problems see about 1 - 0.99**128 = 72% of it
     assert 0.5 < run["metrics.test/train_overlap"] < 0.95
-    assert run["metrics.data/space_size"] == 100
+    assert run["params.derived.space_size"] == "100"
+    assert run["params.derived.question_width"] == "5"
+    assert run["params.derived.alphabet"] == "' +0123456789'"
 
     client = MlflowClient()
     history = client.get_metric_history(run["run_id"], "train/loss")

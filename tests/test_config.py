@@ -140,6 +140,48 @@ def test_semantic_checks_name_the_key_and_what_is_allowed(override, key, allowed
     assert key in str(error.value) and allowed in str(error.value)
 
 
-def test_sums_that_overflow_int64_are_refused():
-    with pytest.raises(ConfigError, match="18 digits"):
-        validate(compose(["data.largest=999999999999999999", "data.terms=20"]))
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["data.max_terms=1"], "data.max_terms=1 is out of range; it must be >= 2"),
+        (
+            ["data.operations=[+,%]"],
+            "data.operations='%' is not allowed; choose one of: +, -, *, //",
+        ),
+        (["data.operations=[]"], "data.operations is empty"),
+        (["data.operations=[+,+]"], "repeats an operation"),
+        (["data.operations=[+,-]", "data.operation_weights=[1]"], "one positive weight per"),
+        (["data.brackets=-1"], "data.brackets=-1 is out of range"),
+        (["data.padding=none"], "data.padding=none leaves variable-length questions to masking"),
+        (["data.encoding=morse"], "choose one of: onehot, integer, embedding"),
+        (["model=mlp", "data.brackets=1", "data.operations=[+,*]"], "mapping framing"),
+        (["model=mapping_lstm", "data.operations=[-]"], "cannot express"),
+        (["model=mlp", "data.masking=true"], "needs a recurrent model"),
+        (["model=mlp", "data.mask_loss=true"], "seq2seq framing only"),
+        (["train.distinct=unordered", "data.operations=[-]"], "holds for sums only"),
+        (["eval.disjoint=true"], "eval.disjoint=true needs a problem space of at least"),
+    ],
+)
+def test_combinations_that_make_no_sense_are_refused(overrides, message):
+    with pytest.raises(ConfigError) as error:
+        validate(compose(overrides))
+    assert message in str(error.value)
+
+
+def test_extension_options_compose_and_validate():
+    cfg = compose(
+        [
+            "data.max_terms=4",
+            "data.operations=[+,-,*,//]",
+            "data.operation_weights=[2,1,1,1]",
+            "data.brackets=2",
+            "data.padding=none",
+            "data.masking=true",
+            "data.mask_loss=true",
+            "data.reverse_output=true",
+            "data.encoding=embedding",
+            "data.largest=99",
+            "eval.disjoint=true",
+        ]
+    )
+    validate(cfg)

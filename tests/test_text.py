@@ -1,16 +1,18 @@
-"""Rendering: exact widths, padding, reversal, and answers read back as the right integers."""
+"""Rendering: exact widths, the four paddings, reversal, and answers read back exactly."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from math import ceil, log10
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addexp.problems import OperandSpace, Problems, sample
+from addexp.problems import MISSING, Problems, ProblemSpace, sample
 from addexp.text import (
+    PADDINGS,
     TextFormat,
     answer_width,
     char_matrix,
@@ -19,88 +21,112 @@ from addexp.text import (
     parse_integers,
     question_width,
     render_expressions,
+    render_integers,
 )
 from tests.reference_eval import evaluate
-
-spaces = st.builds(
-    lambda terms, low, span, mode, digits: OperandSpace(
-        terms=terms, mode=mode, low=low, largest=low + span, min_digits=1, max_digits=digits
-    ),
-    terms=st.integers(1, 5),
-    low=st.integers(0, 30),
-    span=st.integers(1, 10**5),
-    mode=st.sampled_from(["range", "digits"]),
-    digits=st.integers(1, 5),
-)
+from tests.strategies import spaces
 
 
 @given(
-    space=spaces,
+    space=spaces(),
     seed=st.integers(0, 2**32 - 1),
-    padding=st.sampled_from(["left", "right"]),
-    reverse=st.booleans(),
+    padding=st.sampled_from(PADDINGS),
+    reverse_input=st.booleans(),
+    reverse_output=st.booleans(),
 )
-@settings(max_examples=80, deadline=None)
-def test_every_rendered_question_evaluates_to_its_target(space, seed, padding, reverse):
-    problems = sample(space, 200, np.random.default_rng(seed))
-    fmt = TextFormat.for_space(space, padding, reverse)
+@settings(max_examples=100, deadline=None)
+def test_layouts_fit_the_widths_and_read_back_exactly(
+    space, seed, padding, reverse_input, reverse_output
+):
+    problems = sample(space, 100, np.random.default_rng(seed))
+    fmt = TextFormat.for_space(space, padding, reverse_input, reverse_output)
     chars = fmt.questions(problems)
-    assert chars.shape == (200, fmt.question_width)
-    text = join_rows(chars[:, ::-1] if reverse else chars)
-    assert [evaluate(t) for t in text] == problems.targets.tolist()
-    stripped = [t.strip() for t in text]
-    if padding == "left":
-        assert all(t.endswith(s) for t, s in zip(text, stripped, strict=True))
+    assert chars.shape == (100, question_width(space))
+    text = join_rows(chars[:, ::-1] if reverse_input else chars)
+    assert [evaluate(t) for t in text] == [int(v) for v in problems.targets]
+    core = [t.strip() for t in text]
+    if fmt.side == "left":
+        assert all(t.endswith(c) for t, c in zip(text, core, strict=True))
     else:
-        assert all(t.startswith(s) for t, s in zip(text, stripped, strict=True))
-    answers = fmt.answers(problems.targets.astype(str))
-    assert answers.shape == (200, fmt.answer_width)
+        assert all(t.startswith(c) for t, c in zip(text, core, strict=True))
+    if padding == "per_term":  # every operand right-aligned in a field of the widest operand
+        width = len(str(space.max_value))
+        rendered = render_expressions(problems, width)
+        assert all(t.endswith(r) for t, r in zip(text, rendered, strict=True))
+        for r in rendered:
+            fields = re.split(r"[-+*/()]+", r)
+            assert all(len(f) == width for f in fields if f), r
+
+    answers = fmt.answers(render_integers(problems.targets))
+    assert answers.shape == (100, answer_width(space))
+    written = fmt.model_order(answers)  # what the model is trained to write
+    assert (fmt.model_order(written) == answers).all()
+    if reverse_output:
+        assert (written == answers[:, ::-1]).all()
     values, valid = parse_integers(join_rows(answers))
-    assert valid.all() and values.tolist() == problems.targets.tolist()
+    assert valid.all() and [int(v) for v in values] == [int(v) for v in problems.targets]
 
 
 @given(terms=st.integers(1, 4), low=st.integers(0, 5), largest=st.integers(5, 120))
 @settings(max_examples=60, deadline=None)
-def test_widths_are_those_of_the_longest_possible_strings(terms, low, largest):
-    space = OperandSpace(terms=terms, mode="range", low=low, largest=largest)
-    values = np.arange(low, largest + 1)
-    longest_question = max(len(str(v)) for v in values) * terms + terms - 1
-    assert question_width(space) == longest_question
+def test_sum_widths_are_those_of_the_longest_possible_strings(terms, low, largest):
+    space = ProblemSpace(terms, terms, low=low, largest=largest)
+    assert question_width(space) == len(str(largest)) * terms + terms - 1
     assert answer_width(space) == len(str(largest * terms))
 
 
 def test_widths_match_the_tutorial_where_its_formula_is_right_and_fix_it_where_not():
-    tutorial = OperandSpace(terms=2, mode="range", low=1, largest=10)
-    assert (question_width(tutorial), answer_width(tutorial)) == (5, 2)
-    revised = OperandSpace(terms=3, mode="range", low=1, largest=10)
-    assert (question_width(revised), answer_width(revised)) == (8, 2)
-    keras_example = OperandSpace(terms=2, mode="digits", min_digits=1, max_digits=3)
+    assert (question_width(ProblemSpace(2, 2)), answer_width(ProblemSpace(2, 2))) == (5, 2)
+    assert (question_width(ProblemSpace(3, 3)), answer_width(ProblemSpace(3, 3))) == (8, 2)
+    keras_example = ProblemSpace(2, 2, mode="digits", min_digits=1, max_digits=3)
     assert (question_width(keras_example), answer_width(keras_example)) == (7, 4)
     # ceil(log10(terms * (largest + 1))) over-counts here: 3 * 33 = 99 needs 2 characters.
-    odd = OperandSpace(terms=3, mode="range", low=1, largest=33)
+    odd = ProblemSpace(3, 3, low=1, largest=33)
     assert ceil(log10(3 * 34)) == 3 and answer_width(odd) == 2
 
 
-def test_all_problems_of_a_small_space_render_within_the_width():
-    space = OperandSpace(terms=3, mode="range", low=0, largest=12)
-    operands = np.array(list(itertools.product(range(13), repeat=3)), dtype=np.int64)
-    lengths = np.strings.str_len(render_expressions(operands))
-    assert lengths.max() == question_width(space)
+def test_widths_are_exact_for_small_spaces_with_operations():
+    """Brute force over every flat expression: the computed widths are attained, not exceeded."""
+    ops = ("+", "-", "*")
+    space = ProblemSpace(2, 3, low=0, largest=12, operations=ops)
+    longest_q, lo, hi = 0, 0, 0
+    for k in (2, 3):
+        for values in itertools.product([0, 9, 10, 12], repeat=k):
+            for chosen in itertools.product(ops, repeat=k - 1):
+                expr = "".join(f"{v}{o}" for v, o in zip(values, chosen, strict=False))
+                expr += str(values[-1])
+                longest_q = max(longest_q, len(expr))
+                lo, hi = min(lo, evaluate(expr)), max(hi, evaluate(expr))
+    assert question_width(space) == longest_q
+    assert answer_width(space) == max(len(str(lo)), len(str(hi)))
 
 
 def test_padding_and_reversal_layout():
-    fmt = TextFormat(question_width=5, answer_width=2, padding="left", reverse_input=False)
-    p = Problems(np.array([[7, 10], [1, 1]]), np.array([17, 2]))
+    p = Problems(np.array([[7, 10], [1, 1]]), np.array(["#+#", "#+#"]), np.array([17, 2]))
+    fmt = TextFormat(question_width=5, answer_width=2, padding="left")
     assert join_rows(fmt.questions(p)).tolist() == [" 7+10", "  1+1"]
-    right = TextFormat(7, 4, "right", reverse_input=True)  # the Keras example's layout
-    assert join_rows(right.questions(p)).tolist() == ["   01+7", "    1+1"]
-    assert join_rows(right.answers(np.array(["17", "2"]))).tolist() == ["17  ", "2   "]
+    keras_layout = TextFormat(7, 4, "right", reverse_input=True)
+    assert join_rows(keras_layout.questions(p)).tolist() == ["   01+7", "    1+1"]
+    assert join_rows(keras_layout.answers(np.array(["17", "2"]))).tolist() == ["17  ", "2   "]
+    per_term = TextFormat(5, 2, "per_term", operand_width=2)
+    assert join_rows(per_term.questions(p)).tolist() == [" 7+10", " 1+ 1"]
+    lsd_first = TextFormat(5, 3, "left", reverse_output=True)
+    written = lsd_first.model_order(lsd_first.answers(np.array(["17", "2"])))
+    assert join_rows(written).tolist() == ["71 ", "2  "]
+
+
+def test_variable_terms_render_only_their_own_operands():
+    p = Problems(
+        np.array([[3, 4, MISSING], [1, 2, 3]]), np.array(["#*#", "(#-#)*#"]), np.array([12, -3])
+    )
+    assert render_expressions(p).tolist() == ["3*4", "(1-2)*3"]
+    assert render_expressions(p, operand_width=2).tolist() == [" 3* 4", "( 1- 2)* 3"]
 
 
 def test_parse_integers_flags_what_is_not_one_number():
-    text = np.array(["  61", "6 1 ", "    ", " -12", "1-2 ", "007 ", "+1  ", " 5  "])
+    text = np.array(["  61", "6 1 ", "    ", " -12", "1-2 ", "007 ", "+1  ", " 5  ", "-   "])
     values, valid = parse_integers(text)
-    assert valid.tolist() == [True, False, False, True, False, True, False, True]
+    assert valid.tolist() == [True, False, False, True, False, True, False, True, False]
     assert values[valid].tolist() == [61, -12, 7, 5]
 
 

@@ -16,11 +16,14 @@ from addexp.models import mapping_lstm, mlp, seq2seq
 
 @dataclass(frozen=True)
 class Shapes:
-    """What a model needs to know about the data: input shape and output steps/symbols."""
+    """What a model needs to know about the data: inputs, outputs, embedding and masking."""
 
     input_shape: tuple[int, ...]
     output_steps: int = 1
     output_symbols: int = 1
+    vocab: int = 0  # > 0: inputs are symbol indices for an Embedding layer of this many rows
+    embedding_dim: int = 0
+    mask_value: float | None = None  # not None: hide steps equal to it (index 0 for embeddings)
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from addexp.models.inputs import sequence_input
+
 NAME = "mapping_lstm"
 FRAMING = "mapping"
 
 
 def build(cfg, shapes) -> keras.Model:
-    inputs = keras.Input(shape=shapes.input_shape, name="terms")  # (terms, 1): one term per step
-    x = inputs
+    inputs, x = sequence_input(shapes, "terms")  # (terms, 1): one term per step
     units = list(cfg.units)
     for i, size in enumerate(units):
         x = layers.LSTM(size, return_sequences=i < len(units) - 1, name=f"lstm_{i}")(x)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from addexp.models.inputs import sequence_input
+
 NAME = "seq2seq"
 FRAMING = "seq2seq"
 
 
 def build(cfg, shapes) -> keras.Model:
-    inputs = keras.Input(shape=shapes.input_shape, name="question")
-    x = inputs
+    inputs, x = sequence_input(shapes, "question")
     encoder = list(cfg.encoder_units)
     for i, units in enumerate(encoder):  # all but the last encoder layer pass on sequences
         x = layers.LSTM(units, return_sequences=i < len(encoder) - 1, name=f"encoder_{i}")(x)
