@@ -54,6 +54,7 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
     import mlflow
 
     limit_threads(cfg.train.threads)
+    keras.backend.clear_session()  # jobs of a sweep share the process: start each one clean
     keras.utils.set_random_seed(cfg.seed)  # Python, NumPy and TensorFlow
     space = space_from_config(cfg.data)
     framing = make_framing(cfg, space)

@@ -84,11 +84,46 @@ PUBLISHED = {
 }
 
 
+# Extension presets: what each changes relative to ext_baseline, and the keys its sweep varies.
+EXTENSIONS = {
+    "ext_integer_encoding": ({"data.encoding": "integer"}, ["data.encoding"]),
+    "ext_masking": ({"data.masking": True}, ["data.masking"]),
+    "ext_per_term_padding": ({"data.padding": "per_term"}, ["data.padding"]),
+    "ext_reversal": ({"data.reverse_input": True}, ["data.reverse_input", "data.reverse_output"]),
+    "ext_variable_terms": ({"data.max_terms": 4}, ["data.max_terms"]),
+    "ext_operations": ({"data.operations": ["+", "-"]}, ["data.operations"]),
+    "ext_brackets": (
+        {"data.terms": 3, "data.operations": ["+", "-"], "data.brackets": 1},
+        ["data.brackets"],
+    ),
+}
+
+
+def _flat(cfg) -> dict:
+    from addexp.tracking import flatten
+
+    return flatten(OmegaConf.to_container(cfg, resolve=False))
+
+
 def test_every_preset_is_checked_here():
-    assert sorted(PUBLISHED) == PRESETS
+    assert sorted([*PUBLISHED, *EXTENSIONS, "ext_baseline"]) == PRESETS
 
 
-@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("preset", sorted(EXTENSIONS))
+def test_extension_preset_is_its_baseline_plus_one_stated_change(preset):
+    change, swept = EXTENSIONS[preset]
+    baseline = _flat(compose(["experiment=ext_baseline"]))
+    cfg = compose([f"experiment={preset}"], return_hydra_config=True)
+    validate(cfg)
+    sweep = dict(cfg.hydra.sweeper.params)
+    assert sorted(sweep) == sorted([*swept, "seed"]) and sweep["seed"] == "1,2,3"
+    extension = {k: v for k, v in _flat(cfg).items() if not k.startswith("hydra.")}
+    differs = {k for k in extension if extension[k] != baseline[k]}
+    assert differs == set(change)
+    assert {k: extension[k] for k in change} == {k: str(v) for k, v in change.items()}
+
+
+@pytest.mark.parametrize("preset", sorted(PUBLISHED))
 def test_preset_composes_to_the_published_configuration(preset):
     cfg = compose([f"experiment={preset}"])
     validate(cfg)

@@ -1,0 +1,52 @@
+"""The comparison program groups real MLflow runs and aggregates a metric over seeds."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+
+from addexp.compare import aggregate, load_runs, main, varying_keys
+
+
+@pytest.fixture
+def populated(store):
+    """Six finished runs (2 settings x 3 seeds) and one failed run, in a real SQLite store."""
+    mlflow.set_tracking_uri(store)
+    exp = mlflow.create_experiment("cmp")
+    for masking, scores in (("false", [0.5, 0.7, 0.6]), ("true", [0.9, 0.8, 1.0])):
+        for seed, value in enumerate(scores, start=1):
+            with mlflow.start_run(experiment_id=exp, tags={"preset": "ext_masking"}):
+                mlflow.log_params({"seed": seed, "data.masking": masking, "data.terms": 2})
+                mlflow.log_metric("test/exact_match", value)
+    with mlflow.start_run(experiment_id=exp, tags={"preset": "ext_masking"}):
+        mlflow.log_params({"seed": 9, "data.masking": "true", "data.terms": 2})
+        mlflow.log_metric("test/exact_match", 0.0)
+        mlflow.end_run(status="FAILED")
+    return store
+
+
+def test_groups_by_swept_keys_and_aggregates_over_seeds(populated):
+    runs = load_runs(populated, "cmp")
+    assert len(runs) == 6  # the failed run is left out
+    assert varying_keys(runs) == ["data.masking"]
+    rows = aggregate(runs, ["tags.preset", "data.masking"], "test/exact_match")
+    assert [(r["data.masking"], r["n"]) for r in rows] == [("false", 3), ("true", 3)]
+    assert rows[0]["median"] == pytest.approx(0.6) and rows[1]["median"] == pytest.approx(0.9)
+    assert rows[0]["min"] == pytest.approx(0.5) and rows[1]["max"] == pytest.approx(1.0)
+    assert rows[1]["std"] == pytest.approx(0.1)
+
+
+def test_command_prints_markdown_and_csv(populated, capsys):
+    assert main(["--uri", populated, "--experiment", "cmp"]) == 0
+    out = capsys.readouterr().out
+    assert "| tags.preset | data.masking | n | median |" in out
+    assert "| ext_masking | true | 3 | 0.9000 | 0.8000 | 1.0000 |" in out
+    main(["--uri", populated, "--experiment", "cmp", "--format", "csv", "--group-by", "data.terms"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "data.terms,n,median,min,max,mean,std"
+    assert lines[2].startswith("2,6,0.7500,0.5000,1.0000,0.7500,")
+
+
+def test_unknown_experiment_is_a_clear_error(populated):
+    with pytest.raises(SystemExit, match="no experiment named 'nope'"):
+        main(["--uri", populated, "--experiment", "nope"])
