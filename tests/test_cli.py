@@ -9,7 +9,8 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import TINY, addexp
+from tests.conftest import PRESETS, TINY, addexp
+from tests.reference_eval import evaluate
 
 
 def _runs(folder: Path, experiment: str = "addexp"):
@@ -146,3 +147,35 @@ def test_bad_input_exits_nonzero_with_a_short_message_and_no_finished_run(
         assert "seq2seq" in result.stderr  # Hydra lists the options
     if (tmp_path / "mlflow.db").exists():
         assert _runs(tmp_path).empty
+
+
+def test_every_extension_preset_trains_end_to_end(tmp_path):
+    presets = [p for p in PRESETS if p.startswith("ext_")]
+    result = addexp(
+        [
+            "-m",
+            f"experiment={','.join(presets)}",
+            *TINY,
+            "model.encoder_units=[8]",
+            "model.decoder_units=[8]",
+            "tracking.log_model=false",
+            "tracking.experiment=ext",
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = _runs(tmp_path, "ext").set_index("tags.preset")
+    assert sorted(runs.index) == presets
+    assert set(runs["status"]) == {"FINISHED"}
+    assert runs.loc["ext_masking", "params.data.masking"] == "True"
+    assert runs.loc["ext_baseline", "metrics.test/train_overlap"] == 0.0  # eval.disjoint
+    assert runs.loc["ext_operations", "params.derived.alphabet"] == "' +-0123456789'"
+
+    client = MlflowClient()
+    brackets = runs.loc["ext_brackets", "run_id"]
+    local = Path(client.download_artifacts(brackets, "predictions.csv", str(tmp_path)))
+    with local.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert any("(" in row["input"] for row in rows)
+    assert any(row["expected"].startswith("-") for row in rows)
+    assert all(evaluate(row["input"]) == int(row["expected"]) for row in rows)

@@ -1,0 +1,64 @@
+"""Models built from config: the published architectures (by weight count) and their masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from addexp.framings import make_framing
+from addexp.models import build_model
+from addexp.problems import sample, space_from_config
+from tests.conftest import compose
+
+
+def _lstm(units: int, features: int) -> int:
+    return 4 * (units * (features + units) + units)
+
+
+def _built(overrides: list[str]):
+    cfg = compose(overrides)
+    space = space_from_config(cfg.data)
+    framing = make_framing(cfg, space)
+    return space, framing, build_model(cfg.model, framing.shapes)
+
+
+@pytest.mark.parametrize(
+    ("preset", "weights", "output_shape"),
+    [
+        # LSTM(100) on 12 symbols, RepeatVector(2), LSTM(50), Dense(12) per step
+        ("tutorial_seq2seq", _lstm(100, 12) + _lstm(50, 100) + 50 * 12 + 12, (None, 2, 12)),
+        ("tutorial_seq2seq_2020", _lstm(75, 12) + _lstm(50, 75) + 50 * 12 + 12, (None, 2, 12)),
+        ("keras_addition_rnn", _lstm(128, 12) + _lstm(128, 128) + 128 * 12 + 12, (None, 4, 12)),
+        ("tutorial_mapping_lstm", _lstm(6, 1) + _lstm(2, 6) + 2 + 1, (None, 1)),
+        ("tutorial_mapping_mlp", (2 * 4 + 4) + (4 * 2 + 2) + (2 + 1), (None, 1)),
+    ],
+)
+def test_presets_build_the_published_architectures(preset, weights, output_shape):
+    _, framing, model = _built([f"experiment={preset}"])
+    assert model.count_params() == weights
+    assert model.output_shape == output_shape
+    assert model.input_shape == (None, *framing.shapes.input_shape)
+
+
+@pytest.mark.parametrize("encoding", ["onehot", "integer", "embedding"])
+def test_masking_hides_exactly_the_padding_steps(encoding):
+    space, framing, model = _built(
+        ["data.largest=999", "data.max_terms=3", f"data.encoding={encoding}", "data.masking=true"]
+    )
+    problems = sample(space, 64, np.random.default_rng(0))
+    x = framing.inputs(problems)
+    first = model.get_layer("embedding" if encoding == "embedding" else "masking")
+    mask = np.asarray(first.compute_mask(x))
+    assert (mask == (framing.text_format.questions(problems) != " ")).all()
+    assert model.predict(x, verbose=0).shape == (
+        64,
+        framing.shapes.output_steps,
+        len(framing.alphabet),
+    )
+
+
+def test_mapping_lstm_masks_missing_terms():
+    space, framing, model = _built(["model=mapping_lstm", "data.max_terms=4", "data.masking=true"])
+    problems = sample(space, 32, np.random.default_rng(1))
+    mask = np.asarray(model.get_layer("masking").compute_mask(framing.inputs(problems)))
+    assert (mask == (problems.operands != -1)).all()
