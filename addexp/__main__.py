@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -10,9 +11,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is impor
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from addexp.config import ConfigError, register_schemas, validate
+from addexp.sweep import child_name, read_sweep
+
+log = logging.getLogger("addexp")
 
 
 def config_dir() -> str:
@@ -21,26 +26,58 @@ def config_dir() -> str:
     return str(packaged if packaged.is_dir() else Path(__file__).parent.parent / "conf")
 
 
+def _auto_threads(hydra_cfg) -> int:
+    """TensorFlow threads per job so that parallel jobs x threads fits the cores (0: no limit)."""
+    n_jobs = hydra_cfg.launcher.get("n_jobs")
+    if hydra_cfg.mode != RunMode.MULTIRUN or not n_jobs:
+        return 0
+    cores = os.cpu_count() or 1
+    return max(1, cores // (cores if n_jobs < 0 else n_jobs))
+
+
+def _context(hydra_cfg):
+    from addexp.run import RunContext
+
+    sweep = read_sweep(Path(hydra_cfg.sweep.dir)) if hydra_cfg.mode == RunMode.MULTIRUN else None
+    overrides = tuple(hydra_cfg.overrides.task)
+    return RunContext(
+        launch_dir=Path(hydra_cfg.runtime.cwd),
+        output_dir=Path(hydra_cfg.runtime.output_dir),
+        preset=hydra_cfg.runtime.choices.get("experiment"),
+        overrides=overrides,
+        parent_run_id=sweep["parent_run_id"] if sweep else None,
+        run_name=child_name(list(overrides), sweep["keys"]) if sweep else None,
+        threads=_auto_threads(hydra_cfg),
+    )
+
+
 register_schemas()
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def main(cfg: DictConfig) -> float:
+    hydra_cfg = HydraConfig.get()
+    ctx = _context(hydra_cfg)
+    in_sweep = ctx.parent_run_id is not None
     try:
         validate(cfg)
     except ConfigError as error:
         print(f"addexp: invalid configuration: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    from addexp.run import RunContext, run
+        if not in_sweep:
+            raise SystemExit(2) from None
+        from addexp.run import record_invalid
 
-    hydra_cfg = HydraConfig.get()
-    ctx = RunContext(
-        launch_dir=Path(hydra_cfg.runtime.cwd),
-        output_dir=Path(hydra_cfg.runtime.output_dir),
-        preset=hydra_cfg.runtime.choices.get("experiment"),
-        overrides=tuple(hydra_cfg.overrides.task),
-    )
-    return run(cfg, ctx)
+        record_invalid(cfg, ctx, str(error))  # a FAILED child; the sweep goes on
+        return float("nan")
+    from addexp.run import run
+
+    try:
+        return run(cfg, ctx)
+    except Exception:
+        if not in_sweep:
+            raise
+        log.exception("job failed; its MLflow run is marked FAILED and the sweep goes on")
+        return float("nan")
 
 
 if __name__ == "__main__":

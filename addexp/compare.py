@@ -2,9 +2,10 @@
 
     addexp-compare --experiment addexp --group-by tags.preset data.masking
     addexp-compare --filter "tags.preset = 'ext_masking'" --group-by data.masking --format csv
+    addexp-compare --parent RUN_ID --plot sweep.png     # a sweep's children; logs to the parent
 
-Group keys are param names (`data.masking`) or `tags.NAME`; the default groups by preset and
-every param that differs between the selected runs, seed excepted.
+Group keys are param names (`data.masking`) or `tags.NAME`. The default groups a sweep's children
+by its swept keys, and other runs by preset and every param that differs, seed excepted.
 """
 
 from __future__ import annotations
@@ -18,18 +19,30 @@ from pathlib import Path
 SKIP_VARYING = {"seed", "tracking.run_name"}
 
 
-def load_runs(uri: str, experiment: str, filter_string: str = "") -> list[dict]:
-    """FINISHED runs of the experiment as plain dicts of params, tags and metrics."""
+def load_runs(
+    uri: str, experiment: str, filter_string: str = "", parent: str | None = None
+) -> list[dict]:
+    """FINISHED runs (of the experiment, or children of `parent`) as dicts of params, tags and
+    metrics."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name(experiment)
-    if exp is None:
-        raise SystemExit(f"addexp-compare: no experiment named {experiment!r} at {uri}")
-    query = "attributes.status = 'FINISHED'" + (f" and {filter_string}" if filter_string else "")
+    if parent:
+        experiment_id = client.get_run(parent).info.experiment_id
+    else:
+        exp = client.get_experiment_by_name(experiment)
+        if exp is None:
+            raise SystemExit(f"addexp-compare: no experiment named {experiment!r} at {uri}")
+        experiment_id = exp.experiment_id
+    clauses = ["attributes.status = 'FINISHED'"]
+    if parent:
+        clauses.append(f"tags.mlflow.parentRunId = '{parent}'")
+    if filter_string:
+        clauses.append(filter_string)
+    query = " and ".join(clauses)
     runs, token = [], None
     while True:
-        page = client.search_runs([exp.experiment_id], query, max_results=1000, page_token=token)
+        page = client.search_runs([experiment_id], query, max_results=1000, page_token=token)
         runs += [
             {
                 "params": dict(r.data.params),
@@ -95,19 +108,90 @@ def format_table(rows: list[dict], fmt: str = "md") -> str:
     return "\n".join(lines)
 
 
+def plot(rows: list[dict], group_by: Sequence[str], metric: str, path: Path) -> Path:
+    """Median per group with a bar from min to max (the spread over seeds), one row per group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [", ".join(f"{k}={r[k]}" for k in group_by) or "all" for r in rows]
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(rows) + 1.5))
+    y = range(len(rows))
+    medians = [r["median"] for r in rows]
+    spread = [[r["median"] - r["min"] for r in rows], [r["max"] - r["median"] for r in rows]]
+    ax.errorbar(medians, y, xerr=spread, fmt="o", capsize=4)
+    for i, r in enumerate(rows):
+        ax.annotate(
+            f"{r['median']:.3f} (n={r['n']})",
+            (r["median"], i),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_yticks(list(y), labels, fontsize=8)
+    if all(0 <= r["min"] and r["max"] <= 1 for r in rows):  # rates: show the whole scale
+        ax.set_xlim(0, 1.1)
+    ax.set_xlabel(f"{metric}: median, min-max over runs")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _sweep_keys(uri: str, parent: str) -> list[str]:
+    from mlflow.tracking import MlflowClient
+
+    keys = MlflowClient(uri).get_run(parent).data.tags.get("sweep.keys", "")
+    return [k for k in keys.split(",") if k and k not in SKIP_VARYING]
+
+
+def _log_to_parent(uri: str, parent: str, table: str, image: Path | None, metric: str) -> None:
+    import tempfile
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    name = metric.replace("/", "_")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"compare_{name}.md"
+        path.write_text(table + "\n")
+        client.log_artifact(parent, str(path), "comparison")
+    if image is not None:
+        client.log_artifact(parent, str(image), "comparison")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="addexp-compare", description=__doc__.splitlines()[0])
     parser.add_argument("--uri", default=f"sqlite:///{Path.cwd() / 'mlflow.db'}")
     parser.add_argument("--experiment", default="addexp")
     parser.add_argument("--filter", default="", help="MLflow search filter, ANDed with FINISHED")
+    parser.add_argument("--parent", help="a sweep's parent run id: compare its children")
+    parser.add_argument("--plot", type=Path, help="write a PNG of the metric per group here")
+    parser.add_argument(
+        "--no-log", action="store_true", help="with --parent: do not log table and plot to it"
+    )
     parser.add_argument("--group-by", nargs="*", default=None, help="params or tags.NAME")
     parser.add_argument("--metric", default="test/exact_match")
     parser.add_argument("--format", choices=["md", "csv"], default="md")
     args = parser.parse_args(argv)
-    runs = load_runs(args.uri, args.experiment, args.filter)
-    group_by = args.group_by if args.group_by is not None else ["tags.preset", *varying_keys(runs)]
+    runs = load_runs(args.uri, args.experiment, args.filter, args.parent)
+    group_by = args.group_by
+    if group_by is None:
+        swept = _sweep_keys(args.uri, args.parent) if args.parent else []
+        group_by = swept or ["tags.preset", *varying_keys(runs)]
+    rows = aggregate(runs, group_by, args.metric)
+    table = format_table(rows, args.format)
     print(f"{args.metric} over {len(runs)} runs, grouped by {', '.join(group_by) or '(all)'}")
-    print(format_table(aggregate(runs, group_by, args.metric), args.format))
+    print(table)
+    image = None
+    if rows and (args.plot or args.parent):
+        with_default = args.plot or Path(f"compare_{args.metric.replace('/', '_')}.png")
+        image = plot(rows, group_by, args.metric, with_default)
+        print(f"plot: {image}")
+    if args.parent and not args.no_log:
+        _log_to_parent(args.uri, args.parent, table, image, args.metric)
+        print(f"logged table and plot to run {args.parent} under comparison/")
     return 0
 
 

@@ -64,6 +64,7 @@ class EvalConfig:
     examples: int = 1000
     show: int = 20  # expected/predicted pairs printed at the end
     disjoint: bool = False  # keep every test question out of training (needs a large space)
+    objective: str = "test/exact_match"  # returned to sweepers (Optuna maximises it)
 
 
 @dataclass
@@ -225,6 +226,12 @@ def validate(cfg: DictConfig) -> None:
     _at_least("train.threads", t.threads, 0)
     _at_least("eval.examples", e.examples, 1)
     _at_least("eval.show", e.show, 0)
+    _choice("eval.objective", e.objective, sorted(OBJECTIVES))
+    if e.objective.startswith("val/") and not (t.regime == "fixed" and t.val_fraction > 0):
+        raise ConfigError(
+            f"eval.objective={e.objective} needs a validation split: set train.regime=fixed "
+            "and train.val_fraction > 0, or use a test/ objective."
+        )
     if e.disjoint and space.size() < 10 * e.examples:
         raise ConfigError(
             f"eval.disjoint=true needs a problem space of at least 10 x eval.examples "
@@ -238,4 +245,10 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"model.{key} is empty; give at least one layer size, e.g. [50].")
 
 
+OBJECTIVES = {
+    "test/exact_match",
+    "test/char_accuracy",
+    "val/exact_match",
+    "val/accuracy",
+}
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adamw": "AdamW"}

@@ -33,6 +33,9 @@ class RunContext:
     output_dir: Path
     preset: str | None = None
     overrides: tuple[str, ...] = ()
+    parent_run_id: str | None = None  # set inside a tracked sweep: this run is its child
+    run_name: str | None = None  # default name (a sweep child's swept values)
+    threads: int = 0  # TensorFlow threads when train.threads is 0 (parallel sweeps)
 
 
 def limit_threads(threads: int) -> None:
@@ -41,6 +44,8 @@ def limit_threads(threads: int) -> None:
         return
     import tensorflow as tf
 
+    if tf.config.threading.get_intra_op_parallelism_threads() == threads:
+        return  # already so (an earlier job of a sweep in this process)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -53,32 +58,22 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
     import keras
     import mlflow
 
-    limit_threads(cfg.train.threads)
+    limit_threads(cfg.train.threads or ctx.threads)
     keras.backend.clear_session()  # jobs of a sweep share the process: start each one clean
     keras.utils.set_random_seed(cfg.seed)  # Python, NumPy and TensorFlow
     space = space_from_config(cfg.data)
     framing = make_framing(cfg, space)
-
-    uri = tracking.resolve_uri(cfg.tracking.uri, ctx.launch_dir)
-    mlflow.set_tracking_uri(uri)
-    experiment_id = tracking.ensure_experiment(
-        cfg.tracking.experiment,
-        tracking.default_artifact_location(uri, cfg.tracking.artifact_location, ctx.launch_dir),
-    )
-    label = ctx.preset or cfg.model.name
-    tags = {"framing": framing.name, "preset": ctx.preset or "none", "model": cfg.model.name}
-    commit = tracking.git_commit(Path(__file__).parent)
-    if commit:
-        tags["mlflow.source.git.commit"] = commit
-    run_name = cfg.tracking.run_name or f"{label}-seed{cfg.seed}"
+    experiment_id, run_name, tags = _open_tracking(cfg, ctx)
+    tags["framing"] = framing.name
 
     with tracking.tracked_run(experiment_id, run_name, tags) as run_id:
-        log.info("MLflow run %s (%s) in %s", run_id, run_name, uri)
+        log.info("MLflow run %s (%s) in %s", run_id, run_name, mlflow.get_tracking_uri())
         resolved = OmegaConf.to_container(cfg, resolve=True)
         mlflow.log_params(tracking.flatten(resolved))
         mlflow.log_dict(resolved, "config/resolved.yaml")
         mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
         mlflow.log_params(derived_params(space, framing))
+        mlflow.log_param("derived.threads", cfg.train.threads or ctx.threads)
 
         model = build_model(cfg.model, framing.shapes)
         compile_model(model, framing, cfg.train)
@@ -117,7 +112,45 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
             result.seconds,
             format_examples(table, cfg.eval.show),
         )
-    return metrics["exact_match"]
+    return _objective(cfg.eval.objective, metrics, result.history)
+
+
+def _objective(name: str, test_metrics: dict[str, float], history: list[dict]) -> float:
+    """The value a sweeper optimises: a final test metric or the last epoch's validation one."""
+    split, metric = name.split("/", 1)
+    return test_metrics[metric] if split == "test" else history[-1][name]
+
+
+def _open_tracking(cfg: DictConfig, ctx: RunContext) -> tuple[str, str, dict[str, str]]:
+    """Point MLflow at the configured store; return experiment id, run name and tags."""
+    import mlflow
+
+    uri = tracking.resolve_uri(cfg.tracking.uri, ctx.launch_dir)
+    mlflow.set_tracking_uri(uri)
+    experiment_id = tracking.ensure_experiment(
+        cfg.tracking.experiment,
+        tracking.default_artifact_location(uri, cfg.tracking.artifact_location, ctx.launch_dir),
+    )
+    tags = {"preset": ctx.preset or "none", "model": cfg.model.name}
+    commit = tracking.git_commit(Path(__file__).parent)
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    if ctx.parent_run_id:
+        tags["mlflow.parentRunId"] = ctx.parent_run_id
+    label = ctx.preset or cfg.model.name
+    run_name = cfg.tracking.run_name or ctx.run_name or f"{label}-seed{cfg.seed}"
+    return experiment_id, run_name, tags
+
+
+def record_invalid(cfg: DictConfig, ctx: RunContext, message: str) -> None:
+    """A sweep job whose config is invalid: a FAILED child run saying why, nothing trained."""
+    import mlflow
+
+    experiment_id, run_name, tags = _open_tracking(cfg, ctx)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags):
+        mlflow.log_params(tracking.flatten(OmegaConf.to_container(cfg, resolve=True)))
+        mlflow.set_tag("error", f"ConfigError: {message}"[: tracking.MAX_TAG_CHARS])
+        mlflow.end_run(status="FAILED")
 
 
 def derived_params(space, framing) -> dict[str, str]:
