@@ -130,7 +130,7 @@ def plot(rows: list[dict], group_by: Sequence[str], metric: str, path: Path) -> 
             fontsize=8,
         )
     ax.set_yticks(list(y), labels, fontsize=8)
-    if all(0 <= r["min"] and r["max"] <= 1 for r in rows):  # rates: show the whole scale
+    if all(r["min"] >= 0 and r["max"] <= 1 for r in rows):  # rates: show the whole scale
         ax.set_xlim(0, 1.1)
     ax.set_xlabel(f"{metric}: median, min-max over runs")
     fig.tight_layout()
