@@ -27,12 +27,18 @@ def config_dir() -> str:
 
 
 def _auto_threads(hydra_cfg) -> int:
-    """TensorFlow threads per job so that parallel jobs x threads fits the cores (0: no limit)."""
-    n_jobs = hydra_cfg.launcher.get("n_jobs")
-    if hydra_cfg.mode != RunMode.MULTIRUN or not n_jobs:
+    """TensorFlow threads per job so that parallel jobs x threads fits the CPUs a launcher gives
+    each job (joblib: cores / n_jobs; SLURM: cpus_per_task; Ray: remote.num_cpus); 0: no limit."""
+    if hydra_cfg.mode != RunMode.MULTIRUN:
         return 0
-    cores = os.cpu_count() or 1
-    return max(1, cores // (cores if n_jobs < 0 else n_jobs))
+    launcher = hydra_cfg.launcher
+    if launcher.get("n_jobs"):
+        cores, n_jobs = os.cpu_count() or 1, launcher.n_jobs
+        return max(1, cores // (cores if n_jobs < 0 else n_jobs))
+    if launcher.get("cpus_per_task"):
+        return int(launcher.cpus_per_task)
+    ray_cpus = launcher.get("ray", {}).get("remote", {}).get("num_cpus")
+    return int(ray_cpus) if ray_cpus else 0
 
 
 def _context(hydra_cfg):

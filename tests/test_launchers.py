@@ -1,0 +1,44 @@
+"""Launchers beyond the basic one, exercised for real (slow: run with `pytest -m slow`)."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+
+from tests.conftest import TINY, addexp
+
+
+@pytest.mark.slow
+def test_ray_launcher_on_a_local_ray_instance(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason='needs "addexp[ray]"')
+    result = addexp(
+        [
+            "-m",
+            "hydra/launcher=ray_local",
+            "+hydra.launcher.ray.init.num_cpus=2",
+            "seed=1,2",
+            *TINY,
+            "tracking.log_model=false",
+        ],
+        tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["addexp"])
+    parent = runs[runs["tags.mlflow.parentRunId"].isna()].iloc[0]
+    children = runs[runs["tags.mlflow.parentRunId"] == parent["run_id"]]
+    assert parent["status"] == "FINISHED" and "RayLauncher" in parent["tags.sweep.launcher"]
+    assert sorted(children["tags.mlflow.runName"]) == ["seed=1", "seed=2"]
+    assert set(children["status"]) == {"FINISHED"}
+    assert set(children["params.derived.threads"]) == {"1"}  # ray.remote.num_cpus
+
+
+def test_slurm_launcher_config_composes(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    from tests.conftest import compose
+
+    cfg = compose(["hydra/launcher=slurm"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert launcher.cpus_per_task == 2 and launcher.timeout_min == 60
