@@ -8,6 +8,15 @@ from omegaconf import OmegaConf
 from addexp.config import ConfigError, validate
 from tests.conftest import PRESETS, compose
 
+# The tutorial trains both mapping models alike: 50 epochs of 100 fresh problems, batch 2, Adam.
+MAPPING_TRAIN = {
+    "regime": "fresh",
+    "epochs": 50,
+    "examples": 100,
+    "batch_size": 2,
+    "optimizer": "adam",
+}
+
 PUBLISHED = {
     "tutorial_seq2seq": {
         "data": {
@@ -42,24 +51,12 @@ PUBLISHED = {
     "tutorial_mapping_lstm": {
         "data": {"terms": 2, "operands": "range", "low": 1, "largest": 100},
         "model": {"name": "mapping_lstm", "units": [6, 2]},
-        "train": {
-            "regime": "fresh",
-            "epochs": 50,
-            "examples": 100,
-            "batch_size": 2,
-            "optimizer": "adam",
-        },
+        "train": MAPPING_TRAIN,
     },
     "tutorial_mapping_mlp": {
         "data": {"terms": 2, "operands": "range", "low": 1, "largest": 100},
         "model": {"name": "mlp", "units": [4, 2], "activation": "linear"},
-        "train": {
-            "regime": "fresh",
-            "epochs": 50,
-            "examples": 100,
-            "batch_size": 2,
-            "optimizer": "adam",
-        },
+        "train": MAPPING_TRAIN,
     },
     "keras_addition_rnn": {
         "data": {
