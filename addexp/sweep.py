@@ -35,10 +35,18 @@ def swept_keys(task_overrides: list[str], sweeper_params: dict | None) -> list[s
     return keys
 
 
+def _short(value: str) -> str:
+    """Search-drawn floats read better short in a name (the param keeps the full value)."""
+    try:
+        return f"{float(value):.4g}" if "." in value else value
+    except ValueError:
+        return value
+
+
 def child_name(job_overrides: list[str], keys: list[str]) -> str:
     """`train.batch_size=32,seed=1`: the job's values of the swept keys, in sweep order."""
     values = dict(o.split("=", 1) for o in job_overrides if "=" in o)
-    named = [f"{k}={values[k]}" for k in keys if k in values]
+    named = [f"{k}={_short(values[k])}" for k in keys if k in values]
     return ",".join(named) or ",".join(job_overrides)
 
 

@@ -50,3 +50,17 @@ def test_command_prints_markdown_and_csv(populated, capsys):
 def test_unknown_experiment_is_a_clear_error(populated):
     with pytest.raises(SystemExit, match="no experiment named 'nope'"):
         main(["--uri", populated, "--experiment", "nope"])
+
+
+def test_child_names_say_what_was_swept():
+    from addexp.sweep import child_name, swept_keys
+
+    keys = swept_keys(["seed=1,2", "train.batch_size=10,32", "data.terms=3"], None)
+    assert keys == ["seed", "train.batch_size"]
+    job = ["seed=2", "train.batch_size=32", "data.terms=3"]
+    assert child_name(job, keys) == "seed=2,train.batch_size=32"
+    search = swept_keys(["data.terms=3"], {"train.learning_rate": "interval(0.001, 0.1)"})
+    assert search == ["train.learning_rate"]
+    assert child_name(["train.learning_rate=0.0023284358298935864"], search) == (
+        "train.learning_rate=0.002328"
+    )
