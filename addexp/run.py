@@ -54,11 +54,12 @@ def limit_threads(threads: int) -> None:
 
 
 def run(cfg: DictConfig, ctx: RunContext) -> float:
-    """Train and evaluate the configured experiment, log it to MLflow; return test exact match."""
+    """Train and evaluate the configured experiment, log it to MLflow; return `eval.objective`."""
     import keras
     import mlflow
 
-    limit_threads(cfg.train.threads or ctx.threads)
+    threads = cfg.train.threads or ctx.threads
+    limit_threads(threads)
     keras.backend.clear_session()  # jobs of a sweep share the process: start each one clean
     keras.utils.set_random_seed(cfg.seed)  # Python, NumPy and TensorFlow
     space = space_from_config(cfg.data)
@@ -72,8 +73,7 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
         mlflow.log_params(tracking.flatten(resolved))
         mlflow.log_dict(resolved, "config/resolved.yaml")
         mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
-        mlflow.log_params(derived_params(space, framing))
-        mlflow.log_param("derived.threads", cfg.train.threads or ctx.threads)
+        mlflow.log_params(derived_params(space, framing, threads))
 
         model = build_model(cfg.model, framing.shapes)
         compile_model(model, framing, cfg.train)
@@ -123,14 +123,7 @@ def _objective(name: str, test_metrics: dict[str, float], history: list[dict]) -
 
 def _open_tracking(cfg: DictConfig, ctx: RunContext) -> tuple[str, str, dict[str, str]]:
     """Point MLflow at the configured store; return experiment id, run name and tags."""
-    import mlflow
-
-    uri = tracking.resolve_uri(cfg.tracking.uri, ctx.launch_dir)
-    mlflow.set_tracking_uri(uri)
-    experiment_id = tracking.ensure_experiment(
-        cfg.tracking.experiment,
-        tracking.default_artifact_location(uri, cfg.tracking.artifact_location, ctx.launch_dir),
-    )
+    _, experiment_id = tracking.open_experiment(cfg.tracking, ctx.launch_dir)
     tags = {"preset": ctx.preset or "none", "model": cfg.model.name}
     commit = tracking.git_commit(Path(__file__).parent)
     if commit:
@@ -153,11 +146,12 @@ def record_invalid(cfg: DictConfig, ctx: RunContext, message: str) -> None:
         mlflow.end_run(status="FAILED")
 
 
-def derived_params(space, framing) -> dict[str, str]:
-    """What the config implies: widths, alphabet, and the size of the problem space
-    (exact for sums; otherwise an upper-bound estimate)."""
+def derived_params(space, framing, threads: int) -> dict[str, str]:
+    """What the config implies: widths, alphabet, the size of the problem space (exact for sums;
+    otherwise an upper-bound estimate) and TensorFlow threads (0: TensorFlow's choice)."""
     fmt = framing.text_format
     params = {
+        "derived.threads": threads,
         "derived.question_width": fmt.question_width,
         "derived.answer_width": fmt.answer_width,
         "derived.space_size": f"{float(space.size()):.6g}",

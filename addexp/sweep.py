@@ -56,15 +56,6 @@ def read_sweep(sweep_dir: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _uri_and_experiment(config: DictConfig) -> tuple[str, str | None, Path]:
-    launch_dir = Path(config.hydra.runtime.cwd)
-    uri = tracking.resolve_uri(config.tracking.uri, launch_dir)
-    location = tracking.default_artifact_location(
-        uri, config.tracking.artifact_location, launch_dir
-    )
-    return uri, location, launch_dir
-
-
 def _mark_best(client, parent_id: str, children: list, objective: str) -> None:
     """Tag the finished child with the highest objective, and copy its value to the parent."""
     scored = [c for c in children if c.info.status == "FINISHED" and objective in c.data.metrics]
@@ -81,12 +72,11 @@ class MlflowSweep(Callback):
     """Hydra callback (conf/config.yaml, hydra.callbacks) that owns the sweep's parent run."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        import mlflow
         from mlflow.tracking import MlflowClient
 
-        uri, location, _ = _uri_and_experiment(config)
-        mlflow.set_tracking_uri(uri)
-        experiment_id = tracking.ensure_experiment(config.tracking.experiment, location)
+        uri, experiment_id = tracking.open_experiment(
+            config.tracking, Path(config.hydra.runtime.cwd)
+        )
         keys = swept_keys(list(config.hydra.overrides.task), config.hydra.sweeper.get("params"))
         sweep_dir = Path(config.hydra.sweep.dir)
         preset = config.hydra.runtime.choices.get("experiment")

@@ -32,6 +32,14 @@ def default_artifact_location(uri: str, configured: str | None, launch_dir: Path
     return None
 
 
+def open_experiment(tracking_cfg: Any, launch_dir: Path) -> tuple[str, str]:
+    """Point MLflow at the configured store and return (tracking URI, experiment id)."""
+    uri = resolve_uri(tracking_cfg.uri, launch_dir)
+    mlflow.set_tracking_uri(uri)
+    location = default_artifact_location(uri, tracking_cfg.artifact_location, launch_dir)
+    return uri, ensure_experiment(tracking_cfg.experiment, location)
+
+
 def ensure_experiment(name: str, artifact_location: str | None) -> str:
     """Id of the named experiment, creating it once (a concurrent creator is tolerated)."""
     experiment = mlflow.get_experiment_by_name(name)
