@@ -8,6 +8,7 @@ finished and failed, and ends the parent FAILED if any did.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import sys
@@ -68,6 +69,17 @@ def _mark_best(client, parent_id: str, children: list, objective: str) -> None:
     client.log_metric(parent_id, f"best/{objective}", best.data.metrics[objective])
 
 
+def _fail_if_unfinished(uri: str, run_id: str) -> None:
+    """At exit: a parent still RUNNING means the sweep itself broke off (a bad sweep override,
+    an interrupt); end it FAILED rather than leave it looking alive."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    if client.get_run(run_id).info.status == "RUNNING":
+        client.set_tag(run_id, "error", "the sweep stopped before all its jobs ran")
+        client.set_terminated(run_id, "FAILED")
+
+
 class MlflowSweep(Callback):
     """Hydra callback (conf/config.yaml, hydra.callbacks) that owns the sweep's parent run."""
 
@@ -98,6 +110,7 @@ class MlflowSweep(Callback):
             json.dumps({"parent_run_id": parent.info.run_id, "keys": keys, "uri": uri})
         )
         log.info("MLflow parent run %s (%s)", parent.info.run_id, name)
+        atexit.register(_fail_if_unfinished, uri, parent.info.run_id)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from mlflow.tracking import MlflowClient

@@ -184,3 +184,12 @@ def test_runs_and_sweeps_log_to_a_tracking_server(tmp_path, mlflow_server):
     assert "predictions.csv" in {a.path for a in client.list_artifacts(child)}
     assert mlflow.keras.load_model(f"runs:/{child}/model").output_shape == (None, 2, 12)
     assert any((tmp_path / "server-artifacts").rglob("predictions.csv"))
+
+
+def test_a_sweep_that_breaks_off_leaves_its_parent_failed(tmp_path):
+    result = addexp(["-m", "seed=1", *FAST, "train.epochs=1,abc"], tmp_path)
+    assert result.returncode != 0
+    assert "train.epochs" in result.stderr and "Traceback" not in result.stderr
+    runs = _all_runs(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert set(runs["status"]) == {"FAILED"}  # the parent; no job ran
+    assert runs["tags.error"].iloc[0] == "the sweep stopped before all its jobs ran"
