@@ -63,8 +63,13 @@ def _value(run: dict, key: str) -> str:
 
 
 def varying_keys(runs: list[dict]) -> list[str]:
-    """Params whose values differ across the runs (seed excepted), in name order."""
-    keys = sorted({k for r in runs for k in r["params"]} - SKIP_VARYING)
+    """Config params whose values differ across the runs (seed and derived.* excepted: the
+    derived ones follow from the others), in name order."""
+    keys = sorted(
+        k
+        for k in {k for r in runs for k in r["params"]} - SKIP_VARYING
+        if not k.startswith("derived.")
+    )
     return [k for k in keys if len({r["params"].get(k) for r in runs}) > 1]
 
 

@@ -90,7 +90,13 @@ EXTENSIONS = {
     "ext_variable_terms": ({"data.max_terms": 4}, ["data.max_terms"]),
     "ext_operations": ({"data.operations": ["+", "-"]}, ["data.operations"]),
     "ext_brackets": (
-        {"data.terms": 3, "data.operations": ["+", "-"], "data.brackets": 1},
+        {
+            "data.terms": 3,
+            "data.largest": 9,
+            "data.operations": ["+", "-"],
+            "data.brackets": 1,
+            "eval.disjoint": False,
+        },
         ["data.brackets"],
     ),
 }
