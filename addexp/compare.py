@@ -73,6 +73,17 @@ def varying_keys(runs: list[dict]) -> list[str]:
     return [k for k in keys if len({r["params"].get(k) for r in runs}) > 1]
 
 
+def _natural(key: tuple) -> tuple:
+    """Sort numbers as numbers ("10" before "128"), everything else as text."""
+    out = []
+    for value in key:
+        try:
+            out.append((0, float(value), ""))
+        except ValueError:
+            out.append((1, 0.0, value))
+    return tuple(out)
+
+
 def aggregate(runs: list[dict], group_by: Sequence[str], metric: str) -> list[dict]:
     """One row per group: the group's key values and the metric's n, median, min, max, mean, std."""
     groups: dict[tuple, list[float]] = {}
@@ -81,7 +92,7 @@ def aggregate(runs: list[dict], group_by: Sequence[str], metric: str) -> list[di
             key = tuple(_value(run, k) for k in group_by)
             groups.setdefault(key, []).append(run["metrics"][metric])
     rows = []
-    for key, values in sorted(groups.items()):
+    for key, values in sorted(groups.items(), key=lambda item: _natural(item[0])):
         rows.append(
             {
                 **dict(zip(group_by, key, strict=True)),
