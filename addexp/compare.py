@@ -23,7 +23,7 @@ def load_runs(
     uri: str, experiment: str, filter_string: str = "", parent: str | None = None
 ) -> list[dict]:
     """FINISHED runs (of the experiment, or children of `parent`) as dicts of params, tags and
-    metrics."""
+    metrics; sweep parent runs are left out."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
@@ -50,6 +50,7 @@ def load_runs(
                 "metrics": dict(r.data.metrics),
             }
             for r in page
+            if "sweep.keys" not in r.data.tags  # a sweep's parent holds no experiment of its own
         ]
         token = page.token
         if not token:

@@ -22,12 +22,15 @@ def populated(store):
         mlflow.log_params({"seed": 9, "data.masking": "true", "data.terms": 2})
         mlflow.log_metric("test/exact_match", 0.0)
         mlflow.end_run(status="FAILED")
+    sweep_parent = {"preset": "ext_masking", "sweep.keys": "data.masking,seed"}
+    with mlflow.start_run(experiment_id=exp, tags=sweep_parent):
+        mlflow.log_metric("best/test/exact_match", 1.0)
     return store
 
 
 def test_groups_by_swept_keys_and_aggregates_over_seeds(populated):
     runs = load_runs(populated, "cmp")
-    assert len(runs) == 6  # the failed run is left out
+    assert len(runs) == 6  # the failed run and the sweep's parent are left out
     assert varying_keys(runs) == ["data.masking"]
     rows = aggregate(runs, ["tags.preset", "data.masking"], "test/exact_match")
     assert [(r["data.masking"], r["n"]) for r in rows] == [("false", 3), ("true", 3)]
