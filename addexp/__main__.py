@@ -14,8 +14,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from addexp.config import ConfigError, register_schemas, validate
+from addexp.config import register_schemas
 from addexp.sweep import child_name, read_sweep
+from addexp.validation import ConfigError, validate
 
 log = logging.getLogger("addexp")
 

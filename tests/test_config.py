@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from addexp.config import ConfigError, validate
+from addexp.validation import ConfigError, validate
 from tests.conftest import PRESETS, compose
 
 # The tutorial trains both mapping models alike: 50 epochs of 100 fresh problems, batch 2, Adam.
