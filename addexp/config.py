@@ -118,8 +118,8 @@ def register_schemas() -> None:
     """Register the schemas; YAML files extend them through their defaults lists."""
     cs = ConfigStore.instance()
     cs.store(name="addexp_schema", node=AddexpConfig)
-    for name, schema in MODEL_SCHEMAS.items():
-        cs.store(group="schema/model", name=name, node=schema)
+    for name, schema in MODEL_SCHEMAS.items():  # outside any group: not a choice to offer
+        cs.store(name=f"model_schema_{name}", node=schema)
 
 
 # What a run may return to a sweeper (eval.objective).
