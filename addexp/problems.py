@@ -124,18 +124,18 @@ class ProblemSpace:
 
 def space_from_config(data_cfg: Any) -> ProblemSpace:
     """The problem space a `data` config section describes."""
-    weights = data_cfg.get("operation_weights")
+    weights = data_cfg.operation_weights
     return ProblemSpace(
         min_terms=int(data_cfg.terms),
-        max_terms=int(data_cfg.get("max_terms") or data_cfg.terms),
+        max_terms=int(data_cfg.max_terms or data_cfg.terms),
         mode=str(data_cfg.operands),
         low=int(data_cfg.low),
         largest=int(data_cfg.largest),
         min_digits=int(data_cfg.min_digits),
         max_digits=int(data_cfg.max_digits),
-        operations=tuple(data_cfg.get("operations") or ("+",)),
+        operations=tuple(data_cfg.operations),
         weights=tuple(float(w) for w in weights) if weights else None,
-        brackets=int(data_cfg.get("brackets") or 0),
+        brackets=int(data_cfg.brackets),
     )
 
 

@@ -39,9 +39,9 @@ def _arrays(framing, problems: P.Problems) -> tuple:
     return framing.inputs(problems), framing.targets(problems), framing.sample_weights(problems)
 
 
-def _val_exact_match(model, framing, val: P.Problems, x: np.ndarray) -> float:
+def _val_exact_match(model, framing, val: P.Problems, x: np.ndarray, expected: np.ndarray) -> float:
     answers = framing.answers(model.predict(x, batch_size=1024, verbose=0))
-    return score(val, expected_chars(framing.text_format, val), answers)["exact_match"]
+    return score(val, expected, answers)["exact_match"]
 
 
 def fit(
@@ -67,6 +67,7 @@ def fit(
         if n_val:
             val = data.take(slice(len(data) - n_val, None))
             validation = _arrays(framing, val)
+            val_expected = expected_chars(framing.text_format, val)  # once, not every epoch
 
     history = []
     start = time.perf_counter()
@@ -89,7 +90,9 @@ def fit(
             for k, v in logs.items()
         }
         if val is not None:
-            metrics["val/exact_match"] = _val_exact_match(model, framing, val, validation[0])
+            metrics["val/exact_match"] = _val_exact_match(
+                model, framing, val, validation[0], val_expected
+            )
         history.append(metrics)
         on_epoch(epoch, metrics)
     seconds = time.perf_counter() - start
