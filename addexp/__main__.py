@@ -43,7 +43,7 @@ def _auto_threads(hydra_cfg) -> int:
 
 
 def _context(hydra_cfg):
-    from addexp.run import RunContext
+    from addexp.context import RunContext
 
     sweep = read_sweep(Path(hydra_cfg.sweep.dir)) if hydra_cfg.mode == RunMode.MULTIRUN else None
     overrides = tuple(hydra_cfg.overrides.task)

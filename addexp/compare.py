@@ -3,6 +3,7 @@
     addexp-compare --experiment addexp --group-by tags.preset data.masking
     addexp-compare --filter "tags.preset = 'ext_masking'" --group-by data.masking --format csv
     addexp-compare --parent RUN_ID --plot sweep.png     # a sweep's children; logs to the parent
+    addexp-compare --metric test/exact_match length_x2/exact_match   # one row per metric and group
 
 Group keys are param names (`data.masking`) or `tags.NAME`. The default groups a sweep's children
 by its swept keys, and other runs by preset and every param that differs, seed excepted.
@@ -189,7 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-log", action="store_true", help="with --parent: do not log table and plot to it"
     )
     parser.add_argument("--group-by", nargs="*", default=None, help="params or tags.NAME")
-    parser.add_argument("--metric", default="test/exact_match")
+    parser.add_argument(
+        "--metric", nargs="+", default=["test/exact_match"], help="one or more metrics"
+    )
     parser.add_argument("--format", choices=["md", "csv"], default="md")
     args = parser.parse_args(argv)
     runs = load_runs(args.uri, args.experiment, args.filter, args.parent)
@@ -197,17 +200,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if group_by is None:
         swept = _sweep_keys(args.uri, args.parent) if args.parent else []
         group_by = swept or ["tags.preset", *varying_keys(runs)]
-    rows = aggregate(runs, group_by, args.metric)
+    metric = " ".join(args.metric)
+    if len(args.metric) == 1:
+        rows = aggregate(runs, group_by, metric)
+    else:  # one block of rows per metric, the metric as the first column
+        rows = [{"metric": m, **r} for m in args.metric for r in aggregate(runs, group_by, m)]
+        group_by = ["metric", *group_by]
     table = format_table(rows, args.format)
-    print(f"{args.metric} over {len(runs)} runs, grouped by {', '.join(group_by) or '(all)'}")
+    print(f"{metric} over {len(runs)} runs, grouped by {', '.join(group_by) or '(all)'}")
     print(table)
     image = None
     if rows and (args.plot or args.parent):
-        with_default = args.plot or Path(f"compare_{args.metric.replace('/', '_')}.png")
-        image = plot(rows, group_by, args.metric, with_default)
+        with_default = args.plot or Path(f"compare_{args.metric[0].replace('/', '_')}.png")
+        image = plot(rows, group_by, metric, with_default)
         print(f"plot: {image}")
     if args.parent and not args.no_log:
-        _log_to_parent(args.uri, args.parent, table, image, args.metric)
+        _log_to_parent(args.uri, args.parent, table, image, args.metric[0])
         print(f"logged table and plot to run {args.parent} under comparison/")
     return 0
 

@@ -15,7 +15,7 @@ from omegaconf import MISSING
 
 @dataclass
 class DataConfig:
-    """The problem: which expressions are sampled, how they are written and encoded."""
+    """The problem space: which expressions are sampled (operands, terms, operations)."""
 
     terms: int = 2  # operands per expression (the fewest, when max_terms is set)
     max_terms: int | None = None  # most operands; null = exactly `terms`
@@ -27,13 +27,45 @@ class DataConfig:
     operations: list[str] = field(default_factory=lambda: ["+"])  # from +, -, *, //
     operation_weights: list[float] | None = None  # mix of `operations`; null = uniform
     brackets: int = 0  # deepest bracket nesting of random expression trees; 0 = none
+
+
+@dataclass
+class FormatConfig:
+    """How a problem is written as characters."""
+
+    name: str = "plain"  # the question as typed ("7+10") and its answer ("17")
     padding: str = "left"  # "left" (tutorial), "right" (Keras), "per_term", "none" (masked)
     reverse_input: bool = False  # feed the padded question backwards (Keras example)
     reverse_output: bool = False  # answer least-significant digit first
-    encoding: str = "onehot"  # "onehot", "integer" (one scaled scalar per step), "embedding"
-    embedding_dim: int = 16  # size of the learned embedding ("embedding")
+
+
+@dataclass
+class EncodingConfig:
+    """How characters become model inputs."""
+
+    name: str = "onehot"  # "onehot", "integer" (one scaled scalar per step), "embedding"
     masking: bool = False  # hide padding steps from the encoder
-    mask_loss: bool = False  # drop answer padding beyond the terminating pad from the loss
+
+
+@dataclass
+class EvalSetConfig:
+    """An evaluation set: the training space with some problem keys changed (null = as
+    trained), plus two relative keys for ready-made length and term-count sets."""
+
+    examples: int | None = None  # problems drawn; null = eval.examples
+    terms: int | None = None
+    max_terms: int | None = None
+    operands: str | None = None
+    low: int | None = None
+    largest: int | None = None
+    min_digits: int | None = None
+    max_digits: int | None = None
+    operations: list[str] | None = None
+    operation_weights: list[float] | None = None
+    brackets: int | None = None
+    digits: int | None = None  # every operand has exactly this many digits (no leading zero)
+    digits_scale: float | None = None  # exactly round(scale x the training's widest operand)
+    extra_terms: int | None = None  # this many more terms than trained (terms and max_terms)
 
 
 @dataclass
@@ -50,16 +82,19 @@ class TrainConfig:
     distinct: str = "ordered"  # fixed set: "ordered" (a+b != b+a) or "unordered" (counted once)
     threads: int = 0  # TensorFlow intra/inter-op threads per process; 0 = TensorFlow's choice
     verbose: int = 0  # Keras fit verbosity
+    mask_loss: bool = False  # leave answer padding beyond the terminating pad out of the loss
 
 
 @dataclass
 class EvalConfig:
-    """The held-out test set: always a fresh draw, never the training data."""
+    """The held-out test set (always a fresh draw, never the training data) and evaluation
+    sets beyond the training distribution."""
 
     examples: int = 1000
     show: int = 20  # expected/predicted pairs printed at the end
     disjoint: bool = False  # keep every test question out of training (needs a large space)
     objective: str = "test/exact_match"  # returned to sweepers (Optuna maximises it)
+    sets: dict[str, Any] = field(default_factory=dict)  # name -> EvalSetConfig keys
 
 
 @dataclass
@@ -74,60 +109,50 @@ class TrackingConfig:
 
 
 @dataclass
-class Seq2SeqModelConfig:
-    """Encoder-decoder: LSTM encoder layers, RepeatVector, LSTM decoder layers, softmax per step."""
-
-    name: str = "seq2seq"
-    encoder_units: list[int] = field(default_factory=lambda: [100])
-    decoder_units: list[int] = field(default_factory=lambda: [50])
-
-
-@dataclass
-class MappingLSTMConfig:
-    """Stacked LSTM regressing the scaled sum from the scaled terms (the beginner's mistake)."""
-
-    name: str = "mapping_lstm"
-    units: list[int] = field(default_factory=lambda: [6, 2])
-
-
-@dataclass
-class MLPConfig:
-    """Dense layers regressing the scaled sum from the scaled terms."""
-
-    name: str = "mlp"
-    units: list[int] = field(default_factory=lambda: [4, 2])
-    activation: str = "linear"
-
-
-@dataclass
 class AddexpConfig:
     """The whole run. `model` is typed by the schema its own group option extends."""
 
     seed: int = 1
     data: DataConfig = field(default_factory=DataConfig)
+    format: FormatConfig = field(default_factory=FormatConfig)
+    encoding: EncodingConfig = field(default_factory=EncodingConfig)
     model: Any = MISSING
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
-MODEL_SCHEMAS = {"seq2seq": Seq2SeqModelConfig, "mapping_lstm": MappingLSTMConfig, "mlp": MLPConfig}
+def typed_set(name: str, raw: Any) -> Any:
+    """An evaluation set's keys checked against `EvalSetConfig` (sets are an untyped mapping
+    in the schema so that `+eval.sets.NAME={...}` works from the command line). Raises
+    ValueError naming the set and the keys it takes."""
+    from dataclasses import fields
+
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.merge(OmegaConf.structured(EvalSetConfig), raw)
+    except OmegaConfBaseException as error:
+        keys = ", ".join(f.name for f in fields(EvalSetConfig))
+        reason = str(error).splitlines()[0]
+        raise ValueError(f"eval.sets.{name}: {reason}; a set takes: {keys}.") from None
 
 
 def register_schemas() -> None:
     """Register the schemas; YAML files extend them through their defaults lists."""
+    from addexp.models import FAMILIES
+
     cs = ConfigStore.instance()
     cs.store(name="addexp_schema", node=AddexpConfig)
-    for name, schema in MODEL_SCHEMAS.items():  # outside any group: not a choice to offer
-        cs.store(name=f"model_schema_{name}", node=schema)
+    for name, family in FAMILIES.items():  # outside any group: not a choice to offer
+        cs.store(name=f"model_schema_{name}", node=family.schema)
 
 
-# What a run may return to a sweeper (eval.objective).
-OBJECTIVES = {
-    "test/exact_match",
-    "test/char_accuracy",
-    "val/exact_match",
-    "val/accuracy",
-}
+# What a run may return to a sweeper (eval.objective): SPLIT/METRIC, where SPLIT is `val`,
+# `test` or the name of an evaluation set.
+SET_METRICS = ("exact_match", "char_accuracy", "rmse", "invalid_rate")
+VAL_METRICS = ("exact_match", "accuracy")
+RESERVED_SET_NAMES = ("test", "val", "train", "breakdown", "predictions", "config", "model")
 # train.optimizer -> Keras optimizer class name.
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adamw": "AdamW"}

@@ -3,15 +3,21 @@
 `exact_match`: every character of the fixed-width answer is right (so the number and its layout).
 `char_accuracy`: share of answer positions right (what Keras calls accuracy for seq2seq).
 `rmse`: in integer units, over the answers that read as a number; `invalid_rate`: the others.
+`train_overlap`: share of the questions also trained on; `seconds`: inference wall time.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from addexp.framings import Answers
-from addexp.problems import Problems
-from addexp.text import render_expressions, render_integers
+from addexp.breakdown import breakdown
+from addexp.decode import decode
+from addexp.framings import Answers, expected_chars
+from addexp.problems import Problems, overlap
+from addexp.text import render_integers
 
 
 def score(problems: Problems, expected_chars: np.ndarray, answers: Answers) -> dict[str, float]:
@@ -28,19 +34,50 @@ def score(problems: Problems, expected_chars: np.ndarray, answers: Answers) -> d
 
 
 def predictions_table(problems: Problems, expected_chars: np.ndarray, answers: Answers) -> dict:
-    """Columns for predictions.csv: readable question and answers (unpadded, never reversed)."""
+    """Columns for a predictions CSV: the question as typed (`input`) and answers (unpadded,
+    never reversed), whether the whole answer is right."""
     return {
-        "input": render_expressions(problems),
+        "input": problems.questions(),
         "expected": render_integers(problems.targets),
         "predicted": answers.text,
         "correct": (answers.chars == expected_chars).all(axis=1),
     }
 
 
+@dataclass(frozen=True)
+class SetResult:
+    """Everything measured on one set: metrics (unprefixed), the predictions table, the
+    breakdown table and the framing (layout) the set was written in."""
+
+    metrics: dict[str, float]
+    table: dict[str, np.ndarray]
+    breakdown: dict[str, np.ndarray]
+    framing: Any
+
+
+def evaluate_set(
+    model: Any, family: Any, framing: Any, problems: Problems, seen_keys: np.ndarray | None
+) -> SetResult:
+    """Decode `problems`, score them and break exact match down by digits and carries.
+    `seen_keys`: question keys trained on (None: overlap unknown, reported as NaN)."""
+    decoded = decode(model, family, framing, problems)
+    expected = expected_chars(decoded.framing.text_format, problems)
+    metrics = score(problems, expected, decoded.answers)
+    metrics["train_overlap"] = (
+        overlap(problems, seen_keys) if seen_keys is not None else float("nan")
+    )
+    metrics["seconds"] = decoded.seconds
+    table = predictions_table(problems, expected, decoded.answers)
+    return SetResult(metrics, table, breakdown(problems, table["correct"]), decoded.framing)
+
+
 def format_examples(table: dict, count: int) -> str:
     """The tutorial's closing printout: a few expected/predicted pairs."""
     lines = []
-    for question, expected, predicted, correct in list(zip(*table.values(), strict=True))[:count]:
+    rows = list(
+        zip(*(table[k] for k in ("input", "expected", "predicted", "correct")), strict=True)
+    )
+    for question, expected, predicted, correct in rows[:count]:
         mark = "" if correct else "   <- wrong"
         lines.append(f"{question:>20} = {expected:<12} predicted {str(predicted)!r}{mark}")
     return "\n".join(lines)

@@ -7,16 +7,28 @@ Both report answers in the same form (`Answers`), so evaluation does not care wh
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 
 from addexp.encoding import Alphabet, argmax_indices, encode_inputs
-from addexp.models import Shapes
-from addexp.problems import MISSING, Problems, ProblemSpace
+from addexp.operations import symbols_of
+from addexp.problems import MISSING, Problems, ProblemSpace, spanning_space
 from addexp.text import PAD, TextFormat, join_rows, parse_integers, render_integers
 
 MAPPING_PAD = -1.0  # input value of a missing term (scaled terms lie in [0, 1])
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """What a model needs to know about the data: inputs, outputs, embedding and masking."""
+
+    input_shape: tuple[int, ...]
+    output_steps: int = 1
+    output_symbols: int = 1
+    vocab: int = 0  # > 0: inputs are symbol indices for an Embedding layer of this many rows
+    mask_value: float | None = None  # not None: hide steps equal to it (index 0 for embeddings)
 
 
 @dataclass(frozen=True)
@@ -59,16 +71,31 @@ class Seq2SeqFraming:
         text_format: TextFormat,
         alphabet: Alphabet,
         encoding: str = "onehot",
-        embedding_dim: int = 16,
         masking: bool = False,
         mask_loss: bool = False,
+        space: ProblemSpace | None = None,
     ):
         self.text_format = text_format
         self.alphabet = alphabet
         self.encoding = encoding
-        self.embedding_dim = embedding_dim
         self.masking = masking
         self.mask_loss = mask_loss
+        self.space = space  # the training space (its operations and brackets)
+
+    def fitted(self, problems: Problems) -> Seq2SeqFraming:
+        """The same framing with widths wide enough for `problems` (for families that read any
+        length): the layout of the space they span (widest operand, most terms, the training
+        operations and brackets), never narrower than this one. It depends on the questions
+        only, never on their answers, so a typed question and an evaluation set holding it are
+        laid out alike."""
+        if self.space is None:
+            return self
+        wider = self.text_format.widened(spanning_space(problems, self.space))
+        if wider == self.text_format:
+            return self
+        fitted = copy.copy(self)
+        fitted.text_format = wider
+        return fitted
 
     @property
     def shapes(self) -> Shapes:
@@ -79,7 +106,6 @@ class Seq2SeqFraming:
             output_steps=fmt.answer_width,
             output_symbols=n,
             vocab=n if self.encoding == "embedding" else 0,
-            embedding_dim=self.embedding_dim,
             mask_value=0.0 if self.masking else None,
         )
 
@@ -137,6 +163,10 @@ class MappingFraming:
     def sample_weights(self, problems: Problems) -> None:
         return None
 
+    def fitted(self, problems: Problems) -> MappingFraming:
+        """Fixed terms and scale: the layout never changes."""
+        return self
+
     def invert(self, scaled: np.ndarray) -> np.ndarray:
         """Back to integer units, rounded as the tutorial's invert() does."""
         return np.rint(np.asarray(scaled, dtype=np.float64).ravel() * self.scale).astype(np.int64)
@@ -152,19 +182,24 @@ class MappingFraming:
 
 def alphabet_for(space: ProblemSpace) -> Alphabet:
     """Digits, pad, the operators' symbols, brackets if any, and '-' if answers can be < 0."""
-    extra = "".join(space.operations) + ("()" if space.brackets else "")
+    extra = symbols_of(space.operations) + ("()" if space.brackets else "")
     return Alphabet.for_symbols(extra + ("-" if space.value_range()[0] < 0 else ""))
 
 
-def make_framing(cfg, space: ProblemSpace):
-    """The framing the configured model family needs, built from the data section."""
-    from addexp.models import MODELS
-
-    d = cfg.data
-    text_format = TextFormat.for_space(space, d.padding, d.reverse_input, d.reverse_output)
-    if MODELS[cfg.model.name].framing == "mapping":
+def make_framing(cfg, family, space: ProblemSpace, eval_spaces: list[ProblemSpace]):
+    """The framing `family` needs: text layout from the training space and, unless the family
+    reads any length, every evaluation space too (one layout serves them all)."""
+    f = cfg.format
+    spaces = [space] if family.any_length else [space, *eval_spaces]
+    text_format = TextFormat.for_spaces(spaces, f.padding, f.reverse_input, f.reverse_output)
+    if family.framing == "mapping":
         scale = float(space.max_terms * space.max_value)
-        return MappingFraming(text_format, space.max_terms, scale, d.masking)
+        return MappingFraming(text_format, space.max_terms, scale, cfg.encoding.masking)
     return Seq2SeqFraming(
-        text_format, alphabet_for(space), d.encoding, d.embedding_dim, d.masking, d.mask_loss
+        text_format,
+        alphabet_for(space),
+        cfg.encoding.name,
+        cfg.encoding.masking,
+        cfg.train.mask_loss,
+        space if family.any_length else None,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -23,6 +24,40 @@ def learning_curves(history: list[dict[str, float]], path: Path, title: str) -> 
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+AXIS_LABELS = {
+    "digits": "digits of the widest operand",
+    "carries": "carries in the sum",
+    "carry_chain": "longest carry chain (columns)",
+}
+
+
+def breakdown_plot(table: dict, path: Path, title: str) -> Path:
+    """Bars of exact match (0-1) per value of each breakdown axis, the number of questions
+    above each bar, so "fails from 7 digits on" or "fails on long carry chains" reads at a
+    glance. `table`: the columns of `breakdown.breakdown`."""
+    axes_present = [a for a in AXIS_LABELS if (table["axis"] == a).any()]
+    fig, axes = plt.subplots(
+        1, max(len(axes_present), 1), figsize=(4.2 * max(len(axes_present), 1), 3.4), squeeze=False
+    )
+    for ax, axis in zip(axes[0], axes_present, strict=False):
+        rows = table["axis"] == axis
+        values, exact, n = table["value"][rows], table["exact_match"][rows], table["examples"][rows]
+        positions = np.arange(len(values))
+        bars = ax.bar(positions, exact, color="tab:blue")
+        ax.set_xticks(positions, [str(v) for v in values])
+        ax.bar_label(bars, labels=[f"n={k}" for k in n], fontsize=7, rotation=90, padding=2)
+        ax.set_ylim(0, 1.25)
+        ax.set_xlabel(AXIS_LABELS[axis])
+        ax.set_ylabel("exact match (share of answers)")
+        ax.set_title(f"by {axis.replace('_', ' ')}")
+        ax.tick_params(axis="x", labelsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -9,24 +9,28 @@ cannot overflow it, otherwise Python integers (object arrays): always exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import comb
 from typing import Any
 
 import numpy as np
 
-# Operator -> precedence (higher binds tighter). Leaves (operands) have precedence 3.
-PRECEDENCE = {"+": 1, "-": 1, "*": 2, "//": 2}
-LEAF = 3
+from addexp.bounds import value_range
+from addexp.operations import LEAF_PRECEDENCE, OPERATIONS
+
 SLOT = "#"  # stands for the next operand in a template
 MISSING = -1  # operand cell of a row with fewer than max_terms terms
+INT64_SAFE = 2**62  # values below this in magnitude (and their sums) stay exact in int64
+CHUNK_DIGITS = 18  # decimal digits drawn per int64 draw when operands exceed int64
 
 
 @dataclass(frozen=True)
 class Problems:
     """Rows of operands, their expression templates and exact values."""
 
-    operands: np.ndarray  # (n, max_terms) int64; MISSING beyond a row's term count
+    operands: (
+        np.ndarray
+    )  # (n, max_terms) int64 or object (Python ints); MISSING beyond a row's terms
     templates: np.ndarray  # (n,) str, e.g. "#+#*#"
     targets: np.ndarray  # (n,) int64, or object (Python ints) where int64 could overflow
 
@@ -37,13 +41,30 @@ class Problems:
     def counts(self) -> np.ndarray:
         return (self.operands != MISSING).sum(axis=1)
 
+    def questions(self, operand_width: int = 0) -> np.ndarray:
+        """(n,) questions such as '7+10' or '(3-12)*4', unpadded; with `operand_width` every
+        operand is left-padded with spaces to that width (' 7+10': per-term padding)."""
+        text = self.templates
+        for column in self.operands.T:
+            operand = column.astype(str)
+            if operand_width:
+                operand = np.strings.rjust(operand, operand_width, " ")
+            text = np.strings.replace(text, SLOT, operand, 1)  # rows out of slots stay as they are
+        return text
+
     def take(self, index: np.ndarray | slice) -> Problems:
         return Problems(self.operands[index], self.templates[index], self.targets[index])
 
     @staticmethod
     def concat(parts: list[Problems]) -> Problems:
+        """Rows of every part in order; parts of fewer terms are padded with MISSING."""
+        terms = max(p.operands.shape[1] for p in parts)
+        operands = [
+            np.pad(p.operands, ((0, 0), (0, terms - p.operands.shape[1])), constant_values=MISSING)
+            for p in parts
+        ]
         return Problems(
-            np.concatenate([p.operands for p in parts]),
+            np.concatenate(operands),
             np.concatenate([p.templates for p in parts]),
             np.concatenate([p.targets for p in parts]),
         )
@@ -98,76 +119,138 @@ class ProblemSpace:
                 total += v**k * n_ops ** (k - 1) * shapes
         return total
 
+    @property
+    def max_operand_digits(self) -> int:
+        """Digits of the widest operand the space can draw."""
+        return len(str(self.max_value))
+
     def value_range(self) -> tuple[int, int]:
         """Smallest and largest value any expression can take (exact for sums and flat +,-,*)."""
-        from addexp.bounds import value_range
-
-        return value_range(self)
+        leaf = (self.min_value, self.max_value)
+        return value_range(leaf, self.operations, self.terms, self.brackets)
 
     def dtype(self) -> type | np.dtype:
+        """int64 where no value or intermediate product can overflow it, else Python ints."""
         lo, hi = self.value_range()
         bound = max(abs(lo), abs(hi), self.max_value**2)
-        return np.dtype(np.int64) if bound < 2**62 else object
+        return np.dtype(np.int64) if bound < INT64_SAFE else np.dtype(object)
+
+    def with_changes(self, **changes: Any) -> ProblemSpace:
+        """A copy with some fields replaced (evaluation sets derive from the training space)."""
+        return replace(self, **changes)
 
     def draw_operands(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, max_terms) int64 operands, MISSING beyond each row's (uniform) term count."""
+        """(n, max_terms) operands, MISSING beyond each row's (uniform) term count: int64, or
+        Python integers (object) where operands can reach 2**62."""
         shape = (n, self.max_terms)
         if self.mode == "range":
-            values = rng.integers(self.low, self.largest, size=shape, endpoint=True)
+            values = uniform_integers(self.low, self.largest, shape, rng)
         else:  # Keras example: digit count uniform, then each digit uniform (leading zeros ok)
             digits = rng.integers(self.min_digits, self.max_digits, size=shape, endpoint=True)
-            values = rng.integers(0, 10**digits, dtype=np.int64)
+            values = below_power_of_ten(self.max_digits, shape, rng)
+            if values.dtype == object:
+                values = values % np.power(10, digits.astype(object))
+            else:
+                values = values % 10**digits  # the low digits of a uniform draw are uniform
         counts = rng.integers(self.min_terms, self.max_terms, size=n, endpoint=True)
         values[np.arange(self.max_terms) >= counts[:, None]] = MISSING
-        return values.astype(np.int64)
+        return values
 
 
-def space_from_config(data_cfg: Any) -> ProblemSpace:
-    """The problem space a `data` config section describes."""
-    weights = data_cfg.operation_weights
+def below_power_of_ten(digits: int, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Integers uniform in [0, 10**digits), exact at any size: int64 up to 18 digits, beyond
+    that Python integers (object) composed of 18-digit int64 draws, so nothing overflows."""
+    if digits <= CHUNK_DIGITS:
+        return rng.integers(0, 10**digits, size=shape, dtype=np.int64)
+    value = np.zeros(shape, dtype=object)
+    for start in range(0, digits, CHUNK_DIGITS):
+        width = min(CHUNK_DIGITS, digits - start)
+        chunk = rng.integers(0, 10**width, size=shape, dtype=np.int64).astype(object)
+        value = value * 10**width + chunk
+    return value
+
+
+def uniform_integers(
+    low: int, high: int, shape: tuple[int, ...], rng: np.random.Generator
+) -> np.ndarray:
+    """Integers uniform in [low, high] at any size: NumPy's own draw where int64 holds them,
+    otherwise rejection sampling of uniform decimal draws (each round keeps >= 10%)."""
+    if high < INT64_SAFE and low > -INT64_SAFE:
+        return rng.integers(low, high, size=shape, endpoint=True, dtype=np.int64)
+    span = high - low + 1
+    digits = len(str(span - 1))
+    out = np.empty(int(np.prod(shape)), dtype=object)
+    todo = np.arange(out.size)
+    while todo.size:
+        draw = below_power_of_ten(digits, (todo.size,), rng)
+        keep = draw < span
+        out[todo[keep]] = draw[keep].astype(object) + low
+        todo = todo[~keep]
+    return out.reshape(shape)
+
+
+def operand_digits(problems: Problems) -> np.ndarray:
+    """(n, max_terms) decimal digits of every operand (0 where the row has no such term)."""
+    present = problems.operands != MISSING
+    return np.where(present, np.strings.str_len(problems.operands.astype(str)), 0)
+
+
+def spanning_space(problems: Problems, base: ProblemSpace) -> ProblemSpace:
+    """The smallest space of `base`'s operations and brackets that holds every one of
+    `problems`: operands between their smallest and largest, terms up to their most. It is
+    read off the questions alone, never their answers; problems drawn from `base` span a
+    space inside it."""
+    present = problems.operands[problems.operands != MISSING]
+    counts = problems.counts
+    return base.with_changes(
+        min_terms=int(counts.min(initial=1)),
+        max_terms=int(counts.max(initial=1)),
+        mode="range",
+        low=int(present.min()) if present.size else 0,
+        largest=int(present.max()) if present.size else 0,
+    )
+
+
+def space_from_config(data: Any) -> ProblemSpace:
+    """The problem space a `data` config section (or a mapping of the same keys) describes."""
+    weights = data["operation_weights"]
     return ProblemSpace(
-        min_terms=int(data_cfg.terms),
-        max_terms=int(data_cfg.max_terms or data_cfg.terms),
-        mode=str(data_cfg.operands),
-        low=int(data_cfg.low),
-        largest=int(data_cfg.largest),
-        min_digits=int(data_cfg.min_digits),
-        max_digits=int(data_cfg.max_digits),
-        operations=tuple(data_cfg.operations),
+        min_terms=int(data["terms"]),
+        max_terms=int(data["max_terms"] or data["terms"]),
+        mode=str(data["operands"]),
+        low=int(data["low"]),
+        largest=int(data["largest"]),
+        min_digits=int(data["min_digits"]),
+        max_digits=int(data["max_digits"]),
+        operations=tuple(data["operations"]),
         weights=tuple(float(w) for w in weights) if weights else None,
-        brackets=int(data_cfg.brackets),
+        brackets=int(data["brackets"]),
     )
 
 
 # --- sampling -------------------------------------------------------------------------------
 
 
-def _apply(op: str, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact left `op` right, and where it is undefined (division by zero)."""
-    if op == "+":
-        return left + right, np.zeros(len(left), bool)
-    if op == "-":
-        return left - right, np.zeros(len(left), bool)
-    if op == "*":
-        return left * right, np.zeros(len(left), bool)
-    zero = right == 0
-    return np.floor_divide(left, np.where(zero, 1, right)), zero
-
-
 def _bracket(text: np.ndarray) -> np.ndarray:
     return np.strings.add(np.strings.add("(", text), ")")
 
 
-def _needs_brackets(op: np.ndarray, child_prec: np.ndarray, child_div: np.ndarray, right: bool):
+_TABLE = list(OPERATIONS.values())
+_PRECEDENCE = np.array([o.precedence for o in _TABLE])
+_REGROUPS = np.array([o.regroups for o in _TABLE])
+_REGROUPS_OVER_INVERSE = np.array([o.regroups_over_inverse for o in _TABLE])
+_INVERSE = np.array([o.inverse for o in _TABLE])
+
+
+def _needs_brackets(op: np.ndarray, child_prec: np.ndarray, child_inv: np.ndarray, right: bool):
     """Where a child expression must be bracketed under parent operator index `op`.
-    `child_div`: the child's own top-level chain of * and // contains a //."""
-    parent = np.array(list(PRECEDENCE.values()))[op]
+    `child_inv`: the child's own top-level chain contains an inverse operator (- or //)."""
+    parent = _PRECEDENCE[op]
     lower = child_prec < parent
     if not right:
         return lower
     # a-(b+c), a//(b*c) and a*(b//c*d) change meaning without brackets; a+(b-c), a*(b*c) do not.
-    names = np.array(list(PRECEDENCE))[op]
-    regroupable = (names == "+") | ((names == "*") & ~child_div)
+    regroupable = _REGROUPS[op] & (~child_inv | _REGROUPS_OVER_INVERSE[op])
     return lower | ((child_prec == parent) & ~regroupable)
 
 
@@ -181,10 +264,10 @@ def _close_up(array: np.ndarray, gone: np.ndarray) -> np.ndarray:
 
 def _draw(space: ProblemSpace, n: int, rng: np.random.Generator) -> tuple[Problems, np.ndarray]:
     """n candidate problems and a mask of the usable ones (defined, within the bracket depth)."""
-    names = list(PRECEDENCE)
+    names = list(OPERATIONS)
     allowed = np.array([names.index(o) for o in space.operations])
     weights = np.array(space.weights, float) / sum(space.weights) if space.weights else None
-    prec_of = np.array([PRECEDENCE[o] for o in names])
+    prec_of = _PRECEDENCE
 
     operands = space.draw_operands(n, rng)
     counts = (operands != MISSING).sum(axis=1)
@@ -192,8 +275,8 @@ def _draw(space: ProblemSpace, n: int, rng: np.random.Generator) -> tuple[Proble
     ops = allowed[rng.choice(len(allowed), size=(n, max(t - 1, 1)), p=weights)]
     text = np.full((n, t), SLOT, dtype=np.dtypes.StringDType())
     value = np.where(operands == MISSING, 0, operands).astype(space.dtype())
-    prec = np.full((n, t), LEAF)
-    div = np.zeros((n, t), dtype=bool)  # an item's top-level chain of * and // has a //
+    prec = np.full((n, t), LEAF_PRECEDENCE)
+    inv = np.zeros((n, t), dtype=bool)  # an item's top-level chain has an inverse operator
     depth = np.zeros((n, t), dtype=int)
     bad = np.zeros(n, bool)
     rows = np.arange(n)
@@ -212,16 +295,14 @@ def _draw(space: ProblemSpace, n: int, rng: np.random.Generator) -> tuple[Proble
         undefined = np.zeros(n, bool)
         for code in np.unique(op[active]):
             sel = active & (op == code)
-            merged[sel], undefined[sel] = _apply(
-                names[code], value[sel, p[sel]], value[sel, q[sel]]
-            )
-        wrap_l = _needs_brackets(op, prec[rows, p], div[rows, p], right=False)
-        wrap_r = _needs_brackets(op, prec[rows, q], div[rows, q], right=True)
-        multiplicative = prec_of[op] == 2
-        new_div = multiplicative & (
-            (np.array(names)[op] == "//")
-            | ((prec[rows, p] == 2) & div[rows, p])
-            | (~wrap_r & (prec[rows, q] == 2) & div[rows, q])
+            merged[sel], undefined[sel] = _TABLE[code].apply(value[sel, p[sel]], value[sel, q[sel]])
+        wrap_l = _needs_brackets(op, prec[rows, p], inv[rows, p], right=False)
+        wrap_r = _needs_brackets(op, prec[rows, q], inv[rows, q], right=True)
+        level = prec_of[op]
+        new_inv = (
+            _INVERSE[op]
+            | ((prec[rows, p] == level) & inv[rows, p])
+            | (~wrap_r & (prec[rows, q] == level) & inv[rows, q])
         )
         left = np.where(wrap_l, _bracket(text[rows, p]), text[rows, p])
         right = np.where(wrap_r, _bracket(text[rows, q]), text[rows, q])
@@ -234,13 +315,13 @@ def _draw(space: ProblemSpace, n: int, rng: np.random.Generator) -> tuple[Proble
             (text, np.strings.add(np.strings.add(left, symbols), right)),
             (value, merged),
             (prec, prec_of[op]),
-            (div, new_div),
+            (inv, new_inv),
             (depth, new_depth),
         ):
             array[active, p[active]] = new[active]
-        text, value, prec, div, depth = (
+        text, value, prec, inv, depth = (
             _close_up(a, np.where(active, p + 1, a.shape[1]))
-            for a in (text, value, prec, div, depth)
+            for a in (text, value, prec, inv, depth)
         )
         ops = _close_up(ops, np.where(active, p, ops.shape[1]))
 
@@ -268,11 +349,14 @@ def sample(
 
 def question_keys(problems: Problems, unordered: bool = False) -> np.ndarray:
     """One comparable key per problem: its question text (operands sorted if `unordered`)."""
-    from addexp.text import render_expressions
-
     if not unordered:
-        return render_expressions(problems)
+        return problems.questions()
     rows = np.sort(problems.operands, axis=1)  # MISSING (-1) sorts first
+    if rows.dtype == object:  # Python integers: the sorted operands written out
+        keys = np.full(len(rows), "", dtype=np.dtypes.StringDType())
+        for column in rows.T.astype(str):
+            keys = np.strings.add(np.strings.add(keys, column), ",")
+        return keys
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     return rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel()
 
@@ -307,3 +391,55 @@ def sample_distinct(
 def overlap(test: Problems, seen_keys: np.ndarray) -> float:
     """Fraction of test problems whose exact question also appeared in training."""
     return float(np.isin(question_keys(test), seen_keys).mean())
+
+
+PROBLEM_KEYS = (
+    "terms",
+    "max_terms",
+    "operands",
+    "low",
+    "largest",
+    "min_digits",
+    "max_digits",
+    "operations",
+    "operation_weights",
+    "brackets",
+)
+
+
+def eval_set_space(train: ProblemSpace, set_cfg: Any) -> ProblemSpace:
+    """The space of an evaluation set: the training space with the set's problem keys changed
+    (null keys stay as trained), then its relative keys applied: `digits` / `digits_scale`
+    (every operand exactly that many digits, or that multiple of the training's widest
+    operand, rounded) and `extra_terms` (that many more terms). Raises ValueError for a set
+    that asks for no valid space (e.g. fewer than one digit)."""
+    data = {
+        "terms": train.min_terms,
+        "max_terms": train.max_terms,
+        "operands": train.mode,
+        "low": train.low,
+        "largest": train.largest,
+        "min_digits": train.min_digits,
+        "max_digits": train.max_digits,
+        "operations": list(train.operations),
+        "operation_weights": list(train.weights) if train.weights else None,
+        "brackets": train.brackets,
+    }
+    changed = {k: set_cfg[k] for k in PROBLEM_KEYS if set_cfg.get(k) is not None}
+    if "operations" in changed and "operation_weights" not in changed:
+        data["operation_weights"] = None  # the training mix belongs to the training operations
+    if "terms" in changed and "max_terms" not in changed:
+        data["max_terms"] = None
+    data.update(changed)
+    space = space_from_config(data)
+    digits = set_cfg.get("digits")
+    if set_cfg.get("digits_scale") is not None:
+        digits = round(set_cfg["digits_scale"] * train.max_operand_digits)
+    if digits is not None:
+        if digits < 1:
+            raise ValueError(f"operands of {digits} digits")
+        space = space.with_changes(
+            mode="range", low=0 if digits == 1 else 10 ** (digits - 1), largest=10**digits - 1
+        )
+    extra = set_cfg.get("extra_terms") or 0
+    return space.with_changes(min_terms=space.min_terms + extra, max_terms=space.max_terms + extra)

@@ -4,38 +4,20 @@ from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from addexp import tracking
-from addexp.evaluate import format_examples, predictions_table, score
-from addexp.framings import expected_chars, make_framing
+from addexp.context import RunContext
+from addexp.evaluate import SetResult, evaluate_set, format_examples
 from addexp.models import build_model
-from addexp.problems import overlap, question_keys, sample, space_from_config
+from addexp.pipeline import Pipeline, build_pipeline, draw_test_set, layout, training_rng
+from addexp.problems import sample
 from addexp.train import compile_model, fit
 
 log = logging.getLogger("addexp")
-
-TRAIN_STREAM, TEST_STREAM = (
-    0,
-    1,
-)  # independent NumPy streams per seed: test data is never trained on
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """Where the run was launched and writes, as Hydra reports it."""
-
-    launch_dir: Path
-    output_dir: Path
-    preset: str | None = None
-    overrides: tuple[str, ...] = ()
-    parent_run_id: str | None = None  # set inside a tracked sweep: this run is its child
-    run_name: str | None = None  # default name (a sweep child's swept values)
-    threads: int = 0  # TensorFlow threads when train.threads is 0 (parallel sweeps)
 
 
 def limit_threads(threads: int) -> None:
@@ -62,8 +44,8 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
     limit_threads(threads)
     keras.backend.clear_session()  # jobs of a sweep share the process: start each one clean
     keras.utils.set_random_seed(cfg.seed)  # Python, NumPy and TensorFlow
-    space = space_from_config(cfg.data)
-    framing = make_framing(cfg, space)
+    pipeline = build_pipeline(cfg)
+    space, family, framing = pipeline.space, pipeline.family, pipeline.framing
     experiment_id, run_name, tags = _open_tracking(cfg, ctx)
     tags["framing"] = framing.name
 
@@ -73,34 +55,30 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
         mlflow.log_params(tracking.flatten(resolved))
         mlflow.log_dict(resolved, "config/resolved.yaml")
         mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
+        mlflow.log_dict(layout(pipeline), "config/layout.json")
         mlflow.log_params(derived_params(space, framing, threads))
 
         model = build_model(cfg.model, framing.shapes)
         compile_model(model, framing, cfg.train)
-        test = sample(space, cfg.eval.examples, np.random.default_rng([cfg.seed, TEST_STREAM]))
-        exclude = np.unique(question_keys(test)) if cfg.eval.disjoint else None
-        rng_train = np.random.default_rng([cfg.seed, TRAIN_STREAM])
-        result = fit(model, framing, space, cfg.train, rng_train, tracking.log_epoch, exclude)
-
-        answers = framing.answers(model.predict(framing.inputs(test), batch_size=1024, verbose=0))
-        expected = expected_chars(framing.text_format, test)
-        metrics = score(test, expected, answers)
-        metrics["train_overlap"] = overlap(test, result.seen_keys)
-        mlflow.log_metrics({f"test/{k}": v for k, v in metrics.items()})
+        test, exclude = draw_test_set(cfg, space)
+        result = fit(
+            model, family, framing, space, cfg.train, training_rng(cfg), tracking.log_epoch, exclude
+        )
         mlflow.log_metrics({"train/seconds": result.seconds})
 
-        table = predictions_table(test, expected, answers)
-        ctx.output_dir.mkdir(parents=True, exist_ok=True)
-        _write_csv(table, ctx.output_dir / "predictions.csv")
-        mlflow.log_artifact(str(ctx.output_dir / "predictions.csv"))
+        results = {"test": evaluate_set(model, family, framing, test, result.seen_keys)}
+        results.update(evaluate_sets(model, pipeline, cfg.seed, result.seen_keys))
+        log_results(results, ctx.output_dir, run_id)
         if result.history:
             from addexp.plots import learning_curves
 
+            ctx.output_dir.mkdir(parents=True, exist_ok=True)
             plot = learning_curves(result.history, ctx.output_dir / "learning_curves.png", run_name)
             mlflow.log_artifact(str(plot))
         if cfg.tracking.log_model:
             _log_model(model, framing.inputs(test.take(slice(0, 5))))
 
+        metrics = results["test"].metrics
         log.info(
             "test: exact_match %.4f  char_accuracy %.4f  rmse %.3f  invalid %.4f  "
             "train_overlap %.3f  (%.1f s training)\n%s",
@@ -110,15 +88,75 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
             metrics["invalid_rate"],
             metrics["train_overlap"],
             result.seconds,
-            format_examples(table, cfg.eval.show),
+            format_examples(results["test"].table, cfg.eval.show),
         )
-    return _objective(cfg.eval.objective, metrics, result.history)
+        for name, set_result in results.items():
+            if name != "test":
+                log.info(
+                    "%s: exact_match %.4f  char_accuracy %.4f",
+                    name,
+                    set_result.metrics["exact_match"],
+                    set_result.metrics["char_accuracy"],
+                )
+    return _objective(cfg.eval.objective, results, result.history)
 
 
-def _objective(name: str, test_metrics: dict[str, float], history: list[dict]) -> float:
-    """The value a sweeper optimises: a final test metric or the last epoch's validation one."""
+def evaluate_sets(
+    model, pipeline: Pipeline, seed: int, seen_keys: np.ndarray | None
+) -> dict[str, SetResult]:
+    """Each evaluation set: a fresh draw from its own stream, scored like the test set."""
+    return {
+        s.name: evaluate_set(
+            model,
+            pipeline.family,
+            pipeline.framing,
+            sample(s.space, s.examples, s.rng(seed)),
+            seen_keys,
+        )
+        for s in pipeline.sets
+    }
+
+
+def log_results(results: dict[str, SetResult], folder: Path, run_id: str) -> None:
+    """Log every set's metrics (`<set>/<metric>`), predictions CSV (`predictions.csv` for the
+    test set, `predictions/<set>.csv` for the others) and breakdown table and plot
+    (`breakdown/<set>.csv`, `.png`) to run `run_id` (active or finished) of the current store;
+    files are written under `folder` first."""
+    import time
+
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    from addexp.plots import breakdown_plot
+
+    client = MlflowClient()
+    now = int(time.time() * 1000)
+    metrics = [
+        Metric(f"{name}/{key}", value, now, 0)
+        for name, result in results.items()
+        for key, value in result.metrics.items()
+    ]
+    client.log_batch(run_id, metrics=metrics)
+    for name, result in results.items():
+        if name == "test":
+            path, artifact_dir = folder / "predictions.csv", None
+        else:
+            path, artifact_dir = folder / "predictions" / f"{name}.csv", "predictions"
+        _write_csv(result.table, path)
+        client.log_artifact(run_id, str(path), artifact_dir)
+        table = _write_csv(result.breakdown, folder / "breakdown" / f"{name}.csv")
+        plot = breakdown_plot(
+            result.breakdown, folder / "breakdown" / f"{name}.png", f"{name}: exact match"
+        )
+        client.log_artifact(run_id, str(table), "breakdown")
+        client.log_artifact(run_id, str(plot), "breakdown")
+
+
+def _objective(name: str, results: dict[str, SetResult], history: list[dict]) -> float:
+    """The value a sweeper optimises: a test or evaluation-set metric, or the last epoch's
+    validation one."""
     split, metric = name.split("/", 1)
-    return test_metrics[metric] if split == "test" else history[-1][name]
+    return history[-1][name] if split == "val" else results[split].metrics[metric]
 
 
 def _open_tracking(cfg: DictConfig, ctx: RunContext) -> tuple[str, str, dict[str, str]]:
@@ -164,11 +202,13 @@ def derived_params(space, framing, threads: int) -> dict[str, str]:
     return {k: str(v) for k, v in params.items()}
 
 
-def _write_csv(table: dict, path: Path) -> None:
+def _write_csv(table: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(table.keys())
         writer.writerows(zip(*(column.tolist() for column in table.values()), strict=True))
+    return path
 
 
 def _log_model(model, example: np.ndarray) -> None:

@@ -1,31 +1,27 @@
 """Writing problems as fixed-width character strings, and reading answers back.
 
 Everything works on NumPy string arrays (`np.strings`), so rendering and parsing run in C over
-whole arrays. Widths are exact: the length of the longest string the configuration can produce.
+whole arrays. Widths are exact: the length of the longest string any of the run's problem spaces
+(training and every evaluation set) can produce, so one layout serves them all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from addexp.problems import PRECEDENCE, SLOT, Problems, ProblemSpace
+from addexp.operations import OPERATIONS
+from addexp.problems import Problems, ProblemSpace
 
-PAD = " "
+PAD = " "  # the pad symbol, also between per-term padded operands (Problems.questions)
 PADDINGS = ("left", "right", "per_term", "none")  # "none": right-padded for batching, masked
 
 
 def render_expressions(problems: Problems, operand_width: int = 0) -> np.ndarray:
-    """Questions such as '7+10' or '(3-12)*4', unpadded; with `operand_width` every operand is
-    left-padded to that width (' 7+10': the tutorial's per-term padding)."""
-    text = problems.templates
-    for column in problems.operands.T:
-        operand = column.astype(str)
-        if operand_width:
-            operand = np.strings.rjust(operand, operand_width, PAD)
-        text = np.strings.replace(text, SLOT, operand, 1)  # rows out of slots stay as they are
-    return text
+    """(n,) questions such as '7+10' or '(3-12)*4', unpadded; with `operand_width` every operand
+    is left-padded to that width (' 7+10': the tutorial's per-term padding)."""
+    return problems.questions(operand_width)
 
 
 def render_integers(values: np.ndarray) -> np.ndarray:
@@ -68,18 +64,14 @@ def parse_integers(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, valid
 
 
-def operand_width(space: ProblemSpace) -> int:
-    return len(str(space.max_value))
-
-
 def _bracket_pairs(terms: int, space: ProblemSpace) -> int:
     """Most bracket pairs an expression of `terms` operands can need within the depth limit
     (an upper bound: each split may bracket either side if some operator pair requires it)."""
     if not space.brackets or terms < 3:
         return 0
-    levels = {PRECEDENCE[o] for o in space.operations}
+    levels = {OPERATIONS[o].precedence for o in space.operations}
     left_ok = len(levels) > 1  # (a+b)*c needs a lower-precedence child
-    right_ok = left_ok or bool({"-", "//"} & set(space.operations))  # a-(b+c), a//(b*c)
+    right_ok = left_ok or any(not OPERATIONS[o].regroups for o in space.operations)  # a-(b+c)
     best: dict[tuple[int, int], int] = {}
     for k in range(1, terms + 1):
         for d in range(space.brackets + 1):
@@ -95,13 +87,12 @@ def _bracket_pairs(terms: int, space: ProblemSpace) -> int:
     return best[terms, space.brackets]
 
 
-def question_width(space: ProblemSpace) -> int:
-    """Characters in the longest question: widest operands, longest operators, most brackets."""
+def question_width(space: ProblemSpace, operand_width: int = 0) -> int:
+    """Characters in the longest question: widest operands (at least `operand_width` each, for
+    per-term padding), longest operators, most brackets."""
     op_len = max(len(o) for o in space.operations)
-    return max(
-        k * operand_width(space) + (k - 1) * op_len + 2 * _bracket_pairs(k, space)
-        for k in space.terms
-    )
+    digits = max(space.max_operand_digits, operand_width)
+    return max(k * digits + (k - 1) * op_len + 2 * _bracket_pairs(k, space) for k in space.terms)
 
 
 def answer_width(space: ProblemSpace) -> int:
@@ -122,17 +113,33 @@ class TextFormat:
     operand_width: int = 0  # > 0 only for per-term padding
 
     @classmethod
-    def for_space(
-        cls, space: ProblemSpace, padding: str, reverse_input: bool, reverse_output: bool = False
+    def for_spaces(
+        cls,
+        spaces: list[ProblemSpace],
+        padding: str = "left",
+        reverse_input: bool = False,
+        reverse_output: bool = False,
     ) -> TextFormat:
-        per_term = operand_width(space) if padding == "per_term" else 0
+        """The one layout that fits every space given (training first, then evaluation sets):
+        widths are the largest any of them needs."""
+        per_term = max(s.max_operand_digits for s in spaces) if padding == "per_term" else 0
         return cls(
-            question_width(space),
-            answer_width(space),
+            max(question_width(s, per_term) for s in spaces),
+            max(answer_width(s) for s in spaces),
             padding,
             reverse_input,
             reverse_output,
             per_term,
+        )
+
+    def widened(self, space: ProblemSpace) -> TextFormat:
+        """This layout with its widths raised to what `space` needs (never lowered)."""
+        per_term = max(self.operand_width, space.max_operand_digits) if self.operand_width else 0
+        return replace(
+            self,
+            question_width=max(self.question_width, question_width(space, per_term)),
+            answer_width=max(self.answer_width, answer_width(space)),
+            operand_width=per_term,
         )
 
     @property

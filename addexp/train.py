@@ -17,6 +17,7 @@ import numpy as np
 
 from addexp import problems as P
 from addexp.config import OPTIMIZERS
+from addexp.decode import decode
 from addexp.evaluate import score
 from addexp.framings import expected_chars
 
@@ -39,13 +40,38 @@ def _arrays(framing, problems: P.Problems) -> tuple:
     return framing.inputs(problems), framing.targets(problems), framing.sample_weights(problems)
 
 
-def _val_exact_match(model, framing, val: P.Problems, x: np.ndarray, expected: np.ndarray) -> float:
-    answers = framing.answers(model.predict(x, batch_size=1024, verbose=0))
-    return score(val, expected, answers)["exact_match"]
+def split_fixed(
+    space: P.ProblemSpace, train_cfg, rng: np.random.Generator, exclude: np.ndarray | None
+) -> tuple[P.Problems, P.Problems | None]:
+    """The `fixed` regime's data: distinct problems, the last `val_fraction` held out."""
+    unordered = train_cfg.distinct == "unordered"
+    data = P.sample_distinct(space, train_cfg.examples, rng, unordered, exclude)
+    n_val = int(len(data) * train_cfg.val_fraction)
+    train = data.take(slice(0, len(data) - n_val))
+    return train, data.take(slice(len(data) - n_val, None)) if n_val else None
+
+
+def draw_fresh(
+    space: P.ProblemSpace, train_cfg, rng: np.random.Generator, exclude: np.ndarray | None
+) -> P.Problems:
+    """One epoch of the `fresh` regime: `train.examples` new problems."""
+    return P.sample(space, train_cfg.examples, rng, exclude)
+
+
+def replay_seen_keys(
+    space: P.ProblemSpace, train_cfg, rng: np.random.Generator, exclude: np.ndarray | None
+) -> np.ndarray:
+    """The question keys a run trained on, redrawn from its seed without training (the data
+    streams are independent of the model), for the overlap of sets evaluated later."""
+    if train_cfg.regime == "fixed":
+        return np.unique(P.question_keys(split_fixed(space, train_cfg, rng, exclude)[0]))
+    draws = [draw_fresh(space, train_cfg, rng, exclude) for _ in range(train_cfg.epochs)]
+    return np.unique(np.concatenate([P.question_keys(d) for d in draws]))
 
 
 def fit(
     model: keras.Model,
+    family,
     framing,
     space: P.ProblemSpace,
     train_cfg,
@@ -55,17 +81,13 @@ def fit(
 ) -> TrainResult:
     """Train for `train.epochs` epochs; call `on_epoch(epoch, metrics)` after each."""
     fixed = train_cfg.regime == "fixed"
-    val = validation = None
+    validation = val = None
     seen = []
     if fixed:
-        unordered = train_cfg.distinct == "unordered"
-        data = P.sample_distinct(space, train_cfg.examples, rng, unordered, exclude)
-        n_val = int(len(data) * train_cfg.val_fraction)
-        train = data.take(slice(0, len(data) - n_val))
+        train, val = split_fixed(space, train_cfg, rng, exclude)
         x, y, w = _arrays(framing, train)
         seen.append(P.question_keys(train))
-        if n_val:
-            val = data.take(slice(len(data) - n_val, None))
+        if val is not None:
             validation = _arrays(framing, val)
             val_expected = expected_chars(framing.text_format, val)  # once, not every epoch
 
@@ -73,7 +95,7 @@ def fit(
     start = time.perf_counter()
     for epoch in range(train_cfg.epochs):
         if not fixed:
-            batch = P.sample(space, train_cfg.examples, rng, exclude)
+            batch = draw_fresh(space, train_cfg, rng, exclude)
             x, y, w = _arrays(framing, batch)
             seen.append(P.question_keys(batch))
         logs = model.fit(
@@ -90,9 +112,8 @@ def fit(
             for k, v in logs.items()
         }
         if val is not None:
-            metrics["val/exact_match"] = _val_exact_match(
-                model, framing, val, validation[0], val_expected
-            )
+            answers = decode(model, family, framing, val).answers
+            metrics["val/exact_match"] = score(val, val_expected, answers)["exact_match"]
         history.append(metrics)
         on_epoch(epoch, metrics)
     seconds = time.perf_counter() - start

@@ -1,19 +1,26 @@
 """The checks Hydra's types cannot do: ranges and combinations, before anything is trained.
 
-`validate` raises `ConfigError` with one paragraph that names the key and what it may be.
+`validate` raises `ConfigError` with one paragraph that names the key and what it may be. It
+imports no TensorFlow, so a mistake is reported as fast as Hydra composes the config.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from addexp.config import OBJECTIVES, OPTIMIZERS
+from addexp.config import OPTIMIZERS, RESERVED_SET_NAMES, SET_METRICS, VAL_METRICS, typed_set
 
 
 class ConfigError(ValueError):
     """A user's configuration mistake: reported as one paragraph, without a traceback."""
+
+
+MAX_DIGITS = 1000  # widest operand (decimal digits) a run may draw
+MAPPING_LARGEST = 2**53  # the mapping framing regresses floats: sums beyond this are not exact
 
 
 def _choice(key: str, value: Any, allowed: list[str]) -> None:
@@ -26,69 +33,139 @@ def _at_least(key: str, value: int | float, low: int | float) -> None:
         raise ConfigError(f"{key}={value} is out of range; it must be >= {low}.")
 
 
+def _at_most(key: str, value: int | float, high: int | float, why: str) -> None:
+    if value > high:
+        raise ConfigError(f"{key}={value} is out of range; it must be <= {high} ({why}).")
+
+
+def _check_problem(prefix: str, d: Any) -> None:
+    """The problem keys of `data` (or an evaluation set's merged view of them)."""
+    from addexp.operations import OPERATIONS
+
+    _at_least(f"{prefix}terms", d["terms"], 1)
+    if d["max_terms"] is not None:
+        _at_least(f"{prefix}max_terms", d["max_terms"], d["terms"])
+    _choice(f"{prefix}operands", d["operands"], ["range", "digits"])
+    if d["operands"] == "range":
+        _at_least(f"{prefix}low", d["low"], 0)
+        _at_least(f"{prefix}largest", d["largest"], max(d["low"], 1))
+        _at_most(f"{prefix}largest", d["largest"], 10**MAX_DIGITS - 1, f"{MAX_DIGITS} digits")
+    else:
+        _at_least(f"{prefix}min_digits", d["min_digits"], 1)
+        _at_least(f"{prefix}max_digits", d["max_digits"], d["min_digits"])
+        _at_most(f"{prefix}max_digits", d["max_digits"], MAX_DIGITS, "the widest operand")
+    if not d["operations"]:
+        raise ConfigError(
+            f"{prefix}operations is empty; give a list drawn from: {', '.join(OPERATIONS)}."
+        )
+    for op in d["operations"]:
+        _choice(f"{prefix}operations", op, list(OPERATIONS))
+    if len(set(d["operations"])) != len(d["operations"]):
+        raise ConfigError(f"{prefix}operations={list(d['operations'])} repeats an operation.")
+    weights = d["operation_weights"]
+    if weights is not None and (len(weights) != len(d["operations"]) or min(weights) <= 0):
+        raise ConfigError(
+            f"{prefix}operation_weights={list(weights)} must hold one positive "
+            f"weight per operation in {prefix}operations={list(d['operations'])}."
+        )
+    _at_least(f"{prefix}brackets", d["brackets"], 0)
+
+
+def _check_model_keys(cfg: DictConfig, family: Any) -> None:
+    """`model` must hold exactly its family's keys (`model.name=mlp` on the seq2seq group
+    would otherwise fail deep inside a run)."""
+    expected = {f.name for f in dataclasses.fields(family.schema)}
+    present = set(cfg.model.keys())
+    if present != expected:
+        raise ConfigError(
+            f"model.name={cfg.model.name} does not match the model keys given "
+            f"({', '.join(sorted(present - {'name'}))}); the family {family.name} takes "
+            f"{', '.join(sorted(expected - {'name'}))}. Choose a family with the config group "
+            f"(model={cfg.model.name}), not by setting model.name."
+        )
+
+
 def validate(cfg: DictConfig) -> None:
-    """Check ranges and combinations that types cannot express; raise ConfigError on the first."""
+    """Check ranges and combinations that types cannot express; raise ConfigError on the first.
+
+    Broken interpolations (`${...}` naming a missing key) are reported as ConfigError too."""
+    try:
+        for key in cfg:
+            if key != "hydra":  # Hydra's own node resolves only inside a running job
+                value = cfg[key]  # a scalar's interpolation resolves on access
+                if OmegaConf.is_config(value):
+                    OmegaConf.to_container(value, resolve=True)
+    except Exception as error:  # omegaconf raises several types for a broken interpolation
+        raise ConfigError(f"the configuration cannot be resolved: {error}".strip()) from None
     from addexp.encoding import ENCODINGS
-    from addexp.models import MODELS  # the registry decides which model names exist
-    from addexp.problems import PRECEDENCE, space_from_config
+    from addexp.models import FAMILIES  # the registry decides which model names exist
+    from addexp.problems import space_from_config
     from addexp.text import PADDINGS
 
-    d, t, e = cfg.data, cfg.train, cfg.eval
-    _choice("model.name", cfg.model.name, sorted(MODELS))
-    framing = MODELS[cfg.model.name].framing
+    d = cfg.data
+    _choice("model.name", cfg.model.name, sorted(FAMILIES))
+    family = FAMILIES[cfg.model.name]
+    _check_model_keys(cfg, family)
     _at_least("seed", cfg.seed, 0)
-    _at_least("data.terms", d.terms, 1)
-    if d.max_terms is not None:
-        _at_least("data.max_terms", d.max_terms, d.terms)
-    _choice("data.operands", d.operands, ["range", "digits"])
-    if d.operands == "range":
-        _at_least("data.low", d.low, 0)
-        _at_least("data.largest", d.largest, max(d.low, 1))
-    else:
-        _at_least("data.min_digits", d.min_digits, 1)
-        _at_least("data.max_digits", d.max_digits, d.min_digits)
-    if not d.operations:
-        raise ConfigError("data.operations is empty; give a list drawn from: +, -, *, //.")
-    for op in d.operations:
-        _choice("data.operations", op, list(PRECEDENCE))
-    if len(set(d.operations)) != len(d.operations):
-        raise ConfigError(f"data.operations={list(d.operations)} repeats an operation.")
-    weights = d.operation_weights
-    if weights is not None and (len(weights) != len(d.operations) or min(weights) <= 0):
+    _check_problem("data.", d)
+    _choice("format.name", cfg.format.name, ["plain"])
+    _choice("format.padding", cfg.format.padding, list(PADDINGS))
+    _choice("encoding.name", cfg.encoding.name, list(ENCODINGS))
+    if "embedding_dim" in cfg.model:
+        _at_least("model.embedding_dim", cfg.model.embedding_dim, 1)
+    if cfg.format.padding == "none" and not cfg.encoding.masking:
         raise ConfigError(
-            f"data.operation_weights={list(weights)} must hold one positive "
-            f"weight per operation in data.operations={list(d.operations)}."
-        )
-    _at_least("data.brackets", d.brackets, 0)
-    _choice("data.padding", d.padding, list(PADDINGS))
-    _choice("data.encoding", d.encoding, list(ENCODINGS))
-    _at_least("data.embedding_dim", d.embedding_dim, 1)
-    if d.padding == "none" and not d.masking:
-        raise ConfigError(
-            "data.padding=none leaves variable-length questions to masking; "
-            "set data.masking=true or choose data.padding from: left, right, per_term."
+            "format.padding=none leaves variable-length questions to masking; "
+            "set encoding.masking=true or choose format.padding from: left, right, per_term."
         )
     space = space_from_config(d)
-    if framing == "mapping":
-        if not space.sums_only:
-            raise ConfigError(
-                f"model={cfg.model.name} (mapping framing) adds scaled terms; it cannot express "
-                f"data.operations={list(d.operations)} or data.brackets={d.brackets}. Use "
-                "data.operations=[+] data.brackets=0, or model=seq2seq."
-            )
-        if d.mask_loss:
-            raise ConfigError("data.mask_loss applies to the seq2seq framing only; set it false.")
-        if d.masking and cfg.model.name == "mlp":
-            raise ConfigError(
-                "data.masking=true needs a recurrent model; model=mlp sees every term. "
-                "Use model=mapping_lstm or data.masking=false."
-            )
+    if family.framing == "mapping":
+        _check_mapping(cfg, space)
+    _check_train(cfg, space)
+    _check_eval(cfg, space, family)
+    for key in ("encoder_units", "decoder_units", "units"):
+        for units in cfg.model.get(key) or []:
+            _at_least(f"model.{key}", units, 1)
+        if key in cfg.model and len(cfg.model[key]) == 0:
+            raise ConfigError(f"model.{key} is empty; give at least one layer size, e.g. [50].")
+
+
+def _check_mapping(cfg: DictConfig, space: Any) -> None:
+    name = cfg.model.name
+    if not space.sums_only:
+        raise ConfigError(
+            f"model={name} (mapping framing) adds scaled terms; it cannot express "
+            f"data.operations={list(cfg.data.operations)} or data.brackets={cfg.data.brackets}. "
+            "Use data.operations=[+] data.brackets=0, or model=seq2seq."
+        )
+    if cfg.encoding.name != "onehot":
+        raise ConfigError(
+            f"encoding.name={cfg.encoding.name} encodes characters; model={name} reads scaled "
+            "numbers. Use encoding=onehot (ignored by the mapping framing) or model=seq2seq."
+        )
+    if cfg.train.mask_loss:
+        raise ConfigError("train.mask_loss applies to the seq2seq framing only; set it false.")
+    if cfg.encoding.masking and name == "mlp":
+        raise ConfigError(
+            "encoding.masking=true needs a recurrent model; model=mlp sees every term. "
+            "Use model=mapping_lstm or encoding.masking=false."
+        )
+    if space.max_terms * space.max_value >= MAPPING_LARGEST:
+        key = "data.largest" if space.mode == "range" else "data.max_digits"
+        raise ConfigError(
+            f"{key}={cfg.data[key.split('.')[1]]} makes sums of up to "
+            f"{space.max_terms * space.max_value}; model={name} regresses floats, exact only "
+            "for sums below 2**53. Use smaller operands or model=seq2seq."
+        )
+
+
+def _check_train(cfg: DictConfig, space: Any) -> None:
+    t, e = cfg.train, cfg.eval
     _at_least("train.epochs", t.epochs, 1)
     _at_least("train.batch_size", t.batch_size, 1)
     _at_least("train.examples", t.examples, 1)
-    _at_least("train.learning_rate", t.learning_rate, 0.0)
-    if t.learning_rate == 0:
-        raise ConfigError("train.learning_rate=0 is out of range; it must be > 0.")
+    if t.learning_rate <= 0:
+        raise ConfigError(f"train.learning_rate={t.learning_rate} is out of range; it must be > 0.")
     _choice("train.optimizer", t.optimizer, sorted(OPTIMIZERS))
     _choice("train.regime", t.regime, ["fresh", "fixed"])
     _choice("train.distinct", t.distinct, ["ordered", "unordered"])
@@ -113,22 +190,85 @@ def validate(cfg: DictConfig) -> None:
                 "train.examples, widen the data range, or use train.regime=fresh."
             )
     _at_least("train.threads", t.threads, 0)
-    _at_least("eval.examples", e.examples, 1)
-    _at_least("eval.show", e.show, 0)
-    _choice("eval.objective", e.objective, sorted(OBJECTIVES))
-    if e.objective.startswith("val/") and not (t.regime == "fixed" and t.val_fraction > 0):
-        raise ConfigError(
-            f"eval.objective={e.objective} needs a validation split: set train.regime=fixed "
-            "and train.val_fraction > 0, or use a test/ objective."
-        )
     if e.disjoint and space.size() < 10 * e.examples:
         raise ConfigError(
             f"eval.disjoint=true needs a problem space of at least 10 x eval.examples "
             f"({10 * e.examples}); this one holds about {space.size()}. Widen the data or set "
             "eval.disjoint=false (test/train_overlap reports the overlap)."
         )
-    for key in ("encoder_units", "decoder_units", "units"):
-        for units in cfg.model.get(key) or []:
-            _at_least(f"model.{key}", units, 1)
-        if key in cfg.model and len(cfg.model[key]) == 0:
-            raise ConfigError(f"model.{key} is empty; give at least one layer size, e.g. [50].")
+
+
+def _check_eval(cfg: DictConfig, space: Any, family: Any) -> None:
+    """The test set, the objective and every evaluation set: names, keys, and whether the
+    model can read and write its questions (symbols, terms) at all."""
+    from addexp.framings import alphabet_for
+    from addexp.problems import PROBLEM_KEYS, eval_set_space
+
+    e = cfg.eval
+    _at_least("eval.examples", e.examples, 1)
+    _at_least("eval.show", e.show, 0)
+    trained = set(alphabet_for(space).symbols)
+    for name, raw in e.sets.items():
+        key = f"eval.sets.{name}"
+        try:
+            s = typed_set(name, raw)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name) or name in RESERVED_SET_NAMES:
+            raise ConfigError(
+                f"{key}: a set's name is letters, digits and underscores, and none of "
+                f"{', '.join(RESERVED_SET_NAMES)} (it prefixes the set's metrics)."
+            )
+        if s.examples is not None:
+            _at_least(f"{key}.examples", s.examples, 1)
+        if s.digits is not None:
+            _at_least(f"{key}.digits", s.digits, 1)
+            _at_most(f"{key}.digits", s.digits, MAX_DIGITS, "the widest operand")
+        if s.digits_scale is not None:
+            _at_least(f"{key}.digits_scale", s.digits_scale, 1 / space.max_operand_digits)
+            _at_most(
+                f"{key}.digits_scale",
+                s.digits_scale * space.max_operand_digits,
+                MAX_DIGITS,
+                "operands of at most that many digits",
+            )
+        if s.digits is not None and s.digits_scale is not None:
+            raise ConfigError(f"{key} sets both digits and digits_scale; keep one.")
+        if s.extra_terms is not None:
+            _at_least(f"{key}.extra_terms", s.extra_terms, 0)
+        merged = {k: cfg.data[k] for k in PROBLEM_KEYS} | {
+            k: s[k] for k in PROBLEM_KEYS if s[k] is not None
+        }
+        if s.terms is not None and s.max_terms is None:
+            merged["max_terms"] = None
+        if s.operations is not None and s.operation_weights is None:
+            merged["operation_weights"] = None
+        _check_problem(f"{key}.", merged)
+        set_space = eval_set_space(space, s)
+        needed = set(alphabet_for(set_space).symbols) - trained
+        if needed and family.framing == "seq2seq":
+            raise ConfigError(
+                f"{key} needs the symbols {''.join(sorted(needed))!r}, which the training space "
+                f"never shows (the model's alphabet is {''.join(sorted(trained))!r}); train with "
+                "those operations (data.operations) or drop the set."
+            )
+        if family.framing == "mapping" and (
+            set_space.max_terms > space.max_terms or not set_space.sums_only
+        ):
+            raise ConfigError(
+                f"{key}: model={cfg.model.name} reads exactly {space.max_terms} scaled terms of "
+                "a sum; it cannot represent more terms or other operations. Use model=seq2seq "
+                "or drop the set."
+            )
+    split = e.objective.partition("/")[0]
+    splits = ["test", "val", *sorted(e.sets)]
+    _choice("eval.objective (its set)", split, splits)
+    if split == "val":
+        _choice("eval.objective", e.objective, [f"val/{m}" for m in VAL_METRICS])
+        if not (cfg.train.regime == "fixed" and cfg.train.val_fraction > 0):
+            raise ConfigError(
+                f"eval.objective={e.objective} needs a validation split: set train.regime=fixed "
+                "and train.val_fraction > 0, or use a test/ objective."
+            )
+    else:
+        _choice("eval.objective", e.objective, [f"{split}/{m}" for m in SET_METRICS])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from addexp.problems import PRECEDENCE, ProblemSpace
+from addexp.operations import OPERATIONS
+from addexp.problems import ProblemSpace
 
 
 @st.composite
@@ -21,7 +22,7 @@ def spaces(draw, sums_only: bool = False, max_terms: int = 5) -> ProblemSpace:
         operations, brackets = ("+",), 0
     else:
         operations = tuple(
-            draw(st.lists(st.sampled_from(list(PRECEDENCE)), min_size=1, max_size=4, unique=True))
+            draw(st.lists(st.sampled_from(list(OPERATIONS)), min_size=1, max_size=4, unique=True))
         )
         brackets = draw(st.integers(0, 3))
     return ProblemSpace(

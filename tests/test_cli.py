@@ -55,7 +55,7 @@ def test_seq2seq_run_logs_params_metrics_artifacts_and_finishes(tmp_path):
     artifacts = {a.path for a in client.list_artifacts(run["run_id"])}
     assert {"config", "predictions.csv", "learning_curves.png"} <= artifacts
     config_files = {a.path for a in client.list_artifacts(run["run_id"], "config")}
-    assert config_files == {"config/resolved.yaml", "config/overrides.yaml"}
+    assert config_files == {"config/resolved.yaml", "config/overrides.yaml", "config/layout.json"}
     assert Path(run["artifact_uri"].removeprefix("file://")).is_relative_to(tmp_path / "mlruns")
 
     local = Path(client.download_artifacts(run["run_id"], "predictions.csv", str(tmp_path)))
@@ -97,7 +97,7 @@ def test_preset_with_validation_and_mapping_framing(tmp_path):
     client = MlflowClient()
     for name in ("val/loss", "val/accuracy", "val/exact_match"):
         assert len(client.get_metric_history(keras_run["run_id"], name)) == 2
-    assert keras_run["params.data.reverse_input"] == "True"
+    assert keras_run["params.format.reverse_input"] == "True"
     assert keras_run["metrics.test/train_overlap"] < 0.1  # 360 of ~500k questions
     assert mlp_run["tags.framing"] == "mapping"
     assert mlp_run["tags.mlflow.runName"] == "tutorial_mapping_mlp-seed3"
@@ -171,7 +171,7 @@ def test_every_extension_preset_trains_end_to_end(tmp_path):
     runs = _runs(tmp_path, "ext").set_index("tags.preset")
     assert sorted(runs.index) == presets
     assert set(runs["status"]) == {"FINISHED"}
-    assert runs.loc["ext_masking", "params.data.masking"] == "True"
+    assert runs.loc["ext_masking", "params.encoding.masking"] == "True"
     assert runs.loc["ext_baseline", "metrics.test/train_overlap"] == 0.0  # eval.disjoint
     assert runs.loc["ext_operations", "params.derived.alphabet"] == "' +-0123456789'"
 

@@ -16,13 +16,14 @@ def populated(store):
     for masking, scores in (("false", [0.5, 0.7, 0.6]), ("true", [0.9, 0.8, 1.0])):
         for seed, value in enumerate(scores, start=1):
             with mlflow.start_run(experiment_id=exp, tags={"preset": "ext_masking"}):
-                mlflow.log_params({"seed": seed, "data.masking": masking, "data.terms": 2})
+                mlflow.log_params({"seed": seed, "encoding.masking": masking, "data.terms": 2})
                 mlflow.log_metric("test/exact_match", value)
+                mlflow.log_metric("length_x2/exact_match", value / 10)
     with mlflow.start_run(experiment_id=exp, tags={"preset": "ext_masking"}):
-        mlflow.log_params({"seed": 9, "data.masking": "true", "data.terms": 2})
+        mlflow.log_params({"seed": 9, "encoding.masking": "true", "data.terms": 2})
         mlflow.log_metric("test/exact_match", 0.0)
         mlflow.end_run(status="FAILED")
-    sweep_parent = {"preset": "ext_masking", "sweep.keys": "data.masking,seed"}
+    sweep_parent = {"preset": "ext_masking", "sweep.keys": "encoding.masking,seed"}
     with mlflow.start_run(experiment_id=exp, tags=sweep_parent):
         mlflow.log_metric("best/test/exact_match", 1.0)
     return store
@@ -31,9 +32,9 @@ def populated(store):
 def test_groups_by_swept_keys_and_aggregates_over_seeds(populated):
     runs = load_runs(populated, "cmp")
     assert len(runs) == 6  # the failed run and the sweep's parent are left out
-    assert varying_keys(runs) == ["data.masking"]
-    rows = aggregate(runs, ["tags.preset", "data.masking"], "test/exact_match")
-    assert [(r["data.masking"], r["n"]) for r in rows] == [("false", 3), ("true", 3)]
+    assert varying_keys(runs) == ["encoding.masking"]
+    rows = aggregate(runs, ["tags.preset", "encoding.masking"], "test/exact_match")
+    assert [(r["encoding.masking"], r["n"]) for r in rows] == [("false", 3), ("true", 3)]
     assert rows[0]["median"] == pytest.approx(0.6) and rows[1]["median"] == pytest.approx(0.9)
     assert rows[0]["min"] == pytest.approx(0.5) and rows[1]["max"] == pytest.approx(1.0)
     assert rows[1]["std"] == pytest.approx(0.1)
@@ -42,12 +43,21 @@ def test_groups_by_swept_keys_and_aggregates_over_seeds(populated):
 def test_command_prints_markdown_and_csv(populated, capsys):
     assert main(["--uri", populated, "--experiment", "cmp"]) == 0
     out = capsys.readouterr().out
-    assert "| tags.preset | data.masking | n | median |" in out
+    assert "| tags.preset | encoding.masking | n | median |" in out
     assert "| ext_masking | true | 3 | 0.9000 | 0.8000 | 1.0000 |" in out
     main(["--uri", populated, "--experiment", "cmp", "--format", "csv", "--group-by", "data.terms"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == "data.terms,n,median,min,max,mean,std"
     assert lines[2].startswith("2,6,0.7500,0.5000,1.0000,0.7500,")
+
+
+def test_several_metrics_make_one_block_of_rows_each(populated, capsys):
+    metrics = ["test/exact_match", "length_x2/exact_match"]
+    assert main(["--uri", populated, "--experiment", "cmp", "--metric", *metrics]) == 0
+    out = capsys.readouterr().out
+    assert "| metric | tags.preset | encoding.masking | n | median |" in out
+    assert "| test/exact_match | ext_masking | true | 3 | 0.9000 |" in out
+    assert "| length_x2/exact_match | ext_masking | false | 3 | 0.0600 |" in out
 
 
 def test_unknown_experiment_is_a_clear_error(populated):

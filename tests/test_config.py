@@ -24,9 +24,8 @@ PUBLISHED = {
             "operands": "range",
             "low": 1,
             "largest": 10,
-            "padding": "left",
-            "reverse_input": False,
         },
+        "format": {"padding": "left", "reverse_input": False},
         "model": {"name": "seq2seq", "encoder_units": [100], "decoder_units": [50]},
         "train": {
             "regime": "fresh",
@@ -38,7 +37,8 @@ PUBLISHED = {
         },
     },
     "tutorial_seq2seq_2020": {
-        "data": {"terms": 3, "operands": "range", "low": 1, "largest": 10, "padding": "left"},
+        "data": {"terms": 3, "operands": "range", "low": 1, "largest": 10},
+        "format": {"padding": "left"},
         "model": {"name": "seq2seq", "encoder_units": [75], "decoder_units": [50]},
         "train": {
             "regime": "fresh",
@@ -64,9 +64,8 @@ PUBLISHED = {
             "operands": "digits",
             "min_digits": 1,
             "max_digits": 3,
-            "padding": "right",
-            "reverse_input": True,
         },
+        "format": {"padding": "right", "reverse_input": True},
         "model": {"name": "seq2seq", "encoder_units": [128], "decoder_units": [128]},
         "train": {
             "regime": "fixed",
@@ -83,10 +82,13 @@ PUBLISHED = {
 
 # Extension presets: what each changes relative to ext_baseline, and the keys its sweep varies.
 EXTENSIONS = {
-    "ext_integer_encoding": ({"data.encoding": "integer"}, ["data.encoding"]),
-    "ext_masking": ({"data.masking": True}, ["data.masking"]),
-    "ext_per_term_padding": ({"data.padding": "per_term"}, ["data.padding"]),
-    "ext_reversal": ({"data.reverse_input": True}, ["data.reverse_input", "data.reverse_output"]),
+    "ext_integer_encoding": ({"encoding.name": "integer"}, ["encoding"]),
+    "ext_masking": ({"encoding.masking": True}, ["encoding.masking"]),
+    "ext_per_term_padding": ({"format.padding": "per_term"}, ["format.padding"]),
+    "ext_reversal": (
+        {"format.reverse_input": True},
+        ["format.reverse_input", "format.reverse_output"],
+    ),
     "ext_variable_terms": ({"data.max_terms": 4}, ["data.max_terms"]),
     "ext_operations": ({"data.operations": ["+", "-"]}, ["data.operations"]),
     "ext_brackets": (
@@ -157,7 +159,7 @@ def test_schema_rejects_wrong_types_and_unknown_keys():
         ("data.terms=0", "data.terms", ">= 1"),
         ("data.largest=-5", "data.largest", ">= 1"),
         ("data.low=20", "data.largest", ">= 20"),
-        ("data.padding=middle", "data.padding", "left, right"),
+        ("format.padding=middle", "format.padding", "left, right"),
         ("data.operands=primes", "data.operands", "range, digits"),
         ("train.batch_size=0", "train.batch_size", ">= 1"),
         ("train.epochs=0", "train.epochs", ">= 1"),
@@ -190,12 +192,15 @@ def test_semantic_checks_name_the_key_and_what_is_allowed(override, key, allowed
         (["data.operations=[+,+]"], "repeats an operation"),
         (["data.operations=[+,-]", "data.operation_weights=[1]"], "one positive weight per"),
         (["data.brackets=-1"], "data.brackets=-1 is out of range"),
-        (["data.padding=none"], "data.padding=none leaves variable-length questions to masking"),
-        (["data.encoding=morse"], "choose one of: onehot, integer, embedding"),
+        (
+            ["format.padding=none"],
+            "format.padding=none leaves variable-length questions to masking",
+        ),
+        (["encoding.name=morse"], "choose one of: onehot, integer, embedding"),
         (["model=mlp", "data.brackets=1", "data.operations=[+,*]"], "mapping framing"),
         (["model=mapping_lstm", "data.operations=[-]"], "cannot express"),
-        (["model=mlp", "data.masking=true"], "needs a recurrent model"),
-        (["model=mlp", "data.mask_loss=true"], "seq2seq framing only"),
+        (["model=mlp", "encoding.masking=true"], "needs a recurrent model"),
+        (["model=mlp", "train.mask_loss=true"], "seq2seq framing only"),
         (["train.distinct=unordered", "data.operations=[-]"], "holds for sums only"),
         (["eval.disjoint=true"], "eval.disjoint=true needs a problem space of at least"),
     ],
@@ -213,13 +218,60 @@ def test_extension_options_compose_and_validate():
             "data.operations=[+,-,*,//]",
             "data.operation_weights=[2,1,1,1]",
             "data.brackets=2",
-            "data.padding=none",
-            "data.masking=true",
-            "data.mask_loss=true",
-            "data.reverse_output=true",
-            "data.encoding=embedding",
+            "format.padding=none",
+            "encoding.masking=true",
+            "train.mask_loss=true",
+            "format.reverse_output=true",
+            "encoding=embedding",
             "data.largest=99",
             "eval.disjoint=true",
         ]
     )
     validate(cfg)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["+eval.sets.neg={operations: [-]}"], "eval.sets.neg needs the symbols '-'"),
+        (["+eval.sets.brackets={brackets: 1, terms: 3}"], "needs the symbols '()'"),
+        (["+eval.sets.wide={digitz: 3}"], "eval.sets.wide: Key 'digitz' not in"),
+        (["+eval.sets.test={digits: 3}"], "a set's name is letters, digits and underscores"),
+        (["+eval.sets.w={digits: 0}"], "eval.sets.w.digits=0 is out of range"),
+        (["+eval.sets.w={digits: 2, digits_scale: 2}"], "sets both digits and digits_scale"),
+        (["+eval.sets.w={max_digits: 1001, operands: digits}"], "must be <= 1000"),
+        (["model=mlp", "eval=terms"], "eval.sets.terms_plus1: model=mlp reads exactly 2"),
+        (["eval.objective=wide/exact_match"], "choose one of: test, val"),
+        (["eval=length", "eval.objective=length_x2/accuracy"], "choose one of: length_x2/exact"),
+        (["model.name=mlp"], "model.name=mlp does not match the model keys given"),
+        (["train.examples=${train.exmples}"], "the configuration cannot be resolved"),
+        (["data.max_digits=1001", "data.operands=digits"], "data.max_digits=1001 is out of range"),
+        (["model=mlp", "data.largest=10000000000000000"], "exact only for sums below 2**53"),
+    ],
+)
+def test_evaluation_sets_and_late_mistakes_are_caught_before_a_run(overrides, message):
+    with pytest.raises(ConfigError) as error:
+        validate(compose(overrides))
+    assert message in str(error.value)
+
+
+def test_one_layout_serves_every_set_unless_the_family_reads_any_length():
+    from addexp.pipeline import build_pipeline
+
+    mapping = build_pipeline(compose(["model=mlp", "+eval.sets.big={largest: 1000}"]))
+    fmt = mapping.framing.text_format
+    assert (fmt.question_width, fmt.answer_width) == (9, 4)  # "1000+1000" -> "2000"
+    trained = build_pipeline(compose(["model=mlp"])).framing.text_format
+    assert (trained.question_width, trained.answer_width) == (5, 2)
+    seq2seq = build_pipeline(compose(["experiment=keras_addition_rnn", "eval=length"]))
+    assert [s.name for s in seq2seq.sets] == ["length_x1", "length_x2", "length_x4", "length_x10"]
+    assert [s.space.max_operand_digits for s in seq2seq.sets] == [3, 6, 12, 30]
+    assert [s.space.low for s in seq2seq.sets] == [100, 10**5, 10**11, 10**29]
+    fmt = seq2seq.framing.text_format  # reads any length: the training layout, widened per set
+    assert (fmt.question_width, fmt.answer_width) == (7, 4)
+
+
+def test_wide_operands_are_legal_and_validate(tmp_path):
+    validate(compose(["experiment=keras_addition_rnn", "data.max_digits=21"]))
+    validate(compose(["data.largest=10000000000000000000"]))
+    validate(compose(["eval=terms", "eval.objective=terms_plus2/exact_match"]))

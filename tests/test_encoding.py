@@ -70,8 +70,8 @@ def test_unknown_symbols_are_refused_by_name():
 def test_seq2seq_arrays_have_the_computed_shapes_and_decode_to_the_answers(
     space, seed, padding, reverse_input, reverse_output, encoding, masking
 ):
-    fmt = TextFormat.for_space(space, padding, reverse_input, reverse_output)
-    framing = Seq2SeqFraming(fmt, alphabet_for(space), encoding, 8, masking)
+    fmt = TextFormat.for_spaces([space], padding, reverse_input, reverse_output)
+    framing = Seq2SeqFraming(fmt, alphabet_for(space), encoding, masking)
     problems = sample(space, 60, np.random.default_rng(seed))
     x, y = framing.inputs(problems), framing.targets(problems)
     shapes = framing.shapes
@@ -102,7 +102,7 @@ def test_loss_mask_keeps_the_answer_and_its_terminating_pad():
         ("right", False, [[1, 1, 1], [1, 1, 0]]),
         ("right", True, [[1, 1, 1], [0, 1, 1]]),
     ]:
-        fmt = TextFormat.for_space(space, padding, False, reverse_output)
+        fmt = TextFormat.for_spaces([space], padding, False, reverse_output)
         framing = Seq2SeqFraming(fmt, SUMS, mask_loss=True)
         from addexp.problems import Problems
 

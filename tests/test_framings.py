@@ -12,7 +12,7 @@ from addexp.text import TextFormat
 
 def _mapping(masking: bool = False, terms: int = 2):
     space = ProblemSpace(2, terms, low=1, largest=100)
-    fmt = TextFormat.for_space(space, "left", False)
+    fmt = TextFormat.for_spaces([space], "left", False)
     return MappingFraming(fmt, terms, float(terms * 100), masking)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -135,3 +136,52 @@ def test_space_sizes():
     assert ProblemSpace(3, 3, low=0, largest=9, operations=("+", "*"), brackets=1).size() == (
         1000 * 4 * 2
     )
+
+
+def test_hundred_digit_operands_sample_and_render_exactly():
+    from addexp.problems import eval_set_space
+
+    base = ProblemSpace(2, 2, mode="digits", min_digits=1, max_digits=3)
+    space = eval_set_space(base, {"digits": 100})
+    problems = sample(space, 200, np.random.default_rng(11))
+    text = render_expressions(problems)
+    for question, target in zip(text.tolist(), problems.targets.tolist(), strict=True):
+        a, b = question.split("+")
+        assert len(a) == len(b) == 100 and a[0] != "0" and b[0] != "0"
+        assert int(a) + int(b) == target  # Python's exact integers
+    wide = ProblemSpace(2, 3, mode="digits", min_digits=1, max_digits=100)
+    values = sample(wide, 2000, np.random.default_rng(12)).operands
+    present = values[values != MISSING]
+    lengths = np.array([len(str(v)) for v in present])
+    assert lengths.max() == 100 and lengths.min() == 1
+    assert (present >= 0).all()
+
+
+@pytest.mark.parametrize(
+    ("low", "largest"), [(0, 10**19), (10**19, 10**19 + 5), (10**40, 10**41 - 1), (3, 2**63 + 7)]
+)
+def test_uniform_operands_past_int64_stay_in_range(low, largest):
+    space = ProblemSpace(2, 2, low=low, largest=largest)
+    problems = sample(space, 500, np.random.default_rng(5))
+    assert all(low <= int(v) <= largest for v in problems.operands.ravel())
+    assert len({int(v) for v in problems.operands.ravel()}) > 1
+    assert [int(a) + int(b) for a, b in problems.operands.tolist()] == problems.targets.tolist()
+
+
+def test_carries_and_carry_chains_by_column_addition():
+    from addexp.breakdown import NOT_A_SUM, breakdown, carries
+    from addexp.questions import parse_questions
+
+    problems = parse_questions(
+        ["99+1", "45+44", "15+5", "999+1+1", "5+5+5+5", "7-3", "1+2*3"],
+        " +-*0123456789",
+        ("+", "-", "*"),
+    )
+    count, chain = carries(problems)
+    assert count.tolist() == [2, 0, 1, 3, 1, NOT_A_SUM, NOT_A_SUM]
+    assert chain.tolist() == [2, 0, 1, 3, 1, NOT_A_SUM, NOT_A_SUM]
+    table = breakdown(problems, np.array([True, True, False, True, False, True, True]))
+    rows = {(a, v): (n, e) for a, v, n, e in zip(*table.values(), strict=True)}
+    assert rows["carries", 0] == (1, 1.0) and rows["carries", 1] == (2, 0.0)
+    assert rows["digits", 1] == (3, 2 / 3)  # 5+5+5+5, 7-3, 1+2*3
+    assert ("carries", NOT_A_SUM) not in rows

@@ -5,7 +5,8 @@ from __future__ import annotations
 import mlflow
 import pytest
 
-from addexp.run import RunContext, run
+from addexp.context import RunContext
+from addexp.run import run
 from tests.conftest import TINY, compose
 
 

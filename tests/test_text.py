@@ -39,7 +39,7 @@ def test_layouts_fit_the_widths_and_read_back_exactly(
     space, seed, padding, reverse_input, reverse_output
 ):
     problems = sample(space, 100, np.random.default_rng(seed))
-    fmt = TextFormat.for_space(space, padding, reverse_input, reverse_output)
+    fmt = TextFormat.for_spaces([space], padding, reverse_input, reverse_output)
     chars = fmt.questions(problems)
     assert chars.shape == (100, question_width(space))
     text = join_rows(chars[:, ::-1] if reverse_input else chars)

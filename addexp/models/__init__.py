@@ -1,43 +1,52 @@
-"""Model registry: each family is one module with a `build` function and the framing it serves.
+"""Model registry: each family is one module with its schema, its builder and, optionally, its
+own decode step. The registry imports no Keras (config checks stay fast); a family's `build`
+imports Keras when a model is actually built.
 
-Adding a family: write `addexp/models/NAME.py` with `FRAMING` and `build(cfg, shapes)`, list it
-here, and add `conf/model/NAME.yaml` (plus its schema in `addexp.config`).
+Adding a family: write `addexp/models/NAME.py` with `NAME`, `FRAMING`, `ANY_LENGTH`, a schema
+dataclass `Config` (with `name: str = NAME`) and `build(cfg, shapes) -> keras.Model` (plus,
+optionally, `decode(model, framing, problems, batch_size) -> Answers`), list the module in
+`FAMILIES` below and add `conf/model/NAME.yaml`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import keras
+from types import ModuleType
+from typing import Any
 
 from addexp.models import mapping_lstm, mlp, seq2seq
 
 
 @dataclass(frozen=True)
-class Shapes:
-    """What a model needs to know about the data: inputs, outputs, embedding and masking."""
-
-    input_shape: tuple[int, ...]
-    output_steps: int = 1
-    output_symbols: int = 1
-    vocab: int = 0  # > 0: inputs are symbol indices for an Embedding layer of this many rows
-    embedding_dim: int = 0
-    mask_value: float | None = None  # not None: hide steps equal to it (index 0 for embeddings)
-
-
-@dataclass(frozen=True)
 class ModelFamily:
-    framing: str  # "seq2seq" (characters in, characters out) or "mapping" (numbers in and out)
-    build: Callable[..., keras.Model]
+    """What the runner needs to know of a family: its framing ("seq2seq": characters in and
+    out; "mapping": numbers in and out), its config schema, whether it reads questions of any
+    length (so evaluation sets and typed questions need not fit the training widths), its
+    builder and its decode step (None: one forward pass, read by the framing)."""
+
+    name: str
+    framing: str
+    schema: type
+    any_length: bool
+    build: Callable[..., Any]
+    decode: Callable[..., Any] | None
 
 
-MODELS: dict[str, ModelFamily] = {
-    module.NAME: ModelFamily(module.FRAMING, module.build)
-    for module in (seq2seq, mapping_lstm, mlp)
-}
+def _family(module: ModuleType) -> ModelFamily:
+    return ModelFamily(
+        module.NAME,
+        module.FRAMING,
+        module.Config,
+        module.ANY_LENGTH,
+        module.build,
+        getattr(module, "decode", None),
+    )
 
 
-def build_model(model_cfg, shapes: Shapes) -> keras.Model:
-    """Build the configured family's (uncompiled) Keras model."""
-    return MODELS[model_cfg.name].build(model_cfg, shapes)
+FAMILIES: dict[str, ModelFamily] = {m.NAME: _family(m) for m in (seq2seq, mapping_lstm, mlp)}
+
+
+def build_model(model_cfg: Any, shapes: Any) -> Any:
+    """The configured family's (uncompiled) Keras model for data of these `Shapes`."""
+    return FAMILIES[model_cfg.name].build(model_cfg, shapes)

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-import keras
-from keras import layers
-
-from addexp.models.inputs import sequence_input
+from dataclasses import dataclass, field
+from typing import Any
 
 NAME = "mapping_lstm"
 FRAMING = "mapping"
+ANY_LENGTH = False  # the scale and the number of terms are fixed by training
 
 
-def build(cfg, shapes) -> keras.Model:
+@dataclass
+class Config:
+    """Stacked LSTM regressing the scaled sum from the scaled terms (the beginner's mistake)."""
+
+    name: str = NAME
+    units: list[int] = field(default_factory=lambda: [6, 2])
+
+
+def build(cfg: Any, shapes: Any) -> Any:
+    """keras.Model: (batch, terms, 1) scaled terms -> (batch, 1) scaled sum."""
+    import keras
+    from keras import layers
+
+    from addexp.models.inputs import sequence_input
+
     inputs, x = sequence_input(shapes, "terms")  # (terms, 1): one term per step
     units = list(cfg.units)
     for i, size in enumerate(units):

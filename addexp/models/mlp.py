@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-import keras
-from keras import layers
+from dataclasses import dataclass, field
+from typing import Any
 
 NAME = "mlp"
 FRAMING = "mapping"
+ANY_LENGTH = False
 
 
-def build(cfg, shapes) -> keras.Model:
+@dataclass
+class Config:
+    """Dense layers regressing the scaled sum from the scaled terms."""
+
+    name: str = NAME
+    units: list[int] = field(default_factory=lambda: [4, 2])
+    activation: str = "linear"
+
+
+def build(cfg: Any, shapes: Any) -> Any:
+    """keras.Model: (batch, terms, 1) scaled terms -> (batch, 1) scaled sum."""
+    import keras
+    from keras import layers
+
     inputs = keras.Input(shape=shapes.input_shape, name="terms")
     x = layers.Flatten(name="flatten")(inputs)  # (terms, 1) -> (terms,): no weights
     for i, size in enumerate(cfg.units):

@@ -1,0 +1,97 @@
+"""A finished run read back from its MLflow store: resolved config, layout and model.
+
+`addexp-predict` and `addexp-eval` rebuild the run's pipeline from its own `config/resolved.yaml`
+(the same code path as training) and check it against the `config/layout.json` the run logged,
+so a model is always fed questions exactly as it was trained to read them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from addexp.pipeline import Pipeline, build_pipeline, layout
+
+
+class RunError(ValueError):
+    """A run that cannot be read (missing store, run, model or config): one line."""
+
+
+def default_uri() -> str:
+    """The store `addexp` writes by default: `mlflow.db` in the current folder."""
+    return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def run_id_of(run: str) -> str:
+    """A run id from `RUN_ID` or a model URI `runs:/RUN_ID/model`."""
+    match = re.fullmatch(r"runs:/([^/]+)(/.*)?", run)
+    return match.group(1) if match else run
+
+
+@dataclass
+class LoggedRun:
+    """A run's id, store, resolved config and rebuilt pipeline."""
+
+    run_id: str
+    uri: str
+    cfg: DictConfig
+    pipeline: Pipeline
+    status: str
+
+    def load_model(self) -> Any:
+        """The run's Keras model (MLflow's Keras flavour). Raises RunError without one."""
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(self.uri)
+        if not client.list_artifacts(self.run_id, "model"):
+            raise RunError(
+                f"run {self.run_id} in {self.uri} has no logged model "
+                "(it was trained with tracking.log_model=false)."
+            )
+        mlflow.set_tracking_uri(self.uri)
+        return mlflow.keras.load_model(f"runs:/{self.run_id}/model")
+
+
+def open_run(run: str, uri: str | None = None) -> LoggedRun:
+    """Read run `run` (an id or `runs:/ID/...`) from store `uri` (default: `mlflow.db` here).
+    Raises RunError naming the store when the store, the run or its config is missing."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    uri = uri or default_uri()
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise RunError(f"no MLflow store at {uri}; name the store with --uri.")
+    run_id = run_id_of(run)
+    client = MlflowClient(uri)
+    try:
+        info = client.get_run(run_id).info
+    except MlflowException:
+        raise RunError(f"run {run_id!r} does not exist in the store {uri}.") from None
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            resolved = client.download_artifacts(run_id, "config/resolved.yaml", folder)
+        except (MlflowException, OSError):
+            raise RunError(
+                f"run {run_id} in {uri} has no config/resolved.yaml: it was not made by addexp."
+            ) from None
+        cfg = OmegaConf.load(resolved)
+        try:
+            logged = json.loads(
+                Path(client.download_artifacts(run_id, "config/layout.json", folder)).read_text()
+            )
+        except (MlflowException, OSError):
+            logged = None
+    pipeline = build_pipeline(cfg)
+    if logged is not None and logged != layout(pipeline):
+        raise RunError(
+            f"run {run_id} was trained with the layout {logged}, which this version of addexp "
+            f"rebuilds as {layout(pipeline)}; use the addexp version that trained it."
+        )
+    return LoggedRun(run_id, uri, cfg, pipeline, info.status)

@@ -1,0 +1,100 @@
+"""From a resolved config to the pieces a run computes with: problem spaces, model family and
+framing. Training (`run.py`) and every reader of a saved run (`addexp-predict`, `addexp-eval`)
+build them here, so a logged model is always read with the layout it was trained with.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from addexp.config import typed_set
+from addexp.framings import make_framing
+from addexp.models import FAMILIES, ModelFamily
+from addexp.problems import (
+    Problems,
+    ProblemSpace,
+    eval_set_space,
+    question_keys,
+    sample,
+    space_from_config,
+)
+
+TRAIN_STREAM, TEST_STREAM, EVAL_STREAM = 0, 1, 2  # independent NumPy streams per seed
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A named evaluation set: its space and how many problems are drawn."""
+
+    name: str
+    space: ProblemSpace
+    examples: int
+
+    def rng(self, seed: int) -> np.random.Generator:
+        """Its own stream: adding or removing another set never changes this one's draw."""
+        return np.random.default_rng([seed, EVAL_STREAM, zlib.crc32(self.name.encode())])
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The training space, the evaluation sets, the model family and the framing (layout)."""
+
+    space: ProblemSpace
+    sets: tuple[EvalSet, ...]
+    family: ModelFamily
+    framing: Any
+
+
+def eval_sets(cfg: Any, space: ProblemSpace) -> tuple[EvalSet, ...]:
+    """The configured evaluation sets in config order. Raises ValueError (naming the set) when a
+    set describes no valid space."""
+    sets = []
+    for name in cfg.eval.sets:
+        set_cfg = typed_set(name, cfg.eval.sets[name])
+        try:
+            set_space = eval_set_space(space, set_cfg)
+        except ValueError as error:
+            raise ValueError(f"eval.sets.{name}: {error}") from None
+        sets.append(EvalSet(name, set_space, int(set_cfg.get("examples") or cfg.eval.examples)))
+    return tuple(sets)
+
+
+def build_pipeline(cfg: Any) -> Pipeline:
+    """Spaces, family and framing of a resolved (and validated) config."""
+    space = space_from_config(cfg.data)
+    sets = eval_sets(cfg, space)
+    family = FAMILIES[cfg.model.name]
+    framing = make_framing(cfg, family, space, [s.space for s in sets])
+    return Pipeline(space, sets, family, framing)
+
+
+def draw_test_set(cfg: Any, space: ProblemSpace) -> tuple[Problems, np.ndarray | None]:
+    """The test set (a fresh draw from its own stream) and the question keys training must
+    leave out (with `eval.disjoint`; else None)."""
+    test = sample(space, cfg.eval.examples, np.random.default_rng([cfg.seed, TEST_STREAM]))
+    return test, np.unique(question_keys(test)) if cfg.eval.disjoint else None
+
+
+def training_rng(cfg: Any) -> np.random.Generator:
+    """The stream training data is drawn from."""
+    return np.random.default_rng([cfg.seed, TRAIN_STREAM])
+
+
+def layout(pipeline: Pipeline) -> dict[str, Any]:
+    """The text layout a run trained with, as logged (`config/layout.json`)."""
+    fmt = pipeline.framing.text_format
+    alphabet = getattr(pipeline.framing, "alphabet", None)
+    return {
+        "question_width": fmt.question_width,
+        "answer_width": fmt.answer_width,
+        "padding": fmt.padding,
+        "reverse_input": fmt.reverse_input,
+        "reverse_output": fmt.reverse_output,
+        "operand_width": fmt.operand_width,
+        "alphabet": alphabet.symbols if alphabet is not None else None,
+        "any_length": pipeline.family.any_length,
+    }

@@ -1,0 +1,189 @@
+"""`addexp-predict`: answer questions typed as text with a trained run's model.
+
+    addexp-predict --run RUN_ID "12+50" "7+10"
+    addexp-predict --run RUN_ID --file questions.csv --format csv --out answers.csv
+
+Questions are typed plainly (unpadded, unreversed); each is written exactly as the run's format
+needs (padding, reversal, encoding) and answered through the same decode step the run was
+scored with. A CSV file with a `question` column (and optionally `answer`) or a plain file of
+one question per line is read; with answers, exact match and per-character accuracy are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean console
+
+EXIT_USAGE = 2
+
+
+def read_questions(path: Path) -> tuple[list[str], list[str] | None]:
+    """Questions (and answers, if the file has them) from a CSV with a `question` column (and
+    optionally `answer`), or from plain text, one question per line."""
+    text = path.read_text()
+    first = text.splitlines()[0] if text.strip() else ""
+    if "question" in [c.strip() for c in first.split(",")]:
+        rows = list(csv.DictReader(io.StringIO(text)))
+        questions = [row["question"] for row in rows]
+        answers = [row["answer"] for row in rows] if "answer" in rows[0] else None
+        return questions, answers
+    return [line for line in text.splitlines() if line.strip()], None
+
+
+def _expected(answers: list[str], questions: list[str]) -> np.ndarray:
+    """Given answers as exact integers; raises QuestionError naming a bad one."""
+    from addexp.questions import QuestionError
+
+    values = []
+    for question, answer in zip(questions, answers, strict=True):
+        try:
+            values.append(int(answer.strip()))
+        except ValueError:
+            raise QuestionError(
+                f"question {question!r}: its given answer {answer!r} is not an integer."
+            ) from None
+    return np.array(values, dtype=object)
+
+
+def predict_table(logged, model, questions: list[str], answers: list[str] | None) -> dict:
+    """Columns `question`, `predicted` and, with answers, `expected`, `correct`; plus the
+    per-character comparison for the summary. Raises QuestionError for a question the run
+    cannot take (symbols, widths, form)."""
+    from addexp.decode import decode
+    from addexp.framings import alphabet_for, expected_chars
+    from addexp.problems import Problems
+    from addexp.questions import parse_questions
+
+    pipeline = logged.pipeline
+    framing, space = pipeline.framing, pipeline.space
+    problems = parse_questions(questions, alphabet_for(space).symbols, space.operations)
+    if answers is not None:
+        given = _expected(answers, questions)
+        problems = Problems(problems.operands, problems.templates, given)
+    fitted = framing.fitted(problems) if pipeline.family.any_length else framing
+    _check_fits(fitted, problems, questions, pipeline)
+    decoded = decode(model, pipeline.family, framing, problems)
+    typed = np.array(["".join(q.split()) for q in questions])  # spaces carry no meaning
+    table = {"question": typed, "predicted": decoded.answers.text}
+    if answers is not None:
+        expected = expected_chars(decoded.framing.text_format, problems)
+        right = decoded.answers.chars == expected
+        table["expected"] = np.array([a.strip() for a in answers])
+        table["correct"] = right.all(axis=1)
+        table["_char_accuracy"] = right.mean()
+    return table
+
+
+def _check_fits(framing, problems, questions: list[str], pipeline) -> None:
+    """Every question fits the layout and every exact answer fits the answer width."""
+    from addexp.framings import MappingFraming, alphabet_for
+    from addexp.questions import QuestionError
+    from addexp.text import render_integers
+
+    fmt = framing.text_format
+    texts = np.asarray(problems.questions(fmt.operand_width))
+    lengths = np.strings.str_len(texts)
+    answer_lengths = np.strings.str_len(render_integers(problems.targets))
+    for i, question in enumerate(questions):
+        if isinstance(framing, MappingFraming) and problems.counts[i] > framing.terms:
+            raise QuestionError(
+                f"question {question!r} has {problems.counts[i]} terms; the run reads at most "
+                f"{framing.terms}."
+            )
+        if lengths[i] > fmt.question_width:
+            raise QuestionError(
+                f"question {question!r} is {lengths[i]} characters as the run writes it; the "
+                f"run reads at most {fmt.question_width}."
+            )
+        if answer_lengths[i] > fmt.answer_width:
+            raise QuestionError(
+                f"question {question!r} has an answer of {answer_lengths[i]} characters; the run "
+                f"writes at most {fmt.answer_width}."
+            )
+        if problems.targets[i] < 0 and "-" not in alphabet_for(pipeline.space).symbols:
+            raise QuestionError(
+                f"question {question!r} has a negative answer; the run never writes '-'."
+            )
+
+
+def _render(table: dict, fmt: str) -> str:
+    columns = [k for k in table if not k.startswith("_")]
+    rows = list(zip(*(table[k].tolist() for k in columns), strict=True))
+    if fmt == "json":
+        return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], indent=1)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return out.getvalue().rstrip("\n")
+    return "\n".join(" ".join(str(v) for v in row) for row in rows)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="addexp-predict",
+        description="Answer questions typed as text with a trained addexp run's model.",
+    )
+    p.add_argument("questions", nargs="*", help='questions such as "12+50" (typed plainly)')
+    p.add_argument("--run", required=True, help="run id, or a model URI runs:/RUN_ID/model")
+    p.add_argument("--uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here)")
+    p.add_argument("--file", type=Path, help="one question per line, or CSV: question[,answer]")
+    p.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    p.add_argument("--out", type=Path, help="also write the table to this file")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from addexp.logged_run import RunError, open_run
+    from addexp.questions import QuestionError
+
+    questions, answers = list(args.questions), None
+    try:
+        if args.file is not None:
+            if not args.file.is_file():
+                raise QuestionError(f"--file {args.file}: no such file.")
+            from_file, answers = read_questions(args.file)
+            if questions and answers is not None:
+                raise QuestionError("give questions either on the command line or in a file.")
+            questions += from_file
+        if not questions:
+            raise QuestionError("no question given: type one (e.g. 12+50) or use --file.")
+        logged = open_run(args.run, args.uri)
+        from addexp.framings import alphabet_for
+        from addexp.questions import parse_questions
+
+        space = logged.pipeline.space
+        parse_questions(questions, alphabet_for(space).symbols, space.operations)  # before TF
+        model = logged.load_model()
+        table = predict_table(logged, model, questions, answers)
+    except (RunError, QuestionError) as error:
+        print(f"addexp-predict: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    output = _render(table, args.format)
+    print(output)
+    if args.out is not None:
+        args.out.write_text(output + "\n")
+    if answers is not None:
+        print(
+            f"exact_match {table['correct'].mean():.4f}  "
+            f"char_accuracy {table['_char_accuracy']:.4f}  ({len(questions)} questions)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,227 @@
+"""`addexp-predict` and `addexp-eval` against runs trained into a real MLflow store.
+
+Every model family and every format option is trained tiny (in one process, to keep the suite
+fast); predicting a set's own questions must give back exactly the answers the run logged.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from addexp import evaluate_run, predict
+from addexp.context import RunContext
+from addexp.run import run
+from tests.conftest import TINY, addexp, compose
+
+# name -> overrides: together they cover every family, padding, reversal, encoding and masking.
+RUNS = {
+    "seq2seq_left_onehot_sets": ["+eval.sets.wide={digits: 3}", "+eval.sets.more={extra_terms: 1}"],
+    "seq2seq_right_reversed_embedding": [
+        "format.padding=right",
+        "format.reverse_input=true",
+        "format.reverse_output=true",
+        "encoding=embedding",
+    ],
+    "seq2seq_per_term_integer_mask_loss": [
+        "format.padding=per_term",
+        "encoding=integer",
+        "train.mask_loss=true",
+        "data.operations=[+,//]",
+    ],
+    "seq2seq_unpadded_masked": [
+        "format.padding=none",
+        "encoding.masking=true",
+        "data.max_terms=3",
+    ],
+    "mapping_lstm_masked": ["model=mapping_lstm", "data.max_terms=3", "encoding.masking=true"],
+    "mlp": ["model=mlp", "+eval.sets.bigger={largest: 20}"],
+}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict[str, str]:
+    """Run ids of the tiny runs, all in one store (`uri` under key "_uri")."""
+    folder = tmp_path_factory.mktemp("runs")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    ids = {"_uri": uri}
+    for name, overrides in RUNS.items():
+        cfg = compose([*TINY, "eval.examples=40", f"tracking.uri={uri}", *overrides])
+        run(cfg, RunContext(launch_dir=folder, output_dir=folder / name, run_name=name))
+        mlflow.set_tracking_uri(uri)
+        ids[name] = mlflow.search_runs(
+            experiment_names=["addexp"], filter_string=f"run_name = '{name}'"
+        ).run_id[0]
+    return ids
+
+
+def _logged(uri: str, run_id: str, artifact: str, folder: Path) -> list[dict]:
+    path = MlflowClient(uri).download_artifacts(run_id, artifact, str(folder))
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def _sets(name: str) -> list[tuple[str, str]]:
+    """(artifact, metric prefix) of every set a run logged."""
+    sets = [("predictions.csv", "test")]
+    for entry in RUNS[name]:
+        if entry.startswith("+eval.sets."):
+            set_name = entry.removeprefix("+eval.sets.").split("=")[0]
+            sets.append((f"predictions/{set_name}.csv", set_name))
+    return sets
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_predict_reproduces_what_the_run_logged(trained, tmp_path, name, capsys):
+    uri, run_id = trained["_uri"], trained[name]
+    metrics = MlflowClient(uri).get_run(run_id).data.metrics
+    for artifact, prefix in _sets(name):
+        rows = _logged(uri, run_id, artifact, tmp_path)
+        questions = tmp_path / f"{prefix}_questions.csv"
+        with questions.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["question", "answer"])
+            writer.writerows([r["input"], r["expected"]] for r in rows)
+        out = tmp_path / f"{prefix}_out.csv"
+        code = predict.main(
+            ["--run", run_id, "--uri", uri, "--file", str(questions), "--format", "csv",
+             "--out", str(out)]
+        )  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        with out.open() as handle:
+            predicted = list(csv.DictReader(handle))
+        assert [p["predicted"] for p in predicted] == [r["predicted"] for r in rows]
+        assert [p["correct"] for p in predicted] == [r["correct"] for r in rows]
+        exact = sum(p["correct"] == "True" for p in predicted) / len(predicted)
+        assert exact == pytest.approx(metrics[f"{prefix}/exact_match"])
+        assert f"exact_match {exact:.4f}" in capsys.readouterr().err
+
+
+def test_predict_command_answers_typed_questions(trained, tmp_path):
+    uri, run_id = trained["_uri"], trained["seq2seq_right_reversed_embedding"]
+    result = addexp_predict(["--run", f"runs:/{run_id}/model", "--uri", uri, "3+4", " 10 + 2 "])
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert [line.split(" ")[0] for line in lines] == ["3+4", "10+2"]  # as typed, spaces dropped
+    assert all(line.split(" ")[1].lstrip("-").isdigit() for line in lines)
+    as_json = addexp_predict(["--run", run_id, "--uri", uri, "--format", "json", "3+4"])
+    assert json.loads(as_json.stdout)[0]["question"] == "3+4"
+
+
+def addexp_predict(args: list[str]):
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("addexp-predict")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300)
+
+
+MALFORMED = {
+    "": "an empty question",
+    "12++3": "a sign or operator has no left operand",
+    "+5": "a sign or operator has no left operand",
+    "12+": "is malformed",
+    "+": "holds no number",
+    "12+x": "outside the run's alphabet",
+    "(1+2)*3": "outside the run's alphabet",  # the run has neither brackets nor *
+    "07+1": "leading zero",
+    "1 2+3": "digits separated by a space",
+    "5//0": "outside the run's alphabet",  # '/' is not among the sums' symbols
+}
+
+
+@pytest.mark.parametrize(("question", "message"), list(MALFORMED.items()))
+def test_a_question_the_run_cannot_take_is_one_line_and_exit_2(trained, question, message, capsys):
+    uri, run_id = trained["_uri"], trained["seq2seq_left_onehot_sets"]
+    assert predict.main(["--run", run_id, "--uri", uri, question]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("run", "question", "message"),
+    [
+        ("seq2seq_per_term_integer_mask_loss", "8/2", "the operator 'Div' is not one of"),
+        ("seq2seq_per_term_integer_mask_loss", "5//0", "divides by zero"),
+        ("mlp", "1+2+3", "has 3 terms; the run reads at most 2"),
+        ("mlp", "99999+1", "is 7 characters as the run writes it; the run reads at most 5"),
+        ("mlp", "9+99", "has an answer of 3 characters; the run writes at most 2"),
+    ],
+)
+def test_questions_beyond_what_the_run_reads_are_refused(trained, run, question, message, capsys):
+    uri = trained["_uri"]
+    assert predict.main(["--run", trained[run], "--uri", uri, question]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_run_or_store_names_the_store(trained, tmp_path, capsys):
+    uri = trained["_uri"]
+    assert predict.main(["--run", "0" * 32, "--uri", uri, "1+2"]) == 2
+    assert f"does not exist in the store {uri}" in capsys.readouterr().err
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    assert predict.main(["--run", "abc", "--uri", missing, "1+2"]) == 2
+    assert f"no MLflow store at {missing}" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_a_typed_question_through_the_real_command_fails_cleanly(trained):
+    uri, run_id = trained["_uri"], trained["seq2seq_left_onehot_sets"]
+    result = addexp_predict(["--run", run_id, "--uri", uri, "12++3"])
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "addexp-predict: question '12++3' is malformed" in result.stderr
+
+
+def test_eval_adds_sets_to_a_finished_run_without_touching_its_params(trained, capsys):
+    uri, run_id = trained["_uri"], trained["seq2seq_right_reversed_embedding"]
+    client = MlflowClient(uri)
+    before = client.get_run(run_id)
+    code = evaluate_run.main(["--run", run_id, "--uri", uri, "eval=length", "eval.examples=30"])
+    assert code == 0, capsys.readouterr().err
+    after = client.get_run(run_id)
+    assert after.info.status == "FINISHED"
+    assert after.data.params == before.data.params
+    for name in ("length_x1", "length_x2", "length_x4", "length_x10"):
+        for metric in ("exact_match", "char_accuracy", "rmse", "invalid_rate", "seconds"):
+            assert f"{name}/{metric}" in after.data.metrics
+        assert after.data.metrics[f"{name}/train_overlap"] <= 1
+    assert after.data.metrics["test/exact_match"] == before.data.metrics["test/exact_match"]
+    added = [k for k in after.data.tags if k.startswith("eval.added.")]
+    assert len(added) == 1 and "length_x10" in after.data.tags[added[0]]
+    artifacts = {a.path for a in client.list_artifacts(run_id, "breakdown")}
+    assert "breakdown/length_x10.png" in artifacts and "breakdown/length_x10.csv" in artifacts
+
+
+def test_eval_refuses_keys_outside_eval_and_sets_a_fixed_layout_cannot_read(trained, capsys):
+    uri = trained["_uri"]
+    run_id = trained["seq2seq_left_onehot_sets"]
+    assert evaluate_run.main(["--run", run_id, "--uri", uri, "train.epochs=3"]) == 2
+    assert "changes only the evaluation" in capsys.readouterr().err
+    assert (
+        evaluate_run.main(["--run", run_id, "--uri", uri, "+eval.sets.neg={operations: [-]}"]) == 2
+    )
+    assert "never shows" in capsys.readouterr().err
+    mlp = trained["mlp"]
+    assert evaluate_run.main(["--run", mlp, "--uri", uri, "eval=length"]) == 2
+    assert "reads only the fixed layout it was trained with" in capsys.readouterr().err
+
+
+def test_the_run_command_logs_every_set(tmp_path):
+    result = addexp([*TINY, "eval=terms", "eval.examples=30"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = mlflow.search_runs(experiment_names=["addexp"]).iloc[0]
+    for name in ("test", "terms_plus1", "terms_plus2"):
+        assert 0 <= run[f"metrics.{name}/exact_match"] <= 1
+    client = MlflowClient()
+    paths = {a.path for a in client.list_artifacts(run.run_id, "predictions")}
+    assert paths == {"predictions/terms_plus1.csv", "predictions/terms_plus2.csv"}
+    rows = _logged(client.tracking_uri, run.run_id, "predictions/terms_plus2.csv", tmp_path)
+    assert all(r["input"].count("+") == 3 for r in rows)  # 2 trained terms + 2
+    table = _logged(client.tracking_uri, run.run_id, "breakdown/terms_plus2.csv", tmp_path)
+    assert {r["axis"] for r in table} == {"digits", "carries", "carry_chain"}
