@@ -75,6 +75,9 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
             ctx.output_dir.mkdir(parents=True, exist_ok=True)
             plot = learning_curves(result.history, ctx.output_dir / "learning_curves.png", run_name)
             mlflow.log_artifact(str(plot))
+        if family.figures is not None:
+            for figure in family.figures(model, framing, test, ctx.output_dir / family.name):
+                mlflow.log_artifact(str(figure), family.name)
         if cfg.tracking.log_model:
             _log_model(model, framing.inputs(test.take(slice(0, 5))))
 

@@ -121,6 +121,8 @@ def validate(cfg: DictConfig) -> None:
     space = space_from_config(d)
     if family.framing == "mapping":
         _check_mapping(cfg, space)
+    if family.framing == "autoregressive":
+        _check_autoregressive(cfg)
     _check_train(cfg, space)
     _check_eval(cfg, space, family)
     for key in ("encoder_units", "decoder_units", "units"):
@@ -156,6 +158,24 @@ def _check_mapping(cfg: DictConfig, space: Any) -> None:
             f"{key}={cfg.data[key.split('.')[1]]} makes sums of up to "
             f"{space.max_terms * space.max_value}; model={name} regresses floats, exact only "
             "for sums below 2**53. Use smaller operands or model=seq2seq."
+        )
+
+
+def _check_autoregressive(cfg: DictConfig) -> None:
+    from addexp.models.recurrent import ATTENTION, CELLS
+
+    m = cfg.model
+    _choice("model.cell", m.cell, list(CELLS))
+    for key in ("dropout", "recurrent_dropout"):
+        if not 0.0 <= m[key] < 1.0:
+            raise ConfigError(f"model.{key}={m[key]} is out of range; use [0, 1).")
+    _at_least("model.beam_width", m.beam_width, 1)
+    if "attention" in m:
+        _choice("model.attention", m.attention, list(ATTENTION))
+    if cfg.train.mask_loss:
+        raise ConfigError(
+            f"train.mask_loss=true: model={m.name} always leaves the steps after the answer's "
+            "end out of the loss; set it false."
         )
 
 
@@ -246,7 +266,7 @@ def _check_eval(cfg: DictConfig, space: Any, family: Any) -> None:
         _check_problem(f"{key}.", merged)
         set_space = eval_set_space(space, s)
         needed = set(alphabet_for(set_space).symbols) - trained
-        if needed and family.framing == "seq2seq":
+        if needed and family.framing != "mapping":
             raise ConfigError(
                 f"{key} needs the symbols {''.join(sorted(needed))!r}, which the training space "
                 f"never shows (the model's alphabet is {''.join(sorted(trained))!r}); train with "

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -38,6 +39,24 @@ RUNS = {
         "format.padding=none",
         "encoding.masking=true",
         "data.max_terms=3",
+    ],
+    "teacher_forcing_gru_bidirectional_beam": [
+        "model=teacher_forcing",
+        "model.cell=gru",
+        "model.bidirectional=true",
+        "model.units=[16,16]",
+        "model.beam_width=3",
+        "format.reverse_output=true",
+        "+eval.sets.longer={digits: 4}",
+    ],
+    "attention_dot_unpadded_embedding": [
+        "model=attention",
+        "model.attention=dot",
+        "model.units=[16]",
+        "encoding=embedding",
+        "encoding.masking=true",
+        "format.padding=none",
+        "+eval.sets.longer={digits: 3}",
     ],
     "mapping_lstm_masked": ["model=mapping_lstm", "data.max_terms=3", "encoding.masking=true"],
     "mlp": ["model=mlp", "+eval.sets.bigger={largest: 20}"],
@@ -100,6 +119,38 @@ def test_predict_reproduces_what_the_run_logged(trained, tmp_path, name, capsys)
         exact = sum(p["correct"] == "True" for p in predicted) / len(predicted)
         assert exact == pytest.approx(metrics[f"{prefix}/exact_match"])
         assert f"exact_match {exact:.4f}" in capsys.readouterr().err
+
+
+def test_attention_maps_are_logged(trained):
+    uri, run_id = trained["_uri"], trained["attention_dot_unpadded_embedding"]
+    paths = {a.path for a in MlflowClient(uri).list_artifacts(run_id, "attention")}
+    assert paths == {"attention/maps.png"}
+
+
+def test_beam_search_on_a_trained_model_is_greedy_at_width_one_and_never_worse(trained):
+    from addexp.framings import END, START
+    from addexp.logged_run import open_run
+    from addexp.models import recurrent
+    from addexp.models.search import beam, greedy
+    from addexp.problems import sample
+
+    logged = open_run(trained["teacher_forcing_gru_bidirectional_beam"], trained["_uri"])
+    model, framing = logged.load_model(), logged.pipeline.framing
+    problems = sample(logged.pipeline.space, 64, np.random.default_rng(3))
+    nets = recurrent.inference_models(model)
+    states = [np.asarray(t) for t in nets.encoder(framing.question_inputs(problems))]
+
+    def step(tokens, state):
+        outputs = [np.asarray(o) for o in nets.step([tokens[:, None], *state])]
+        return np.log(np.maximum(outputs[0][:, 0, :], 1e-30)), outputs[1:]
+
+    symbols = framing.alphabet.symbols
+    args = (step, states, symbols.index(START), symbols.index(END), 0, 4)
+    g_tokens, g_score = greedy(*args)
+    one_tokens, one_score = beam(*args, 1)
+    assert (one_tokens == g_tokens).all() and (one_score == g_score).all()
+    _, wide_score = beam(*args, 4)
+    assert (wide_score >= g_score).all()
 
 
 def test_predict_command_answers_typed_questions(trained, tmp_path):
