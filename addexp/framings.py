@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from addexp.encoding import Alphabet, argmax_indices, encode_inputs
+from addexp.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs
 from addexp.operations import symbols_of
 from addexp.problems import MISSING, Problems, ProblemSpace, spanning_space
 from addexp.text import (
@@ -221,6 +221,58 @@ class AutoregressiveFraming(Seq2SeqFraming):
         return Answers(laid_out, values, valid & fits)
 
 
+class AlignedFraming(Seq2SeqFraming):
+    """Place values aligned: input step i holds the digit of place value 10**i of every operand
+    (one-hot, one slot per term; absent digits and terms are 0, which adds nothing), and output
+    step i is the answer's digit of that place. Least significant place first, so the carry
+    into step i comes from step i - 1: the layout in which a recurrent tagger can add numbers
+    of any length (the "aligned" input of Kaiser & Sutskever 2016 and of the digit-alignment
+    studies since). Sums only; the question is still typed and shown as plain text."""
+
+    name = "aligned"
+
+    @property
+    def steps(self) -> int:
+        """Places: the answer's width (a sum is never shorter than its operands)."""
+        return self.text_format.answer_width
+
+    @property
+    def shapes(self) -> Shapes:
+        terms = self.space.max_terms if self.space is not None else 2
+        return Shapes((self.steps, terms * 10), self.steps, 10)
+
+    def _places(self, values: np.ndarray) -> np.ndarray:
+        """(..., steps) decimal digits of non-negative integers, least significant first."""
+        text = np.strings.rjust(np.asarray(values).astype(str), self.steps, "0")
+        chars = np.ascontiguousarray(text, dtype=f"<U{self.steps}").view("<U1")
+        digits = chars.reshape(*np.shape(values), self.steps).view(np.uint32) - ord("0")
+        return digits[..., ::-1].astype(np.int64)
+
+    def inputs(self, problems: Problems) -> np.ndarray:
+        operands = np.where(problems.operands == MISSING, 0, problems.operands)
+        digits = self._places(operands)  # (n, terms, steps)
+        terms = self.shapes.input_shape[1] // 10
+        if digits.shape[1] < terms:  # fewer terms than the model's slots: the rest are 0
+            digits = np.pad(digits, ((0, 0), (0, terms - digits.shape[1]), (0, 0)))
+        one_hot = np.eye(10, dtype=np.float32)[digits]  # (n, terms, steps, 10)
+        return one_hot.transpose(0, 2, 1, 3).reshape(len(problems), self.steps, terms * 10)
+
+    def targets(self, problems: Problems) -> np.ndarray:
+        return np.eye(10, dtype=np.float32)[self._places(problems.targets)]
+
+    def sample_weights(self, problems: Problems) -> None:
+        return None
+
+    def answers(self, outputs: np.ndarray) -> Answers:
+        digits = argmax_indices(outputs)[:, ::-1]  # most significant first
+        text = join_rows(np.array(list(DIGITS), dtype="<U1")[digits])
+        text = np.strings.lstrip(text, "0")
+        text = np.where(np.strings.str_len(text) == 0, "0", text)
+        laid_out = self.text_format.answers(text)
+        values, valid = parse_integers(join_rows(laid_out))
+        return Answers(laid_out, values, valid)
+
+
 class MappingFraming:
     """Terms and sum divided by `max_terms * largest` (the tutorial's scaling), one term per
     step; missing terms (variable term counts) are MAPPING_PAD, hidden when masking."""
@@ -286,7 +338,9 @@ def make_framing(cfg, family, space: ProblemSpace, eval_spaces: list[ProblemSpac
         scale = float(space.max_terms * space.max_value)
         return MappingFraming(text_format, space.max_terms, scale, cfg.encoding.masking)
     autoregressive = family.framing == "autoregressive"
-    framing = AutoregressiveFraming if autoregressive else Seq2SeqFraming
+    framing = {"autoregressive": AutoregressiveFraming, "aligned": AlignedFraming}.get(
+        family.framing, Seq2SeqFraming
+    )
     return framing(
         text_format,
         alphabet_for(space, autoregressive),

@@ -108,7 +108,7 @@ def validate(cfg: DictConfig) -> None:
     _check_model_keys(cfg, family)
     _at_least("seed", cfg.seed, 0)
     _check_problem("data.", d)
-    _choice("format.name", cfg.format.name, ["plain"])
+    _choice("format.name", cfg.format.name, ["plain", "aligned"])
     _choice("format.padding", cfg.format.padding, list(PADDINGS))
     _choice("encoding.name", cfg.encoding.name, list(ENCODINGS))
     if "embedding_dim" in cfg.model:
@@ -123,6 +123,7 @@ def validate(cfg: DictConfig) -> None:
         _check_mapping(cfg, space)
     if family.framing == "autoregressive":
         _check_autoregressive(cfg)
+    _check_aligned(cfg, family, space)
     _check_train(cfg, space)
     _check_eval(cfg, space, family)
     for key in ("encoder_units", "decoder_units", "units"):
@@ -159,6 +160,38 @@ def _check_mapping(cfg: DictConfig, space: Any) -> None:
             f"{space.max_terms * space.max_value}; model={name} regresses floats, exact only "
             "for sums below 2**53. Use smaller operands or model=seq2seq."
         )
+
+
+def _check_aligned(cfg: DictConfig, family: Any, space: Any) -> None:
+    """The aligned format and the tagger go together, on sums, one-hot, in their own order."""
+    aligned, tagger = cfg.format.name == "aligned", family.framing == "aligned"
+    if aligned != tagger:
+        raise ConfigError(
+            f"format={cfg.format.name} with model={cfg.model.name}: the aligned format is read "
+            "by model=tagger, and model=tagger reads only format=aligned; choose both or neither."
+        )
+    if not aligned:
+        return
+    if not space.sums_only:
+        raise ConfigError(
+            f"format=aligned lines up place values of a sum; it cannot write "
+            f"data.operations={list(cfg.data.operations)} or data.brackets={cfg.data.brackets}. "
+            "Use data.operations=[+] data.brackets=0."
+        )
+    for key in ("reverse_input", "reverse_output"):
+        if cfg.format[key]:
+            raise ConfigError(
+                f"format.{key}=true: format=aligned is least significant place first by "
+                "construction; set it false."
+            )
+    if cfg.encoding.name != "onehot" or cfg.encoding.masking or cfg.train.mask_loss:
+        raise ConfigError(
+            "format=aligned feeds one-hot digits of every place (zeros add nothing, so nothing "
+            "is padding): use encoding=onehot, encoding.masking=false, train.mask_loss=false."
+        )
+    from addexp.models.recurrent import CELLS
+
+    _choice("model.cell", cfg.model.cell, list(CELLS))
 
 
 def _check_autoregressive(cfg: DictConfig) -> None:
@@ -272,13 +305,13 @@ def _check_eval(cfg: DictConfig, space: Any, family: Any) -> None:
                 f"never shows (the model's alphabet is {''.join(sorted(trained))!r}); train with "
                 "those operations (data.operations) or drop the set."
             )
-        if family.framing == "mapping" and (
+        if family.framing in ("mapping", "aligned") and (
             set_space.max_terms > space.max_terms or not set_space.sums_only
         ):
             raise ConfigError(
-                f"{key}: model={cfg.model.name} reads exactly {space.max_terms} scaled terms of "
-                "a sum; it cannot represent more terms or other operations. Use model=seq2seq "
-                "or drop the set."
+                f"{key}: model={cfg.model.name} reads at most {space.max_terms} terms of a sum "
+                "(one input slot each); it cannot represent more terms or other operations. "
+                "Use model=seq2seq or drop the set."
             )
     split = e.objective.partition("/")[0]
     splits = ["test", "val", *sorted(e.sets)]

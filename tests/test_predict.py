@@ -58,6 +58,7 @@ RUNS = {
         "format.padding=none",
         "+eval.sets.longer={digits: 3}",
     ],
+    "tagger_aligned": ["model=tagger", "format=aligned", "+eval.sets.long={digits: 12}"],
     "mapping_lstm_masked": ["model=mapping_lstm", "data.max_terms=3", "encoding.masking=true"],
     "mlp": ["model=mlp", "+eval.sets.bigger={largest: 20}"],
 }

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
-from addexp.models import attention, mapping_lstm, mlp, seq2seq, teacher_forcing
+from addexp.models import attention, mapping_lstm, mlp, seq2seq, tagger, teacher_forcing
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def _family(module: ModuleType) -> ModelFamily:
 
 
 FAMILIES: dict[str, ModelFamily] = {
-    m.NAME: _family(m) for m in (seq2seq, teacher_forcing, attention, mapping_lstm, mlp)
+    m.NAME: _family(m) for m in (seq2seq, teacher_forcing, attention, tagger, mapping_lstm, mlp)
 }
 
 
