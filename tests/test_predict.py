@@ -249,6 +249,22 @@ def test_eval_adds_sets_to_a_finished_run_without_touching_its_params(trained, c
     assert "breakdown/length_x10.png" in artifacts and "breakdown/length_x10.csv" in artifacts
 
 
+def test_eval_decodes_a_run_anew_with_a_wider_beam_beside_its_own_metrics(trained, capsys):
+    uri, run_id = trained["_uri"], trained["teacher_forcing_gru_bidirectional_beam"]
+    args = ["--run", run_id, "--uri", uri, "+eval.sets.d3={digits: 3}", "eval.examples=30"]
+    assert evaluate_run.main([*args, "model.beam_width=1"]) == 0, capsys.readouterr().err
+    client = MlflowClient(uri)
+    run = client.get_run(run_id)
+    assert 0 <= run.data.metrics["beam1/d3/exact_match"] <= 1
+    assert "d3/exact_match" not in run.data.metrics
+    assert run.data.params["model.beam_width"] == "3"  # the run's own config is untouched
+    paths = {a.path for a in client.list_artifacts(run_id, "predictions/beam1")}
+    assert paths == {"predictions/beam1/d3.csv"}
+    mlp = trained["mlp"]
+    assert evaluate_run.main(["--run", mlp, "--uri", uri, "eval=terms", "model.beam_width=2"]) == 2
+    assert "has no model.beam_width" in capsys.readouterr().err
+
+
 def test_eval_refuses_keys_outside_eval_and_sets_a_fixed_layout_cannot_read(trained, capsys):
     uri = trained["_uri"]
     run_id = trained["seq2seq_left_onehot_sets"]
