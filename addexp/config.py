@@ -69,6 +69,16 @@ class EvalSetConfig:
 
 
 @dataclass
+class EarlyStoppingConfig:
+    """Stop when a per-epoch metric stops improving (Keras EarlyStopping)."""
+
+    monitor: str | None = None  # e.g. val/exact_match or train/loss; null = off
+    patience: int = 5  # epochs without improvement before stopping
+    min_delta: float = 0.0  # smallest change that counts as improvement
+    restore_best_weights: bool = True  # end with the best epoch's weights
+
+
+@dataclass
 class TrainConfig:
     """How the model is fitted."""
 
@@ -83,6 +93,11 @@ class TrainConfig:
     threads: int = 0  # TensorFlow intra/inter-op threads per process; 0 = TensorFlow's choice
     verbose: int = 0  # Keras fit verbosity
     mask_loss: bool = False  # leave answer padding beyond the terminating pad out of the loss
+    clipnorm: float = 0.0  # clip each gradient to this norm; 0 = no clipping
+    schedule: str = "none"  # learning rate per epoch: none | cosine | exponential
+    warmup_epochs: int = 0  # linear warm-up to learning_rate over this many epochs
+    decay_rate: float = 0.9  # exponential: factor per epoch
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
 @dataclass

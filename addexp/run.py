@@ -64,7 +64,9 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
         result = fit(
             model, family, framing, space, cfg.train, training_rng(cfg), tracking.log_epoch, exclude
         )
-        mlflow.log_metrics({"train/seconds": result.seconds})
+        mlflow.log_metrics(
+            {"train/seconds": result.seconds, "train/epochs_trained": len(result.history)}
+        )
 
         results = {"test": evaluate_set(model, family, framing, test, result.seen_keys)}
         results.update(evaluate_sets(model, pipeline, cfg.seed, result.seen_keys))

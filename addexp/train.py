@@ -30,10 +30,44 @@ class TrainResult:
 
 
 def compile_model(model: keras.Model, framing, train_cfg) -> None:
+    """The configured optimizer (with gradient clipping by norm when `train.clipnorm` > 0),
+    the framing's loss and metrics."""
+    clip = {"clipnorm": train_cfg.clipnorm} if train_cfg.clipnorm > 0 else {}
     optimizer = getattr(keras.optimizers, OPTIMIZERS[train_cfg.optimizer])(
-        learning_rate=train_cfg.learning_rate
+        learning_rate=learning_rate(train_cfg, 0), **clip
     )
     model.compile(optimizer=optimizer, loss=framing.loss, metrics=list(framing.metrics))
+
+
+def learning_rate(train_cfg, epoch: int) -> float:
+    """The learning rate of epoch `epoch` (0-based): a linear warm-up over
+    `train.warmup_epochs` to `train.learning_rate`, then `none` (constant), `cosine` (to 0 at
+    the last epoch; Loshchilov & Hutter 2017) or `exponential` (times `train.decay_rate` per
+    epoch). Set per epoch, as Keras's LearningRateScheduler does."""
+    base, warm, epochs = train_cfg.learning_rate, train_cfg.warmup_epochs, train_cfg.epochs
+    if epoch < warm:
+        return base * (epoch + 1) / (warm + 1)
+    after = epoch - warm
+    if train_cfg.schedule == "cosine":
+        return base * 0.5 * (1 + np.cos(np.pi * after / max(epochs - warm, 1)))
+    if train_cfg.schedule == "exponential":
+        return base * train_cfg.decay_rate**after
+    return base
+
+
+def early_stopping(train_cfg) -> keras.callbacks.EarlyStopping | None:
+    """Keras's EarlyStopping on a per-epoch metric (`train.early_stopping.monitor`, e.g.
+    `val/exact_match`), driven epoch by epoch by `fit`; None when off."""
+    es = train_cfg.early_stopping
+    if not es.monitor:
+        return None
+    return keras.callbacks.EarlyStopping(
+        monitor=es.monitor,
+        mode="min" if es.monitor.endswith("loss") else "max",
+        patience=es.patience,
+        min_delta=es.min_delta,
+        restore_best_weights=es.restore_best_weights,
+    )
 
 
 def _arrays(framing, problems: P.Problems) -> tuple:
@@ -92,8 +126,13 @@ def fit(
             val_expected = expected_chars(framing.text_format, val)  # once, not every epoch
 
     history = []
+    stopper = early_stopping(train_cfg)
+    if stopper is not None:
+        stopper.set_model(model)
+        stopper.on_train_begin()
     start = time.perf_counter()
     for epoch in range(train_cfg.epochs):
+        model.optimizer.learning_rate.assign(learning_rate(train_cfg, epoch))
         if not fixed:
             batch = draw_fresh(space, train_cfg, rng, exclude)
             x, y, w = _arrays(framing, batch)
@@ -114,7 +153,14 @@ def fit(
         if val is not None:
             answers = decode(model, family, framing, val).answers
             metrics["val/exact_match"] = score(val, val_expected, answers)["exact_match"]
+        metrics["train/learning_rate"] = float(learning_rate(train_cfg, epoch))
         history.append(metrics)
         on_epoch(epoch, metrics)
+        if stopper is not None:
+            stopper.on_epoch_end(epoch, metrics)
+            if model.stop_training:
+                break
+    if stopper is not None:
+        stopper.on_train_end()  # restores the best epoch's weights if asked
     seconds = time.perf_counter() - start
     return TrainResult(np.unique(np.concatenate(seen)), seconds, history)

@@ -243,6 +243,23 @@ def _check_train(cfg: DictConfig, space: Any) -> None:
                 "train.examples, widen the data range, or use train.regime=fresh."
             )
     _at_least("train.threads", t.threads, 0)
+    _at_least("train.clipnorm", t.clipnorm, 0.0)
+    _choice("train.schedule", t.schedule, ["none", "cosine", "exponential"])
+    _at_least("train.warmup_epochs", t.warmup_epochs, 0)
+    if t.warmup_epochs >= t.epochs:
+        raise ConfigError(
+            f"train.warmup_epochs={t.warmup_epochs} leaves no epoch after the warm-up of "
+            f"train.epochs={t.epochs}; lower it."
+        )
+    if not 0.0 < t.decay_rate <= 1.0:
+        raise ConfigError(f"train.decay_rate={t.decay_rate} is out of range; use (0, 1].")
+    es = t.early_stopping
+    if es.monitor is not None:
+        allowed = ["train/loss", "train/accuracy"]
+        if t.regime == "fixed" and t.val_fraction > 0:
+            allowed += ["val/loss", "val/accuracy", "val/exact_match"]
+        _choice("train.early_stopping.monitor", es.monitor, allowed)
+        _at_least("train.early_stopping.patience", es.patience, 0)
     if e.disjoint and space.size() < 10 * e.examples:
         raise ConfigError(
             f"eval.disjoint=true needs a problem space of at least 10 x eval.examples "
