@@ -120,8 +120,20 @@ LENGTH_STUDY = {
 
 
 def test_every_preset_is_checked_here():
-    checked = [*PUBLISHED, *EXTENSIONS, "ext_baseline", *LENGTH_STUDY, "length_base"]
+    checked = [*PUBLISHED, *EXTENSIONS, "ext_baseline", *LENGTH_STUDY, "length_base", *DECODERS]
     assert sorted(checked) == PRESETS
+
+
+DECODERS = ["keras_attention", "keras_teacher_forcing"]
+
+
+@pytest.mark.parametrize("preset", DECODERS)
+def test_decoder_presets_are_the_keras_example_with_another_decoder(preset):
+    cfg, keras_rnn = compose([f"experiment={preset}"]), compose(["experiment=keras_addition_rnn"])
+    validate(cfg)
+    assert cfg.model.name == preset.removeprefix("keras_")
+    for section in ("data", "format", "encoding", "train", "eval"):
+        assert cfg[section] == keras_rnn[section]
 
 
 @pytest.mark.parametrize("preset", sorted(LENGTH_STUDY))
