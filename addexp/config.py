@@ -50,6 +50,7 @@ class TrainConfig:
     distinct: str = "ordered"  # fixed set: "ordered" (a+b != b+a) or "unordered" (counted once)
     threads: int = 0  # TensorFlow intra/inter-op threads per process; 0 = TensorFlow's choice
     verbose: int = 0  # Keras fit verbosity
+    progress: str = "auto"  # progress over epochs: auto, bar, lines, off (addexp.progress)
 
 
 @dataclass
@@ -71,6 +72,7 @@ class TrackingConfig:
     artifact_location: str | None = None
     run_name: str | None = None
     log_model: bool = True
+    system_metrics: bool = False  # MLflow's system metrics (CPU, memory, disk, network)
 
 
 @dataclass

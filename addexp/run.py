@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from addexp import tracking
+from addexp import datasets, progress, tracking
 from addexp.evaluate import format_examples, predictions_table, score
 from addexp.framings import expected_chars, make_framing
 from addexp.models import build_model
@@ -67,7 +67,7 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
     experiment_id, run_name, tags = _open_tracking(cfg, ctx)
     tags["framing"] = framing.name
 
-    with tracking.tracked_run(experiment_id, run_name, tags) as run_id:
+    with tracking.tracked_run(experiment_id, run_name, tags, cfg.tracking.system_metrics) as run_id:
         log.info("MLflow run %s (%s) in %s", run_id, run_name, mlflow.get_tracking_uri())
         resolved = OmegaConf.to_container(cfg, resolve=True)
         mlflow.log_params(tracking.flatten(resolved))
@@ -80,7 +80,13 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
         test = sample(space, cfg.eval.examples, np.random.default_rng([cfg.seed, TEST_STREAM]))
         exclude = np.unique(question_keys(test)) if cfg.eval.disjoint else None
         rng_train = np.random.default_rng([cfg.seed, TRAIN_STREAM])
-        result = fit(model, framing, space, cfg.train, rng_train, tracking.log_epoch, exclude)
+        datasets.log_test(cfg, test, TEST_STREAM)
+        on_data = datasets.training_logger(cfg, TRAIN_STREAM)
+        in_sweep = ctx.parent_run_id is not None
+        with progress.epochs(
+            cfg.train.progress, cfg.train.epochs, run_name, tracking.log_epoch, in_sweep
+        ) as on_epoch:
+            result = fit(model, framing, space, cfg.train, rng_train, on_epoch, exclude, on_data)
 
         answers = framing.answers(model.predict(framing.inputs(test), batch_size=1024, verbose=0))
         expected = expected_chars(framing.text_format, test)
@@ -97,6 +103,10 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
             from addexp.plots import learning_curves
 
             plot = learning_curves(result.history, ctx.output_dir / "learning_curves.png", run_name)
+            mlflow.log_artifact(str(plot))
+        from addexp.plots import answer_plots
+
+        for plot in answer_plots(expected, answers.chars, ctx.output_dir, run_name):
             mlflow.log_artifact(str(plot))
         if cfg.tracking.log_model:
             _log_model(model, framing.inputs(test.take(slice(0, 5))))

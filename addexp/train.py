@@ -52,8 +52,11 @@ def fit(
     rng: np.random.Generator,
     on_epoch: Callable[[int, dict[str, float]], None],
     exclude: np.ndarray | None = None,
+    on_data: Callable[[str, P.Problems], None] | None = None,
 ) -> TrainResult:
-    """Train for `train.epochs` epochs; call `on_epoch(epoch, metrics)` after each."""
+    """Train for `train.epochs` epochs; call `on_epoch(epoch, metrics)` after each, and
+    `on_data(context, problems)` with the training set and validation set once drawn (`fresh`:
+    the first epoch's draw)."""
     fixed = train_cfg.regime == "fixed"
     val = validation = None
     seen = []
@@ -64,10 +67,14 @@ def fit(
         train = data.take(slice(0, len(data) - n_val))
         x, y, w = _arrays(framing, train)
         seen.append(P.question_keys(train))
+        if on_data:
+            on_data("training", train)
         if n_val:
             val = data.take(slice(len(data) - n_val, None))
             validation = _arrays(framing, val)
             val_expected = expected_chars(framing.text_format, val)  # once, not every epoch
+            if on_data:
+                on_data("validation", val)
 
     history = []
     start = time.perf_counter()
@@ -76,6 +83,8 @@ def fit(
             batch = P.sample(space, train_cfg.examples, rng, exclude)
             x, y, w = _arrays(framing, batch)
             seen.append(P.question_keys(batch))
+            if on_data and epoch == 0:
+                on_data("training", batch)
         logs = model.fit(
             x,
             y,
