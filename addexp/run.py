@@ -122,6 +122,8 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
             result.seconds,
             format_examples(table, cfg.eval.show),
         )
+        uri = mlflow.get_tracking_uri()
+        log.info("MLflow UI: %s", tracking.ui_address(uri, experiment_id, run_id))
     return _objective(cfg.eval.objective, metrics, result.history)
 
 

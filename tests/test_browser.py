@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from addexp import tracking
 from tests.conftest import addexp, serve_mlflow
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -217,3 +218,13 @@ def test_the_children_compare_side_by_side(page, server, shots):
     expect(plots).to_have_count(2)
     plots.last.scroll_into_view_if_needed()
     page.screenshot(path=shots / "ui_compare.png")
+
+
+def test_the_address_a_run_logs_opens_it_on_the_model_training_side(page, server, sweep):
+    from playwright.sync_api import expect
+
+    child = _children(sweep[1])["seed=1"]
+    page.goto(tracking.ui_address(server, child.info.experiment_id, child.info.run_id))
+    expect(page.get_by_role("heading", name="seed=1")).to_be_visible()
+    expect(page.get_by_role("link", name="Runs", exact=True).first).to_be_visible()  # not GenAI
+    expect(page.get_by_text("Evaluation runs")).to_have_count(0)

@@ -36,6 +36,12 @@ def test_a_default_run_prints_no_cuda_lines_and_one_line_per_epoch(tmp_path):
     assert epochs == ["1", "2", "3"]
     assert "epoch/s" not in console and "\r" not in console
     assert "test: exact_match" in console
+    address = re.search(r"MLflow UI: mlflow ui --backend-store-uri (\S+)  then  (\S+)", console)
+    assert address and address[1] == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert re.fullmatch(
+        r"http://127\.0\.0\.1:5000/#/experiments/\d+/runs/\w{32}\?workflowType=machine_learning",
+        address[2],
+    )
 
 
 def test_progress_off_prints_no_epoch_lines_and_bad_values_are_named(tmp_path):

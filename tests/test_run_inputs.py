@@ -7,6 +7,7 @@ import json
 
 import mlflow
 from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
 
 from addexp import tracking
 from addexp.datasets import ProblemSource, space_digest
@@ -54,7 +55,7 @@ def test_fixed_run_logs_its_three_sets_plots_and_system_metrics(tmp_path, monkey
     rows = {"training": 40, "validation": 10, "test": 50}
     for context, item in inputs.items():
         dataset = item.dataset
-        assert dataset.name == f"addexp-{space_digest(json.loads(dataset.source)['data'])}"
+        assert dataset.name == f"addexp-{space_digest(OmegaConf.to_container(data))}"
         assert dataset.source_type == "addexp"
         assert json.loads(dataset.profile)["num_rows"] == rows[context]
         columns = [c["name"] for c in json.loads(dataset.schema)["mlflow_colspec"]]
