@@ -98,6 +98,7 @@ class TrainConfig:
     warmup_epochs: int = 0  # linear warm-up to learning_rate over this many epochs
     decay_rate: float = 0.9  # exponential: factor per epoch
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    progress: str = "auto"  # progress over epochs: auto, bar, lines, off (addexp.progress)
 
 
 @dataclass
@@ -121,6 +122,7 @@ class TrackingConfig:
     artifact_location: str | None = None
     run_name: str | None = None
     log_model: bool = True
+    system_metrics: bool = False  # MLflow's system metrics (CPU, memory, disk, network)
 
 
 @dataclass

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from addexp import tracking
+from addexp import datasets, progress, tracking
 from addexp.context import RunContext
 from addexp.evaluate import SetResult, evaluate_set, format_examples
 from addexp.models import build_model
-from addexp.pipeline import Pipeline, build_pipeline, draw_test_set, layout, training_rng
-from addexp.problems import sample
+from addexp.pipeline import (
+    TEST_STREAM,
+    TRAIN_STREAM,
+    Pipeline,
+    build_pipeline,
+    draw_test_set,
+    layout,
+    training_rng,
+)
+from addexp.problems import Problems, ProblemSpace, sample
 from addexp.train import compile_model, fit
 
 log = logging.getLogger("addexp")
@@ -49,7 +58,7 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
     experiment_id, run_name, tags = _open_tracking(cfg, ctx)
     tags["framing"] = framing.name
 
-    with tracking.tracked_run(experiment_id, run_name, tags) as run_id:
+    with tracking.tracked_run(experiment_id, run_name, tags, cfg.tracking.system_metrics) as run_id:
         log.info("MLflow run %s (%s) in %s", run_id, run_name, mlflow.get_tracking_uri())
         resolved = OmegaConf.to_container(cfg, resolve=True)
         mlflow.log_params(tracking.flatten(resolved))
@@ -61,21 +70,35 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
         model = build_model(cfg.model, framing.shapes)
         compile_model(model, framing, cfg.train)
         test, exclude = draw_test_set(cfg, space)
-        result = fit(
-            model, family, framing, space, cfg.train, training_rng(cfg), tracking.log_epoch, exclude
-        )
+        datasets.log_test(cfg, test, TEST_STREAM)
+        on_data = datasets.training_logger(cfg, TRAIN_STREAM)
+        in_sweep = ctx.parent_run_id is not None
+        with progress.epochs(
+            cfg.train.progress, cfg.train.epochs, run_name, tracking.log_epoch, in_sweep
+        ) as on_epoch:
+            result = fit(
+                model, family, framing, space, cfg.train, training_rng(cfg), on_epoch, exclude,
+                on_data,
+            )  # fmt: skip
         mlflow.log_metrics(
             {"train/seconds": result.seconds, "train/epochs_trained": len(result.history)}
         )
 
         results = {"test": evaluate_set(model, family, framing, test, result.seen_keys)}
-        results.update(evaluate_sets(model, pipeline, cfg.seed, result.seen_keys))
+        results.update(
+            evaluate_sets(model, pipeline, cfg.seed, result.seen_keys, datasets.log_eval_set(cfg))
+        )
         log_results(results, ctx.output_dir, run_id)
         if result.history:
             from addexp.plots import learning_curves
 
             ctx.output_dir.mkdir(parents=True, exist_ok=True)
             plot = learning_curves(result.history, ctx.output_dir / "learning_curves.png", run_name)
+            mlflow.log_artifact(str(plot))
+        from addexp.plots import answer_plots
+
+        tested = results["test"]
+        for plot in answer_plots(tested.expected, tested.predicted, ctx.output_dir, run_name):
             mlflow.log_artifact(str(plot))
         if family.figures is not None:
             for figure in family.figures(model, framing, test, ctx.output_dir / family.name):
@@ -103,23 +126,29 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
                     set_result.metrics["exact_match"],
                     set_result.metrics["char_accuracy"],
                 )
+        uri = mlflow.get_tracking_uri()
+        log.info("MLflow UI: %s", tracking.ui_address(uri, experiment_id, run_id))
     return _objective(cfg.eval.objective, results, result.history)
 
 
 def evaluate_sets(
-    model, pipeline: Pipeline, seed: int, seen_keys: np.ndarray | None
+    model,
+    pipeline: Pipeline,
+    seed: int,
+    seen_keys: np.ndarray | None,
+    on_data: Callable[[str, Problems, ProblemSpace], None] | None = None,
 ) -> dict[str, SetResult]:
-    """Each evaluation set: a fresh draw from its own stream, scored like the test set."""
-    return {
-        s.name: evaluate_set(
-            model,
-            pipeline.family,
-            pipeline.framing,
-            sample(s.space, s.examples, s.rng(seed)),
-            seen_keys,
+    """Each evaluation set: a fresh draw from its own stream, scored like the test set;
+    `on_data(name, problems, space)` sees each draw."""
+    results = {}
+    for s in pipeline.sets:
+        problems = sample(s.space, s.examples, s.rng(seed))
+        if on_data is not None:
+            on_data(s.name, problems, s.space)
+        results[s.name] = evaluate_set(
+            model, pipeline.family, pipeline.framing, problems, seen_keys
         )
-        for s in pipeline.sets
-    }
+    return results
 
 
 def log_results(results: dict[str, SetResult], folder: Path, run_id: str) -> None:

@@ -16,6 +16,10 @@ import mlflow
 from mlflow.exceptions import MlflowException
 
 MAX_TAG_CHARS = 5000
+# What the MLflow UI calls an experiment's kind; this one is model training ("Machine learning"),
+# not GenAI apps (values in the UI's bundle: custom_model_development, genai_development, ...).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 
 
 def resolve_uri(uri: str | None, launch_dir: Path) -> str:
@@ -44,14 +48,26 @@ def ensure_experiment(name: str, artifact_location: str | None) -> str:
     """Id of the named experiment, creating it once (a concurrent creator is tolerated)."""
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
+        mark_model_training(experiment)
         return experiment.experiment_id
     try:
-        return mlflow.create_experiment(name, artifact_location=artifact_location)
+        return mlflow.create_experiment(
+            name, artifact_location=artifact_location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+        )
     except MlflowException:
         experiment = mlflow.get_experiment_by_name(name)
         if experiment is None:
             raise
         return experiment.experiment_id
+
+
+def mark_model_training(experiment: mlflow.entities.Experiment) -> None:
+    """Tag an experiment as model training for the MLflow UI, unless it already has a kind
+    (a kind someone chose in the UI is kept)."""
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        mlflow.MlflowClient().set_experiment_tag(
+            experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND
+        )
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -82,12 +98,22 @@ def git_commit(folder: Path) -> str | None:
 
 
 @contextmanager
-def tracked_run(experiment_id: str, run_name: str, tags: dict[str, str]) -> Iterator[str]:
+def tracked_run(
+    experiment_id: str, run_name: str, tags: dict[str, str], system_metrics: bool = False
+) -> Iterator[str]:
     """An MLflow run that ends FINISHED, or FAILED with the error as tag `error` if anything raises.
 
     KeyboardInterrupt ends it KILLED, so an interrupted run never looks like a good one.
+    `system_metrics`: MLflow samples CPU, memory, disk and network into `system/*` metrics
+    (every MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL seconds, default 10); false leaves it to
+    MLflow's own switch (MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING).
     """
-    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
+    run = mlflow.start_run(
+        experiment_id=experiment_id,
+        run_name=run_name,
+        tags=tags,
+        log_system_metrics=True if system_metrics else None,
+    )
     try:
         yield run.info.run_id
     except KeyboardInterrupt:
@@ -100,6 +126,16 @@ def tracked_run(experiment_id: str, run_name: str, tags: dict[str, str]) -> Iter
         mlflow.end_run(status="FAILED")
         raise
     mlflow.end_run(status="FINISHED")
+
+
+def ui_address(uri: str, experiment_id: str, run_id: str) -> str:
+    """Where a person opens a run in the MLflow UI, on its model-training side (MLflow 3 opens
+    experiments on its GenAI pages otherwise): the server's page for a server URI, else the
+    `mlflow ui` command for the local store and the page it serves by default."""
+    page = f"#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+    if uri.startswith(("http://", "https://")):
+        return f"{uri.rstrip('/')}/{page}"
+    return f"mlflow ui --backend-store-uri {uri}  then  http://127.0.0.1:5000/{page}"
 
 
 def log_epoch(epoch: int, metrics: dict[str, float]) -> None:

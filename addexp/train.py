@@ -112,8 +112,11 @@ def fit(
     rng: np.random.Generator,
     on_epoch: Callable[[int, dict[str, float]], None],
     exclude: np.ndarray | None = None,
+    on_data: Callable[[str, P.Problems], None] | None = None,
 ) -> TrainResult:
-    """Train for `train.epochs` epochs; call `on_epoch(epoch, metrics)` after each."""
+    """Train for `train.epochs` epochs; call `on_epoch(epoch, metrics)` after each, and
+    `on_data(context, problems)` with the training set and validation set once drawn (`fresh`:
+    the first epoch's draw)."""
     fixed = train_cfg.regime == "fixed"
     validation = val = None
     seen = []
@@ -121,9 +124,13 @@ def fit(
         train, val = split_fixed(space, train_cfg, rng, exclude)
         x, y, w = _arrays(framing, train)
         seen.append(P.question_keys(train))
+        if on_data:
+            on_data("training", train)
         if val is not None:
             validation = _arrays(framing, val)
             val_expected = expected_chars(framing.text_format, val)  # once, not every epoch
+            if on_data:
+                on_data("validation", val)
 
     history = []
     stopper = early_stopping(train_cfg)
@@ -137,6 +144,8 @@ def fit(
             batch = draw_fresh(space, train_cfg, rng, exclude)
             x, y, w = _arrays(framing, batch)
             seen.append(P.question_keys(batch))
+            if on_data and epoch == 0:
+                on_data("training", batch)
         logs = model.fit(
             x,
             y,

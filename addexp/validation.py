@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from addexp.config import OPTIMIZERS, RESERVED_SET_NAMES, SET_METRICS, VAL_METRICS, typed_set
+from addexp.progress import MODES
 
 
 class ConfigError(ValueError):
@@ -222,6 +223,7 @@ def _check_train(cfg: DictConfig, space: Any) -> None:
     _choice("train.optimizer", t.optimizer, sorted(OPTIMIZERS))
     _choice("train.regime", t.regime, ["fresh", "fixed"])
     _choice("train.distinct", t.distinct, ["ordered", "unordered"])
+    _choice("train.progress", t.progress, list(MODES))
     if not 0.0 <= t.val_fraction < 1.0:
         raise ConfigError(f"train.val_fraction={t.val_fraction} is out of range; use [0, 1).")
     if t.regime == "fixed" and t.val_fraction > 0 and int(t.examples * t.val_fraction) < 1:
