@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from addexp import tracking
 from addexp.evaluate import format_examples, predictions_table, score
 from addexp.framings import expected_chars, make_framing
+from addexp.interpolation import lenient
 from addexp.models import build_model
 from addexp.problems import overlap, question_keys, sample, space_from_config
 from addexp.train import compile_model, fit
@@ -36,6 +37,7 @@ class RunContext:
     parent_run_id: str | None = None  # set inside a tracked sweep: this run is its child
     run_name: str | None = None  # default name (a sweep child's swept values)
     threads: int = 0  # TensorFlow threads when train.threads is 0 (parallel sweeps)
+    store: tracking.Store | None = None  # opened and checked store (a sweep's); None: open it
 
 
 def limit_threads(threads: int) -> None:
@@ -122,16 +124,22 @@ def _objective(name: str, test_metrics: dict[str, float], history: list[dict]) -
 
 
 def _open_tracking(cfg: DictConfig, ctx: RunContext) -> tuple[str, str, dict[str, str]]:
-    """Point MLflow at the configured store; return experiment id, run name and tags."""
-    _, experiment_id = tracking.open_experiment(cfg.tracking, ctx.launch_dir)
-    tags = {"preset": ctx.preset or "none", "model": cfg.model.name}
+    """Point MLflow at the store; return experiment id, run name and tags. Reads the config
+    leniently: a failed sweep job is recorded even when some of its values do not resolve."""
+    experiment_id = tracking.use_store(
+        ctx.store or tracking.open_store(cfg.tracking, ctx.launch_dir)
+    )
+    model = OmegaConf.select(cfg, "model.name", throw_on_resolution_failure=False)
+    tags = {"preset": ctx.preset or "none", "model": str(model)}
     commit = tracking.git_commit(Path(__file__).parent)
     if commit:
         tags["mlflow.source.git.commit"] = commit
     if ctx.parent_run_id:
         tags["mlflow.parentRunId"] = ctx.parent_run_id
-    label = ctx.preset or cfg.model.name
-    run_name = cfg.tracking.run_name or ctx.run_name or f"{label}-seed{cfg.seed}"
+    label = ctx.preset or model
+    run_name = OmegaConf.select(cfg, "tracking.run_name", throw_on_resolution_failure=False)
+    seed = OmegaConf.select(cfg, "seed", throw_on_resolution_failure=False)
+    run_name = run_name or ctx.run_name or f"{label}-seed{seed}"
     return experiment_id, run_name, tags
 
 
@@ -141,7 +149,7 @@ def record_invalid(cfg: DictConfig, ctx: RunContext, message: str) -> None:
 
     experiment_id, run_name, tags = _open_tracking(cfg, ctx)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags):
-        mlflow.log_params(tracking.flatten(OmegaConf.to_container(cfg, resolve=True)))
+        mlflow.log_params(tracking.flatten(lenient(cfg)))
         mlflow.set_tag("error", f"ConfigError: {message}"[: tracking.MAX_TAG_CHARS])
         mlflow.end_run(status="FAILED")
 
