@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
@@ -26,7 +25,7 @@ from addexp.config import register_schemas
 from addexp.interpolation import resolved
 from addexp.store_checks import StoreError
 from addexp.sweep import child_name
-from addexp.sweep_link import SweepLink
+from addexp.sweep_link import JobFailed, SweepLink
 from addexp.validation import ConfigError, validate
 
 log = logging.getLogger("addexp")
@@ -36,21 +35,6 @@ def config_dir() -> str:
     """`conf/` shipped inside the package (wheel install), else the source tree's (editable)."""
     packaged = Path(__file__).parent / "conf"
     return str(packaged if packaged.is_dir() else Path(__file__).parent.parent / "conf")
-
-
-@dataclass(frozen=True)
-class JobFailed:
-    """What a failed sweep job returns to the sweeper instead of a number.
-
-    Basic sweeps ignore it; the Optuna sweeper cannot turn it into a float, so it records the
-    trial FAILED (NaN would make it abort the whole search) and goes on while
-    `hydra.sweeper.max_failure_rate` allows.
-    """
-
-    reason: str
-
-    def __str__(self) -> str:
-        return f"a failed job ({self.reason})"
 
 
 def _context(hydra_cfg, link: SweepLink | None, store: tracking.Store | None):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,12 @@ def _short(value: str) -> str:
 
 
 def child_name(job_overrides: list[str], keys: list[str] | tuple[str, ...]) -> str:
-    """`train.batch_size=32,seed=1`: the job's values of the swept keys, in sweep order."""
-    values = dict(o.split("=", 1) for o in job_overrides if "=" in o)
+    """`train.batch_size=32,seed=1`: the job's values of the swept keys, in sweep order (as typed:
+    without the escapes Hydra adds to a job's overrides, `$\\{` for `${`)."""
+    values = {
+        k: re.sub(r"\\(.)", r"\1", v)
+        for k, v in (o.split("=", 1) for o in job_overrides if "=" in o)
+    }
     named = [f"{k}={_short(values[k])}" for k in keys if k in values]
     return ",".join(named) or ",".join(job_overrides)
 

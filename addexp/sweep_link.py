@@ -87,3 +87,18 @@ def hydra_override(key: str, value: str) -> str:
     if parsed.value() != value or "${" in value:
         raise ValueError(f"cannot hand {value!r} to sweep jobs as {key}")
     return override
+
+
+@dataclass(frozen=True)
+class JobFailed:
+    """What a failed sweep job returns to the sweeper instead of a number.
+
+    Basic sweeps ignore it; the Optuna sweeper cannot turn it into a float, so it records the
+    trial FAILED (NaN would make it abort the whole search) and goes on while
+    `hydra.sweeper.max_failure_rate` allows.
+    """
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"a failed job ({self.reason})"
