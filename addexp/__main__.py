@@ -1,7 +1,7 @@
 """The `addexp` command: the Hydra application (`addexp --help`, `--cfg job`, `key=value`, `-m`).
 
-Before anything is trained, every interpolation is resolved, the config validated and the
-tracking store checked; a mistake is one paragraph on stderr and exit status 2. In a sweep a job
+Before anything is trained, every interpolation is resolved, the tracking store checked and the
+config validated; a mistake is one paragraph on stderr and exit status 2. In a sweep a job
 never raises: whatever stops it is recorded as a FAILED child of the sweep's parent run and the
 sweep goes on (see `addexp.sweep`).
 """
@@ -92,7 +92,10 @@ def _refuse(cfg: DictConfig, hydra_cfg, link: SweepLink | None, error: Exception
     if link is not None:
         from addexp.run import record_invalid
 
-        record_invalid(cfg, _context(hydra_cfg, link, link.store), str(error))
+        try:
+            record_invalid(cfg, _context(hydra_cfg, link, link.store), str(error))
+        except Exception:  # the sweep's end counts this job as one that recorded no run
+            log.exception("the failed job could not be recorded in %s", link.store.uri)
     return JobFailed(str(error))
 
 

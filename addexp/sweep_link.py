@@ -1,4 +1,5 @@
-"""What a sweep's controller hands to every job, carried in the job's own Hydra config.
+"""What passes between a sweep's controller and its jobs: the link, carried in each job's own
+Hydra config, and what a failed job returns.
 
 Hydra composes every job's config afresh from the controller's `hydra.overrides.hydra` plus the
 job's own overrides (`ConfigLoader.load_sweep_config`), whichever launcher runs it: in the same

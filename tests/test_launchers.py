@@ -6,6 +6,7 @@ import mlflow
 import pytest
 
 from tests.conftest import TINY, addexp
+from tests.tracking_helpers import parent_and_children
 
 
 @pytest.mark.slow
@@ -42,3 +43,26 @@ def test_slurm_launcher_config_composes(tmp_path):
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert launcher.cpus_per_task == 2 and launcher.timeout_min == 60
+
+
+@pytest.mark.slow
+def test_eight_parallel_jobs_write_to_one_sqlite_store(tmp_path):
+    result = addexp(
+        [
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=8",
+            "seed=range(1,9)",
+            *TINY,
+            "tracking.log_model=false",
+        ],
+        tmp_path,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    parent, children = parent_and_children(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert parent["status"] == "FINISHED"
+    assert (parent["tags.sweep.planned"], parent["tags.sweep.finished"]) == ("8", "8")
+    assert sorted(children["params.seed"], key=int) == [str(s) for s in range(1, 9)]
+    assert set(children["status"]) == {"FINISHED"}
+    assert set(children["params.derived.threads"]) == {"1"}  # 8 jobs at once share the cores
