@@ -143,12 +143,6 @@ def use_store(store: Store) -> str:
     return store.experiment_id
 
 
-def open_experiment(tracking_cfg: Any, launch_dir: Path) -> tuple[str, str]:
-    """Point MLflow at the configured store and return (tracking URI, experiment id)."""
-    store = open_store(tracking_cfg, launch_dir)
-    return store.uri, store.experiment_id
-
-
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """Nested config -> {"data.terms": "2", ...}; lists stay whole ("[100]") as one param."""
     flat: dict[str, str] = {}

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
 
 from tests.conftest import addexp
 from tests.tracking_helpers import all_runs
@@ -90,3 +92,23 @@ def test_runs_of_a_killed_sweep_are_found_stale_left_out_and_marked(tmp_path):
     assert (
         "0 run(s) of experiment 'addexp' show RUNNING" in _tool("addexp-runs", [], tmp_path).stdout
     )
+
+
+def test_a_run_elsewhere_is_judged_by_its_heartbeat(store):
+    from addexp.liveness import HEARTBEAT_TAG, HOST_TAG, PID_TAG, judge
+
+    client = MlflowClient(store)
+    experiment = client.create_experiment("addexp")
+    now = time.time()
+    elsewhere = {HOST_TAG: "another-host", PID_TAG: "1"}
+    recent = client.create_run(experiment, tags={**elsewhere, HEARTBEAT_TAG: f"{now - 60:.0f}"})
+    silent = client.create_run(experiment, tags={**elsewhere, HEARTBEAT_TAG: f"{now - 3600:.0f}"})
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    here = {HOST_TAG: socket.gethostname(), PID_TAG: str(ended.pid)}
+    here_gone = client.create_run(experiment, tags=here)
+    assert not judge(client.get_run(recent.info.run_id), now).stale
+    verdict = judge(client.get_run(silent.info.run_id), now)
+    assert verdict.stale and "60 min ago" in verdict.reason
+    assert judge(client.get_run(silent.info.run_id), now, stale_after=7200).stale is False
+    assert judge(client.get_run(here_gone.info.run_id), now).stale  # no such process here

@@ -76,3 +76,39 @@ def test_an_existing_experiments_artifact_location_is_kept_and_said(tmp_path):
     assert len(children) == 2
     assert all(uri.startswith(first) for uri in children["artifact_uri"])
     assert not (tmp_path / "second").exists()
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        (None, "sqlite:////launch/mlflow.db"),
+        ("sqlite:///rel.db", "sqlite:////launch/rel.db"),
+        ("sqlite:///sub/rel.db?timeout=20", "sqlite:////launch/sub/rel.db?timeout=20"),
+        ("sqlite:////abs/x.db", "sqlite:////abs/x.db"),
+        ("file:runs", "file:///launch/runs"),
+        ("runs", "/launch/runs"),
+        ("/abs/runs", "/abs/runs"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+    ],
+)
+def test_relative_tracking_uris_mean_the_launch_folder(uri, expected):
+    from addexp.tracking import resolve_uri
+
+    assert resolve_uri(uri, Path("/launch")) == expected
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        (None, None),
+        ("art", "file:///launch/art"),
+        ("/abs/art", "file:///abs/art"),
+        ("file:///abs/art", "file:///abs/art"),
+        ("s3://bucket/art", "s3://bucket/art"),
+    ],
+)
+def test_relative_artifact_locations_mean_the_launch_folder(location, expected):
+    from addexp.tracking import resolve_artifact_location
+
+    assert resolve_artifact_location(location, Path("/launch")) == expected
