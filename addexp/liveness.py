@@ -105,16 +105,22 @@ def _owner_alive(pid: int, started: str | None) -> bool:
     return started is None or abs(created - float(started)) < 1.0
 
 
-def running_runs(client, experiment_ids: list[str], filter_string: str = "") -> list:
-    """Every run of the experiments MLflow shows as RUNNING (optionally narrowed by a filter)."""
-    query = " and ".join(filter(None, ["attributes.status = 'RUNNING'", filter_string]))
+def search_all(client, experiment_ids: list[str], filter_string: str) -> list:
+    """Every run of the experiments matching an MLflow filter, over as many result pages as it
+    takes (an `MlflowClient`'s `search_runs` returns at most 1000 at a time)."""
     runs, token = [], None
     while True:
-        page = client.search_runs(experiment_ids, query, max_results=1000, page_token=token)
+        page = client.search_runs(experiment_ids, filter_string, max_results=1000, page_token=token)
         runs += list(page)
         token = page.token
         if not token:
             return runs
+
+
+def running_runs(client, experiment_ids: list[str], filter_string: str = "") -> list:
+    """Every run of the experiments MLflow shows as RUNNING (optionally narrowed by a filter)."""
+    query = " and ".join(filter(None, ["attributes.status = 'RUNNING'", filter_string]))
+    return search_all(client, experiment_ids, query)
 
 
 def mark_stale(client, run, verdict: Verdict) -> None:

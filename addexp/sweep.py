@@ -65,18 +65,11 @@ class SweepParent:
         self.ended = False
 
     def children(self) -> list:
+        """The parent's child runs, in the parent's store and experiment."""
         from mlflow.tracking import MlflowClient
 
-        client, runs, token = MlflowClient(self.store.uri), [], None
         query = f"tags.mlflow.parentRunId = '{self.run_id}'"
-        while True:
-            page = client.search_runs(
-                [self.store.experiment_id], query, max_results=1000, page_token=token
-            )
-            runs += list(page)
-            token = page.token
-            if not token:
-                return runs
+        return liveness.search_all(MlflowClient(self.store.uri), [self.store.experiment_id], query)
 
     def finish(self, broke_off: bool) -> bool:
         """Count the children, mark the best, end the parent; True if every planned job finished."""
