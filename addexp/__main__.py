@@ -86,17 +86,21 @@ def _refuse(cfg: DictConfig, hydra_cfg, link: SweepLink | None, error: Exception
     """Report a mistake found before training: exit 2 for a single run; in a sweep a FAILED
     child saying why, and the sweep goes on."""
     label = "tracking store unusable" if isinstance(error, StoreError) else "invalid configuration"
-    print(f"addexp: {label}: {error}", file=sys.stderr)
+    known = isinstance(error, ConfigError | StoreError)
+    message = str(error) if known else f"{type(error).__name__}: {error}"
+    print(f"addexp: {label}: {message}", file=sys.stderr)
     if hydra_cfg.mode != RunMode.MULTIRUN:
         raise SystemExit(2)
     if link is not None:
         from addexp.run import record_invalid
 
         try:
-            record_invalid(cfg, _context(hydra_cfg, link, link.store), str(error))
+            record_invalid(
+                cfg, _context(hydra_cfg, link, link.store), f"{type(error).__name__}: {error}"
+            )
         except Exception:  # the sweep's end counts this job as one that recorded no run
             log.exception("the failed job could not be recorded in %s", link.store.uri)
-    return JobFailed(str(error))
+    return JobFailed(message)
 
 
 register_schemas()
@@ -120,6 +124,10 @@ def main(cfg: DictConfig) -> float | JobFailed:
         )
         validate(cfg)
     except (ConfigError, StoreError) as error:
+        return _refuse(cfg, hydra_cfg, link, error)
+    except Exception as error:  # a check that broke on this job's config: in a sweep, go on
+        if not multirun:
+            raise
         return _refuse(cfg, hydra_cfg, link, error)
     from addexp.run import run
 

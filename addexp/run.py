@@ -144,13 +144,14 @@ def _open_tracking(cfg: DictConfig, ctx: RunContext) -> tuple[str, str, dict[str
 
 
 def record_invalid(cfg: DictConfig, ctx: RunContext, message: str) -> None:
-    """A sweep job whose config is invalid: a FAILED child run saying why, nothing trained."""
+    """A sweep job whose config is invalid: a FAILED child run saying why (`message`, as
+    "ConfigError: ..."), nothing trained."""
     import mlflow
 
     experiment_id, run_name, tags = _open_tracking(cfg, ctx)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags):
         mlflow.log_params(tracking.flatten(lenient(cfg)))
-        mlflow.set_tag("error", f"ConfigError: {message}"[: tracking.MAX_TAG_CHARS])
+        mlflow.set_tag("error", message[: tracking.MAX_TAG_CHARS])
         mlflow.end_run(status="FAILED")
 
 

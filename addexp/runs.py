@@ -43,14 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from mlflow.tracking import MlflowClient
 
-    from addexp.store_checks import StoreError, check_store
+    from addexp.store_checks import StoreError, check_store, sqlite_path
     from addexp.tracking import resolve_uri
 
     uri = resolve_uri(args.uri, Path.cwd())
-    database = Path(uri.removeprefix("sqlite://").partition("?")[0].removeprefix("/"))
+    database = sqlite_path(uri)
     try:
         check_store(uri)
-        if uri.startswith("sqlite:") and not database.is_file():
+        if database is not None and not database.is_file():
             raise StoreError(f"no MLflow store at {uri}")
     except StoreError as error:
         print(f"addexp-runs: {error}", file=sys.stderr)

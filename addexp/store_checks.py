@@ -57,15 +57,22 @@ def _path(uri: str) -> Path:
     return Path(url2pathname(parts.path)) if parts.scheme == "file" else Path(uri)
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of an `sqlite:` URI; None for an in-memory database or another URI."""
+    if not uri.startswith("sqlite:"):
+        return None
+    database = uri.removeprefix("sqlite://").partition("?")[0]
+    return None if database in ("", "/:memory:") else Path(database.removeprefix("/"))
+
+
 def _check_sqlite(uri: str) -> None:
     setting = f"tracking.uri={uri}"
-    database = uri.removeprefix("sqlite://").partition("?")[0]
-    if database in ("", "/:memory:"):
+    path = sqlite_path(uri)
+    if path is None:
         raise StoreError(
             f"{setting} keeps runs in memory only, and they vanish when addexp ends; "
             "give a file: sqlite:////abs/path/mlflow.db."
         )
-    path = Path(database.removeprefix("/"))
     if not path.is_absolute():
         raise StoreError(f"{setting} is relative; addexp resolves it before checking it.")
     if not path.parent.is_dir():

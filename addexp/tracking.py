@@ -22,7 +22,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 
 from addexp import liveness
-from addexp.store_checks import StoreError, check_artifact_location, check_store
+from addexp.store_checks import StoreError, check_artifact_location, check_store, sqlite_path
 
 MAX_TAG_CHARS = 5000
 TRACKING_KEYS = ("tracking.uri", "tracking.experiment", "tracking.artifact_location")
@@ -91,6 +91,9 @@ def open_store(tracking_cfg: Any, launch_dir: Path) -> Store:
     uri = resolve_uri(tracking_cfg.uri, launch_dir)
     check_store(uri)
     wanted = resolve_artifact_location(tracking_cfg.artifact_location, launch_dir)
+    database = sqlite_path(uri)
+    if database is not None and not database.exists():  # a new store: check before creating it
+        check_artifact_location(wanted or default_artifact_location(uri, launch_dir))
     mlflow.set_tracking_uri(uri)
     name = tracking_cfg.experiment
     experiment = mlflow.get_experiment_by_name(name)
