@@ -244,7 +244,8 @@ class MlflowSweep(Callback):
         if commit:
             tags["mlflow.source.git.commit"] = commit
         _report_stale(store)
-        parent = MlflowClient(store.uri).create_run(store.experiment_id, run_name=name, tags=tags)
+        client = MlflowClient(store.uri)
+        parent = client.create_run(store.experiment_id, run_name=name, tags=tags)
         link = SweepLink(
             parent_run_id=parent.info.run_id,
             store=store,
@@ -256,7 +257,12 @@ class MlflowSweep(Callback):
             threads=sweep.threads,
             jobs=sweep.jobs,
         )
-        carry_to_jobs(config, link, sweep_dir)
+        try:
+            carry_to_jobs(config, link, sweep_dir)
+        except ValueError as error:  # a sweep folder Hydra's grammar cannot carry unchanged
+            client.set_tag(parent.info.run_id, "error", str(error))
+            client.set_terminated(parent.info.run_id, "FAILED")
+            raise ConfigError(f"hydra.sweep.dir={sweep_dir}: {error}") from None
         log.info(
             "MLflow parent run %s (%s) in %s, %s jobs",
             parent.info.run_id,
