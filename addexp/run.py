@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from addexp import datasets, progress, tracking
 from addexp.context import RunContext
 from addexp.evaluate import SetResult, evaluate_set, format_examples
+from addexp.interpolation import lenient
 from addexp.models import build_model
 from addexp.pipeline import (
     TEST_STREAM,
@@ -198,27 +199,34 @@ def _objective(name: str, results: dict[str, SetResult], history: list[dict]) ->
 
 
 def _open_tracking(cfg: DictConfig, ctx: RunContext) -> tuple[str, str, dict[str, str]]:
-    """Point MLflow at the configured store; return experiment id, run name and tags."""
-    _, experiment_id = tracking.open_experiment(cfg.tracking, ctx.launch_dir)
-    tags = {"preset": ctx.preset or "none", "model": cfg.model.name}
+    """Point MLflow at the store; return experiment id, run name and tags. Reads the config
+    leniently: a failed sweep job is recorded even when some of its values do not resolve."""
+    experiment_id = tracking.use_store(
+        ctx.store or tracking.open_store(cfg.tracking, ctx.launch_dir)
+    )
+    model = OmegaConf.select(cfg, "model.name", throw_on_resolution_failure=False)
+    tags = {"preset": ctx.preset or "none", "model": str(model)}
     commit = tracking.git_commit(Path(__file__).parent)
     if commit:
         tags["mlflow.source.git.commit"] = commit
     if ctx.parent_run_id:
         tags["mlflow.parentRunId"] = ctx.parent_run_id
-    label = ctx.preset or cfg.model.name
-    run_name = cfg.tracking.run_name or ctx.run_name or f"{label}-seed{cfg.seed}"
+    label = ctx.preset or model
+    run_name = OmegaConf.select(cfg, "tracking.run_name", throw_on_resolution_failure=False)
+    seed = OmegaConf.select(cfg, "seed", throw_on_resolution_failure=False)
+    run_name = run_name or ctx.run_name or f"{label}-seed{seed}"
     return experiment_id, run_name, tags
 
 
 def record_invalid(cfg: DictConfig, ctx: RunContext, message: str) -> None:
-    """A sweep job whose config is invalid: a FAILED child run saying why, nothing trained."""
+    """A sweep job whose config is invalid: a FAILED child run saying why (`message`, as
+    "ConfigError: ..."), nothing trained."""
     import mlflow
 
     experiment_id, run_name, tags = _open_tracking(cfg, ctx)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags):
-        mlflow.log_params(tracking.flatten(OmegaConf.to_container(cfg, resolve=True)))
-        mlflow.set_tag("error", f"ConfigError: {message}"[: tracking.MAX_TAG_CHARS])
+        mlflow.log_params(tracking.flatten(lenient(cfg)))
+        mlflow.set_tag("error", message[: tracking.MAX_TAG_CHARS])
         mlflow.end_run(status="FAILED")
 
 

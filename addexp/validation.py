@@ -10,7 +10,7 @@ import dataclasses
 import re
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from addexp.config import OPTIMIZERS, RESERVED_SET_NAMES, SET_METRICS, VAL_METRICS, typed_set
 from addexp.progress import MODES
@@ -88,16 +88,7 @@ def _check_model_keys(cfg: DictConfig, family: Any) -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Check ranges and combinations that types cannot express; raise ConfigError on the first.
-
-    Broken interpolations (`${...}` naming a missing key) are reported as ConfigError too."""
-    try:
-        for key in cfg:
-            if key != "hydra":  # Hydra's own node resolves only inside a running job
-                value = cfg[key]  # a scalar's interpolation resolves on access
-                if OmegaConf.is_config(value):
-                    OmegaConf.to_container(value, resolve=True)
-    except Exception as error:  # omegaconf raises several types for a broken interpolation
-        raise ConfigError(f"the configuration cannot be resolved: {error}".strip()) from None
+    Interpolations must resolve first (`addexp.interpolation.resolved`)."""
     from addexp.encoding import ENCODINGS
     from addexp.models import FAMILIES  # the registry decides which model names exist
     from addexp.problems import space_from_config

@@ -277,7 +277,6 @@ def test_extension_options_compose_and_validate():
         (["eval.objective=wide/exact_match"], "choose one of: test, val"),
         (["eval=length", "eval.objective=length_x2/accuracy"], "choose one of: length_x2/exact"),
         (["model.name=mlp"], "model.name=mlp does not match the model keys given"),
-        (["train.examples=${train.exmples}"], "the configuration cannot be resolved"),
         (["data.max_digits=1001", "data.operands=digits"], "data.max_digits=1001 is out of range"),
         (["model=mlp", "data.largest=10000000000000000"], "exact only for sums below 2**53"),
     ],
