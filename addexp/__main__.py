@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean console
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from addexp import faults
 from addexp.config import register_schemas
 from addexp.sweep import child_name, read_sweep
 from addexp.validation import ConfigError, validate
@@ -63,11 +65,16 @@ register_schemas()
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def main(cfg: DictConfig) -> float:
+    faults.install()
     hydra_cfg = HydraConfig.get()
     ctx = _context(hydra_cfg)
     in_sweep = ctx.parent_run_id is not None
     try:
         validate(cfg)
+        if cfg.train.resume:
+            from addexp.resume import check
+
+            check(cfg, ctx.launch_dir)
     except ConfigError as error:
         print(f"addexp: invalid configuration: {error}", file=sys.stderr)
         if not in_sweep:
@@ -80,6 +87,8 @@ def main(cfg: DictConfig) -> float:
 
     try:
         return run(cfg, ctx)
+    except (KeyboardInterrupt, faults.Diverged) as stop:
+        return faults.report(stop, in_sweep)
     except Exception:
         if not in_sweep:
             raise

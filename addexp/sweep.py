@@ -19,7 +19,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from addexp import tracking
+from addexp import faults, tracking
 
 log = logging.getLogger("addexp")
 SWEEP_FILE = "mlflow_sweep.json"
@@ -85,6 +85,8 @@ class MlflowSweep(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from mlflow.tracking import MlflowClient
+
+        faults.install()  # a signal to the sweep's process ends its parent run, too
 
         uri, experiment_id = tracking.open_experiment(
             config.tracking, Path(config.hydra.runtime.cwd)

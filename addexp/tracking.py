@@ -85,13 +85,14 @@ def git_commit(folder: Path) -> str | None:
 def tracked_run(experiment_id: str, run_name: str, tags: dict[str, str]) -> Iterator[str]:
     """An MLflow run that ends FINISHED, or FAILED with the error as tag `error` if anything raises.
 
-    KeyboardInterrupt ends it KILLED, so an interrupted run never looks like a good one.
+    KeyboardInterrupt ends it KILLED (tag `error`: its message, or "interrupted"), so an
+    interrupted run never looks like a good one.
     """
     run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
     try:
         yield run.info.run_id
-    except KeyboardInterrupt:
-        mlflow.set_tag("error", "interrupted")
+    except KeyboardInterrupt as stop:
+        mlflow.set_tag("error", str(stop)[:MAX_TAG_CHARS] or "interrupted")
         mlflow.end_run(status="KILLED")
         raise
     except BaseException as error:
