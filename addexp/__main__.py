@@ -96,5 +96,15 @@ def main(cfg: DictConfig) -> float:
         return float("nan")
 
 
+def cli() -> None:
+    """The console script (`addexp`, `python -m addexp`): `main`, with an interrupt that reaches
+    the process outside any run (while Hydra starts a job, between a sweep's jobs, in a parallel
+    sweep's controller) told in one line too."""
+    try:
+        main()
+    except KeyboardInterrupt as stop:
+        faults.report(stop, in_sweep=False)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

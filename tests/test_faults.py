@@ -200,12 +200,14 @@ def test_sigint_ends_the_run_killed_with_its_metrics_and_checkpoint(interrupted)
     assert any(name.startswith("optimizer/") for name in arrays)
 
 
-def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(interrupted, tmp_path):
-    folder, source, *_ = interrupted
+def _resume_and_compare(folder: Path, source: str, config: list[str], scratch: Path) -> None:
+    """Resume run `source` to RESUMED_TO epochs with `config`; assert the resumed run ends
+    exactly as the uninterrupted run of experiment `whole` did: every weight and optimizer
+    variable, every epoch's metrics, every test metric."""
     client = MlflowClient(_store(folder))
     done = len(client.get_metric_history(source, "train/loss"))
     assert done < RESUMED_TO, "the run trained too far before the signal reached it"
-    resumed = addexp([f"train.epochs={RESUMED_TO}", *SMALL, f"train.resume={source}"], folder)
+    resumed = addexp([f"train.epochs={RESUMED_TO}", *config, f"train.resume={source}"], folder)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
     runs = _runs(_store(folder))
@@ -215,14 +217,38 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(interrupted
     metrics = [c for c in runs.columns if c.startswith("metrics.test/") and "seconds" not in c]
     assert run[metrics].tolist() == whole[metrics].tolist()
 
-    state, weights = _checkpoint(client, run["run_id"], tmp_path / "resumed")
-    whole_state, whole_weights = _checkpoint(client, whole["run_id"], tmp_path / "whole")
+    state, weights = _checkpoint(client, run["run_id"], scratch / "resumed")
+    whole_state, whole_weights = _checkpoint(client, whole["run_id"], scratch / "whole")
     assert weights.keys() == whole_weights.keys()
     assert all(np.array_equal(weights[k], whole_weights[k]) for k in weights)  # optimizer too
     assert state["history"] == whole_state["history"]
     history = client.get_metric_history(run["run_id"], "train/loss")  # earlier epochs copied
     assert [m.step for m in history] == list(range(RESUMED_TO))
     assert [m.value for m in history] == [e["train/loss"] for e in whole_state["history"]]
+
+
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(interrupted, tmp_path):
+    folder, source, *_ = interrupted
+    _resume_and_compare(folder, source, SMALL, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_resumed_fixed_regime_run_with_validation_ends_as_an_uninterrupted_one(folder):
+    """The fixed regime redraws its split on resuming; validation metrics continue."""
+    fixed = [*SMALL, "train=fixed", "train.examples=80", "train.distinct=ordered"]
+    whole = start_addexp(
+        [f"train.epochs={RESUMED_TO}", *fixed, "tracking.experiment=whole"], folder
+    )
+    watched = Watched([LONG, *fixed], folder)
+    client = MlflowClient(_store(folder))
+    run_id = watched.run_id("seq2seq-seed1")
+    watched.wait_for_epochs(client, run_id, 2)
+    watched.interrupt(signal.SIGTERM, client, run_id)
+    _, errors = whole.communicate(timeout=600)
+    assert whole.returncode == 0, errors[-3000:]
+    _resume_and_compare(folder, run_id, fixed, folder / "scratch")
+    resumed = _runs(_store(folder)).query("`tags.resumed_from` == @run_id").iloc[0]
+    assert len(client.get_metric_history(resumed["run_id"], "val/exact_match")) == RESUMED_TO
 
 
 def test_resuming_with_another_config_is_refused_before_a_run_opens(interrupted):
