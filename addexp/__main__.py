@@ -20,7 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from addexp import tracking
+from addexp import faults, tracking
 from addexp.config import register_schemas
 from addexp.interpolation import resolved
 from addexp.store_checks import StoreError
@@ -107,6 +107,7 @@ register_schemas()
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def main(cfg: DictConfig) -> float | JobFailed:
+    faults.install()
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     link = SweepLink.of_job(hydra_cfg) if multirun else None
@@ -122,6 +123,10 @@ def main(cfg: DictConfig) -> float | JobFailed:
             link.store if link else tracking.open_store(cfg.tracking, Path(hydra_cfg.runtime.cwd))
         )
         validate(cfg)
+        if cfg.train.resume:
+            from addexp.resume import check
+
+            check(cfg, _launch_dir(hydra_cfg, link))
     except (ConfigError, StoreError) as error:
         return _refuse(cfg, hydra_cfg, link, error)
     except Exception as error:  # a check that broke on this job's config: in a sweep, go on
@@ -132,6 +137,11 @@ def main(cfg: DictConfig) -> float | JobFailed:
 
     try:
         return run(cfg, _context(hydra_cfg, link, store))
+    except KeyboardInterrupt as stop:  # ends the process, a sweep too (exit 128 + signal)
+        return faults.report(stop, multirun)
+    except faults.Diverged as stop:  # one line; in a sweep a FAILED child, the sweep goes on
+        faults.report(stop, multirun)
+        return JobFailed(str(stop))
     except Exception as error:
         if not multirun:
             raise
@@ -139,5 +149,15 @@ def main(cfg: DictConfig) -> float | JobFailed:
         return JobFailed(f"{type(error).__name__}: {error}")
 
 
+def cli() -> None:
+    """The console script (`addexp`, `python -m addexp`): `main`, with an interrupt that reaches
+    the process outside any run (while Hydra starts a job, between a sweep's jobs, in a parallel
+    sweep's controller) told in one line too."""
+    try:
+        main()
+    except KeyboardInterrupt as stop:
+        faults.report(stop, in_sweep=False)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

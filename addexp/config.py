@@ -99,6 +99,8 @@ class TrainConfig:
     decay_rate: float = 0.9  # exponential: factor per epoch
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     progress: str = "auto"  # progress over epochs: auto, bar, lines, off (addexp.progress)
+    checkpoint_every: int = 1  # log the checkpoint to the run every N epochs; 0 = when it stops
+    resume: str | None = None  # run id: continue that run's checkpoint in a new run
 
 
 @dataclass
@@ -171,5 +173,15 @@ def register_schemas() -> None:
 SET_METRICS = ("exact_match", "char_accuracy", "rmse", "invalid_rate")
 VAL_METRICS = ("exact_match", "accuracy")
 RESERVED_SET_NAMES = ("test", "val", "train", "breakdown", "predictions", "config", "model")
+# Keys a resumed run may set differently from the run it resumes (none changes what is trained
+# or how it is scored); an entry ending in "." stands for every key under it.
+RESUME_FREE_KEYS = (
+    "train.epochs",
+    "train.resume",
+    "train.checkpoint_every",
+    "train.verbose",
+    "eval.show",
+    "tracking.",
+)
 # train.optimizer -> Keras optimizer class name.
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adamw": "AdamW"}

@@ -26,6 +26,7 @@ from addexp.text import (
 )
 
 MAPPING_PAD = -1.0  # input value of a missing term (scaled terms lie in [0, 1])
+NO_ANSWER = "?"  # written where an output reads as no symbol (never a right character)
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,14 @@ class Seq2SeqFraming:
         return self.text_format.model_order(span).astype(np.float32)
 
     def answers(self, outputs: np.ndarray) -> Answers:
+        """(n, steps, symbols) softmax outputs -> answers. A row with any NaN or infinite
+        output is no answer: written as '?' (no character right) and invalid."""
         indices = argmax_indices(outputs)
         chars = self.text_format.model_order(self.alphabet.to_chars(indices))
         if self.mask_loss:  # steps after the terminating pad were never trained: ignore them
             chars = np.where(_answer_span(chars, self.text_format.side), chars, PAD)
+        finite = np.isfinite(outputs).all(axis=(1, 2))
+        chars = np.where(finite[:, None], chars, NO_ANSWER)
         values, valid = parse_integers(join_rows(chars))
         return Answers(chars, values, valid)
 
@@ -307,17 +312,22 @@ class MappingFraming:
         """Fixed terms and scale: the layout never changes."""
         return self
 
-    def invert(self, scaled: np.ndarray) -> np.ndarray:
-        """Back to integer units, rounded as the tutorial's invert() does."""
-        return np.rint(np.asarray(scaled, dtype=np.float64).ravel() * self.scale).astype(np.int64)
+    def invert(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 1) scaled outputs -> (values, valid), (n,) each: back to integer units, rounded
+        as the tutorial's invert() does. An output that is NaN, infinite or beyond int64 once
+        scaled is no number: value 0, invalid (cast as it is, NaN would read as -2**63)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = np.rint(np.asarray(scaled, dtype=np.float64).ravel() * self.scale)
+            valid = np.isfinite(raw) & (np.abs(raw) < 2.0**63)
+        return np.where(valid, raw, 0.0).astype(np.int64), valid
 
     def answers(self, outputs: np.ndarray) -> Answers:
-        values = self.invert(outputs)
+        values, valid = self.invert(outputs)
         width = self.text_format.answer_width
         text = render_integers(values)
-        fits = np.strings.str_len(text) <= width  # a sum too wide for the answer is all wrong
-        text = np.where(fits, text, "?" * width)
-        return Answers(self.text_format.answers(text), values, np.ones(len(values), bool))
+        fits = valid & (np.strings.str_len(text) <= width)  # too wide for the answer: all wrong
+        text = np.where(fits, text, NO_ANSWER * width)
+        return Answers(self.text_format.answers(text), values, valid)
 
 
 def alphabet_for(space: ProblemSpace, autoregressive: bool = False) -> Alphabet:

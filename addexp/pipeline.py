@@ -23,7 +23,7 @@ from addexp.problems import (
     space_from_config,
 )
 
-TRAIN_STREAM, TEST_STREAM, EVAL_STREAM = 0, 1, 2  # independent NumPy streams per seed
+TRAIN_STREAM, TEST_STREAM, EVAL_STREAM, ORDER_STREAM = 0, 1, 2, 3  # independent per seed
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,24 @@ def draw_test_set(cfg: Any, space: ProblemSpace) -> tuple[Problems, np.ndarray |
 def training_rng(cfg: Any) -> np.random.Generator:
     """The stream training data is drawn from."""
     return np.random.default_rng([cfg.seed, TRAIN_STREAM])
+
+
+@dataclass(frozen=True)
+class TrainingStreams:
+    """What training draws from: problems (`data`, one stream from its start) and, per epoch,
+    the order examples are fed in (`order(epoch)`, a stream of its own, so no order state
+    carries from one epoch to the next and a resumed run needs none)."""
+
+    seed: int
+    data: np.random.Generator
+
+    def order(self, epoch: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, ORDER_STREAM, epoch])
+
+
+def training_streams(cfg: Any) -> TrainingStreams:
+    """The training streams of a run's seed, each at its start."""
+    return TrainingStreams(cfg.seed, training_rng(cfg))
 
 
 def layout(pipeline: Pipeline) -> dict[str, Any]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import logging
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from addexp import datasets, progress, tracking
+from addexp import checkpoints, datasets, faults, progress, resume, tracking
+from addexp.checkpoints import ARTIFACT_DIR, Checkpointer
 from addexp.context import RunContext
 from addexp.evaluate import SetResult, evaluate_set, format_examples
 from addexp.interpolation import lenient
@@ -22,7 +24,7 @@ from addexp.pipeline import (
     build_pipeline,
     draw_test_set,
     layout,
-    training_rng,
+    training_streams,
 )
 from addexp.problems import Problems, ProblemSpace, sample
 from addexp.train import compile_model, fit
@@ -46,89 +48,153 @@ def limit_threads(threads: int) -> None:
 
 
 def run(cfg: DictConfig, ctx: RunContext) -> float:
-    """Train and evaluate the configured experiment, log it to MLflow; return `eval.objective`."""
+    """Train and evaluate the configured experiment, log it to MLflow; return `eval.objective`.
+
+    The run ends FINISHED; FAILED with tag `error` if anything raises (`faults.Diverged` when
+    the loss stops being a number); KILLED when interrupted (`faults.Interrupted`, its message
+    saying what was kept). Whatever ends it, the last epoch's checkpoint is logged to it.
+    `train.resume` continues another run's checkpoint (`addexp.resume`)."""
     import keras
-    import mlflow
 
     threads = cfg.train.threads or ctx.threads
     limit_threads(threads)
     keras.backend.clear_session()  # jobs of a sweep share the process: start each one clean
     keras.utils.set_random_seed(cfg.seed)  # Python, NumPy and TensorFlow
     pipeline = build_pipeline(cfg)
-    space, family, framing = pipeline.space, pipeline.family, pipeline.framing
     experiment_id, run_name, tags = _open_tracking(cfg, ctx)
-    tags["framing"] = framing.name
+    tags["framing"] = pipeline.framing.name
+    source = None
+    if cfg.train.resume:
+        source = resume.fetch(cfg, ctx.launch_dir, ctx.output_dir / "resumed_checkpoint")
+        tags.update(resume.tags(source))
 
     with tracking.tracked_run(experiment_id, run_name, tags, cfg.tracking.system_metrics) as run_id:
-        log.info("MLflow run %s (%s) in %s", run_id, run_name, mlflow.get_tracking_uri())
-        resolved = OmegaConf.to_container(cfg, resolve=True)
-        mlflow.log_params(tracking.flatten(resolved))
-        mlflow.log_dict(resolved, "config/resolved.yaml")
-        mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
-        mlflow.log_dict(layout(pipeline), "config/layout.json")
-        mlflow.log_params(derived_params(space, framing, threads))
-
-        model = build_model(cfg.model, framing.shapes)
-        compile_model(model, framing, cfg.train)
-        test, exclude = draw_test_set(cfg, space)
-        datasets.log_test(cfg, test, TEST_STREAM)
-        on_data = datasets.training_logger(cfg, TRAIN_STREAM)
-        in_sweep = ctx.parent_run_id is not None
-        with progress.epochs(
-            cfg.train.progress, cfg.train.epochs, run_name, tracking.log_epoch, in_sweep
-        ) as on_epoch:
-            result = fit(
-                model, family, framing, space, cfg.train, training_rng(cfg), on_epoch, exclude,
-                on_data,
-            )  # fmt: skip
-        mlflow.log_metrics(
-            {"train/seconds": result.seconds, "train/epochs_trained": len(result.history)}
+        checkpointer = Checkpointer(
+            ctx.output_dir / ARTIFACT_DIR, run_id, cfg.train.checkpoint_every
         )
+        try:
+            return _train_and_evaluate(cfg, ctx, pipeline, run_id, run_name, source, checkpointer)
+        except KeyboardInterrupt as stop:
+            raise faults.interruption(stop, _kept(checkpointer, cfg, ctx, run_id)) from None
+        finally:
+            checkpointer.flush()
 
-        results = {"test": evaluate_set(model, family, framing, test, result.seen_keys)}
-        results.update(
-            evaluate_sets(model, pipeline, cfg.seed, result.seen_keys, datasets.log_eval_set(cfg))
+
+def _kept(checkpointer: Checkpointer, cfg: DictConfig, ctx: RunContext, run_id: str) -> str:
+    """What an interrupted run leaves, and the command that goes on from it (one line)."""
+    done = checkpointer.saved
+    if not done:
+        return f"before its first epoch ended; run {run_id} ended KILLED (nothing to resume)"
+    overrides = [o for o in ctx.overrides if not o.startswith("train.resume=")]
+    command = shlex.join(["addexp", *overrides, f"train.resume={run_id}"])
+    return (
+        f"after {done} of {cfg.train.epochs} epochs; run {run_id} ended KILLED with its metrics "
+        f"and the checkpoint of epoch {done}; continue it with: {command}"
+    )
+
+
+def _train_and_evaluate(
+    cfg: DictConfig,
+    ctx: RunContext,
+    pipeline: Pipeline,
+    run_id: str,
+    run_name: str,
+    source: resume.Source | None,
+    checkpointer: Checkpointer,
+) -> float:
+    """The body of run `run_id` (active): params and config, training (from `source`'s
+    checkpoint, if any), evaluation, artifacts; returns `eval.objective`."""
+    import mlflow
+
+    space, family, framing = pipeline.space, pipeline.family, pipeline.framing
+    log.info("MLflow run %s (%s) in %s", run_id, run_name, mlflow.get_tracking_uri())
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    mlflow.log_params(tracking.flatten(resolved))
+    mlflow.log_dict(resolved, "config/resolved.yaml")
+    mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
+    mlflow.log_dict(layout(pipeline), "config/layout.json")
+    mlflow.log_params(derived_params(space, framing, cfg.train.threads or ctx.threads))
+
+    model = build_model(cfg.model, framing.shapes)
+    compile_model(model, framing, cfg.train)
+    started = None
+    if source is not None:
+        started = checkpoints.restore(model, source.checkpoint)
+        resume.copy_history(run_id, started.history)
+        checkpointer(model, started)  # this run holds the checkpoint it starts from
+        log.info("resuming run %s after epoch %d", source.run_id, started.epochs_done)
+    test, exclude = draw_test_set(cfg, space)
+    datasets.log_test(cfg, test, TEST_STREAM)
+    in_sweep = ctx.parent_run_id is not None
+    with progress.epochs(
+        cfg.train.progress, cfg.train.epochs, run_name, tracking.log_epoch, in_sweep
+    ) as show_epoch:
+
+        def on_epoch(epoch: int, metrics: dict[str, float], done: checkpoints.Progress) -> None:
+            show_epoch(epoch, metrics)  # logs the epoch's metrics and shows progress
+            checkpointer(model, done)
+
+        result = fit(
+            model,
+            family,
+            framing,
+            space,
+            cfg.train,
+            training_streams(cfg),
+            on_epoch,
+            exclude,
+            started,
+            datasets.training_logger(cfg, TRAIN_STREAM),
         )
-        log_results(results, ctx.output_dir, run_id)
-        if result.history:
-            from addexp.plots import learning_curves
+    mlflow.log_metrics(
+        {"train/seconds": result.seconds, "train/epochs_trained": len(result.history)}
+    )
 
-            ctx.output_dir.mkdir(parents=True, exist_ok=True)
-            plot = learning_curves(result.history, ctx.output_dir / "learning_curves.png", run_name)
-            mlflow.log_artifact(str(plot))
-        from addexp.plots import answer_plots
+    results = {"test": evaluate_set(model, family, framing, test, result.seen_keys)}
+    results.update(
+        evaluate_sets(model, pipeline, cfg.seed, result.seen_keys, datasets.log_eval_set(cfg))
+    )
+    log_results(results, ctx.output_dir, run_id)
+    if result.history:
+        from addexp.plots import learning_curves
 
-        tested = results["test"]
-        for plot in answer_plots(tested.expected, tested.predicted, ctx.output_dir, run_name):
-            mlflow.log_artifact(str(plot))
-        if family.figures is not None:
-            for figure in family.figures(model, framing, test, ctx.output_dir / family.name):
-                mlflow.log_artifact(str(figure), family.name)
-        if cfg.tracking.log_model:
-            _log_model(model, framing.inputs(test.take(slice(0, 5))))
+        ctx.output_dir.mkdir(parents=True, exist_ok=True)
+        plot = learning_curves(result.history, ctx.output_dir / "learning_curves.png", run_name)
+        mlflow.log_artifact(str(plot))
+    from addexp.plots import answer_plots
 
-        metrics = results["test"].metrics
-        log.info(
-            "test: exact_match %.4f  char_accuracy %.4f  rmse %.3f  invalid %.4f  "
-            "train_overlap %.3f  (%.1f s training)\n%s",
-            metrics["exact_match"],
-            metrics["char_accuracy"],
-            metrics["rmse"],
-            metrics["invalid_rate"],
-            metrics["train_overlap"],
-            result.seconds,
-            format_examples(results["test"].table, cfg.eval.show),
-        )
-        for name, set_result in results.items():
-            if name != "test":
-                log.info(
-                    "%s: exact_match %.4f  char_accuracy %.4f",
-                    name,
-                    set_result.metrics["exact_match"],
-                    set_result.metrics["char_accuracy"],
-                )
-        uri = mlflow.get_tracking_uri()
-        log.info("MLflow UI: %s", tracking.ui_address(uri, experiment_id, run_id))
+    tested = results["test"]
+    for plot in answer_plots(tested.expected, tested.predicted, ctx.output_dir, run_name):
+        mlflow.log_artifact(str(plot))
+    if family.figures is not None:
+        for figure in family.figures(model, framing, test, ctx.output_dir / family.name):
+            mlflow.log_artifact(str(figure), family.name)
+    if cfg.tracking.log_model:
+        _log_model(model, framing.inputs(test.take(slice(0, 5))))
+
+    metrics = results["test"].metrics
+    log.info(
+        "test: exact_match %.4f  char_accuracy %.4f  rmse %.3f  invalid %.4f  "
+        "train_overlap %.3f  (%.1f s training)\n%s",
+        metrics["exact_match"],
+        metrics["char_accuracy"],
+        metrics["rmse"],
+        metrics["invalid_rate"],
+        metrics["train_overlap"],
+        result.seconds,
+        format_examples(results["test"].table, cfg.eval.show),
+    )
+    for name, set_result in results.items():
+        if name != "test":
+            log.info(
+                "%s: exact_match %.4f  char_accuracy %.4f",
+                name,
+                set_result.metrics["exact_match"],
+                set_result.metrics["char_accuracy"],
+            )
+    uri = mlflow.get_tracking_uri()
+    experiment_id = mlflow.active_run().info.experiment_id
+    log.info("MLflow UI: %s", tracking.ui_address(uri, experiment_id, run_id))
     return _objective(cfg.eval.objective, results, result.history)
 
 
@@ -173,22 +239,18 @@ def log_results(results: dict[str, SetResult], folder: Path, run_id: str) -> Non
     ]
     client.log_batch(run_id, metrics=metrics)
     for name, result in results.items():
-        # A name may hold a folder ("beam4/digits_10": another decoding of the same set).
-        where = str(Path(name).parent) if "/" in name else ""
         if name == "test":
             path, artifact_dir = folder / "predictions.csv", None
         else:
-            path = folder / "predictions" / f"{name}.csv"
-            artifact_dir = "/".join(p for p in ("predictions", where) if p)
+            path, artifact_dir = folder / "predictions" / f"{name}.csv", "predictions"
         _write_csv(result.table, path)
         client.log_artifact(run_id, str(path), artifact_dir)
         table = _write_csv(result.breakdown, folder / "breakdown" / f"{name}.csv")
         plot = breakdown_plot(
             result.breakdown, folder / "breakdown" / f"{name}.png", f"{name}: exact match"
         )
-        breakdown_dir = "/".join(p for p in ("breakdown", where) if p)
-        client.log_artifact(run_id, str(table), breakdown_dir)
-        client.log_artifact(run_id, str(plot), breakdown_dir)
+        client.log_artifact(run_id, str(table), "breakdown")
+        client.log_artifact(run_id, str(plot), "breakdown")
 
 
 def _objective(name: str, results: dict[str, SetResult], history: list[dict]) -> float:

@@ -26,7 +26,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from addexp import liveness, tracking
+from addexp import faults, liveness, tracking
 from addexp.interpolation import resolved
 from addexp.store_checks import StoreError
 from addexp.sweep_link import SweepLink, carry_to_jobs
@@ -216,6 +216,7 @@ class MlflowSweep(Callback):
     def _open(self, config: DictConfig) -> SweepParent:
         from mlflow.tracking import MlflowClient
 
+        faults.install()  # a signal to the sweep's process ends its parent run, too
         sweep = plan(config)
         for note in sweep.notes:
             print(f"addexp: note: {note}", file=sys.stderr)

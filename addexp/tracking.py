@@ -195,7 +195,8 @@ def tracked_run(
 ) -> Iterator[str]:
     """An MLflow run that ends FINISHED, or FAILED with the error as tag `error` if anything raises.
 
-    KeyboardInterrupt ends it KILLED, so an interrupted run never looks like a good one. While it
+    KeyboardInterrupt ends it KILLED (tag `error`: its message, or "interrupted"), so an
+    interrupted run never looks like a good one. While it
     is open, the run carries its owner (host, pid) and a heartbeat (`addexp.liveness`), so a run
     whose process was killed outright can be told from one still going. `system_metrics`:
     MLflow samples CPU, memory, disk and network into `system/*` metrics (every
@@ -211,9 +212,9 @@ def tracked_run(
     heartbeat = liveness.Heartbeat(mlflow.get_tracking_uri(), run.info.run_id)
     try:
         yield run.info.run_id
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         heartbeat.stop()
-        mlflow.set_tag("error", "interrupted")
+        mlflow.set_tag("error", str(stop)[:MAX_TAG_CHARS] or "interrupted")
         mlflow.end_run(status="KILLED")
         raise
     except BaseException as error:

@@ -209,6 +209,8 @@ def _check_train(cfg: DictConfig, space: Any) -> None:
     _at_least("train.epochs", t.epochs, 1)
     _at_least("train.batch_size", t.batch_size, 1)
     _at_least("train.examples", t.examples, 1)
+    # runs logged before checkpoints existed lack the key (addexp-eval validates their config)
+    _at_least("train.checkpoint_every", t.get("checkpoint_every", 0), 0)
     if t.learning_rate <= 0:
         raise ConfigError(f"train.learning_rate={t.learning_rate} is out of range; it must be > 0.")
     _choice("train.optimizer", t.optimizer, sorted(OPTIMIZERS))

@@ -29,13 +29,26 @@ PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 TINY = ["train.epochs=2", "train.examples=64", "eval.examples=50", "eval.show=3"]
 
 
-def addexp(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the installed `addexp` console script in `cwd` (where its store and outputs go)."""
+def _command(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The installed `addexp` console script with `args`, and its environment."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "HYDRA_FULL_ERROR": "0"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    exe = Path(sys.executable).with_name("addexp")
+    return [str(Path(sys.executable).with_name("addexp")), *args], env
+
+
+def addexp(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the installed `addexp` console script in `cwd` (where its store and outputs go)."""
+    command, env = _command(args)
     return subprocess.run(
-        [str(exe), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start_addexp(args: list[str], cwd: Path) -> subprocess.Popen:
+    """Start `addexp` in `cwd` without waiting (to send it signals); stdout and stderr piped."""
+    command, env = _command(args)
+    return subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 

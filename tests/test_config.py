@@ -200,6 +200,7 @@ def test_schema_rejects_wrong_types_and_unknown_keys():
         ("train.learning_rate=0", "train.learning_rate", "> 0"),
         ("train.regime=weekly", "train.regime", "fresh, fixed"),
         ("train.val_fraction=1.5", "train.val_fraction", "[0, 1)"),
+        ("train.checkpoint_every=-1", "train.checkpoint_every", ">= 0"),
         ("eval.examples=0", "eval.examples", ">= 1"),
         ("model.encoder_units=[]", "model.encoder_units", "at least one"),
         ("model.decoder_units=[0]", "model.decoder_units", ">= 1"),
