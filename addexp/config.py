@@ -169,8 +169,9 @@ def register_schemas() -> None:
 
 
 # What a run may return to a sweeper (eval.objective): SPLIT/METRIC, where SPLIT is `val`,
-# `test` or the name of an evaluation set.
-SET_METRICS = ("exact_match", "char_accuracy", "rmse", "invalid_rate")
+# `test` or the name of an evaluation set, and METRIC one that is better higher (sweeps mark the
+# highest as best and the Optuna search maximises).
+SET_METRICS = ("exact_match", "char_accuracy")
 VAL_METRICS = ("exact_match", "accuracy")
 RESERVED_SET_NAMES = ("test", "val", "train", "breakdown", "predictions", "config", "model")
 # Keys a resumed run may set differently from the run it resumes (none changes what is trained

@@ -65,9 +65,15 @@ def open_run(run: str, uri: str | None = None) -> LoggedRun:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    from addexp.store_checks import StoreError, check_store
+
     uri = uri or default_uri()
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         raise RunError(f"no MLflow store at {uri}; name the store with --uri.")
+    try:
+        check_store(uri)  # a server that does not answer fails here, in seconds
+    except StoreError as error:
+        raise RunError(f"--uri {uri}: {error}") from None
     run_id = run_id_of(run)
     client = MlflowClient(uri)
     try:

@@ -336,4 +336,8 @@ def _check_eval(cfg: DictConfig, space: Any, family: Any) -> None:
                 "and train.val_fraction > 0, or use a test/ objective."
             )
     else:
-        _choice("eval.objective", e.objective, [f"{split}/{m}" for m in SET_METRICS])
+        _choice(
+            "eval.objective (a metric that is better higher)",
+            e.objective,
+            [f"{split}/{m}" for m in SET_METRICS],
+        )

@@ -276,6 +276,7 @@ def test_extension_options_compose_and_validate():
         (["+eval.sets.w={max_digits: 1001, operands: digits}"], "must be <= 1000"),
         (["model=mlp", "eval=terms"], "eval.sets.terms_plus1: model=mlp reads at most 2"),
         (["eval.objective=wide/exact_match"], "choose one of: test, val"),
+        (["eval.objective=test/rmse"], "a metric that is better higher"),
         (["eval=length", "eval.objective=length_x2/accuracy"], "choose one of: length_x2/exact"),
         (["model.name=mlp"], "model.name=mlp does not match the model keys given"),
         (["data.max_digits=1001", "data.operands=digits"], "data.max_digits=1001 is out of range"),

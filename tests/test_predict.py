@@ -211,6 +211,35 @@ def test_questions_beyond_what_the_run_reads_are_refused(trained, run, question,
     assert message in capsys.readouterr().err
 
 
+def test_a_run_s_own_predictions_file_reads_as_is_and_other_csvs_need_a_question(
+    trained, tmp_path, capsys
+):
+    uri, run_id = trained["_uri"], trained["mlp"]
+    path = Path(MlflowClient(uri).download_artifacts(run_id, "predictions.csv", str(tmp_path)))
+    assert predict.main(["--run", run_id, "--uri", uri, "--file", str(path)]) == 0
+    assert "exact_match" in capsys.readouterr().err
+    other = tmp_path / "other.csv"
+    other.write_text("sum,value\n1+2,3\n")
+    assert predict.main(["--run", run_id, "--uri", uri, "--file", str(other)]) == 2
+    assert "a CSV needs a `question` column" in capsys.readouterr().err
+    out = tmp_path / "missing" / "out.csv"
+    assert predict.main(["--run", run_id, "--uri", uri, "1+2", "--out", str(out)]) == 2
+    assert f"--out {out}: No such file or directory" in capsys.readouterr().err
+
+
+def test_a_store_that_does_not_answer_is_named_at_once(trained, capsys):
+    import socket
+    import time
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    start = time.monotonic()
+    assert predict.main(["--run", "abc", "--uri", f"http://127.0.0.1:{port}", "1+2"]) == 2
+    assert time.monotonic() - start < 30
+    assert f"--uri http://127.0.0.1:{port}" in capsys.readouterr().err
+
+
 def test_unknown_run_or_store_names_the_store(trained, tmp_path, capsys):
     uri = trained["_uri"]
     assert predict.main(["--run", "0" * 32, "--uri", uri, "1+2"]) == 2
