@@ -62,13 +62,14 @@ def compose_eval(run_cfg, overrides: list[str]):
 
 
 def parser() -> argparse.ArgumentParser:
+    from addexp.logged_run import add_run_arguments
+
     p = argparse.ArgumentParser(
         prog="addexp-eval",
         description="Evaluate a trained addexp run on new evaluation sets and log them to it.",
     )
     p.add_argument("overrides", nargs="*", help="eval=length, eval.sets=..., eval.examples=N")
-    p.add_argument("--run", required=True, help="run id, or a model URI runs:/RUN_ID/model")
-    p.add_argument("--uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here)")
+    add_run_arguments(p)
     return p
 
 

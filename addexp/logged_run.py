@@ -28,6 +28,12 @@ def default_uri() -> str:
     return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+def add_run_arguments(parser: Any) -> None:
+    """`--run` and `--uri`, as every reader of a logged run takes them (argparse)."""
+    parser.add_argument("--run", required=True, help="run id, or a model URI runs:/RUN_ID/model")
+    parser.add_argument("--uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here)")
+
+
 def run_id_of(run: str) -> str:
     """A run id from `RUN_ID` or a model URI `runs:/RUN_ID/model`."""
     match = re.fullmatch(r"runs:/([^/]+)(/.*)?", run)

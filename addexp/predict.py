@@ -145,13 +145,14 @@ def _render(table: dict, fmt: str) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
+    from addexp.logged_run import add_run_arguments
+
     p = argparse.ArgumentParser(
         prog="addexp-predict",
         description="Answer questions typed as text with a trained addexp run's model.",
     )
     p.add_argument("questions", nargs="*", help='questions such as "12+50" (typed plainly)')
-    p.add_argument("--run", required=True, help="run id, or a model URI runs:/RUN_ID/model")
-    p.add_argument("--uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here)")
+    add_run_arguments(p)
     p.add_argument("--file", type=Path, help="one question per line, or CSV: question[,answer]")
     p.add_argument("--format", choices=["text", "csv", "json"], default="text")
     p.add_argument("--out", type=Path, help="also write the table to this file")

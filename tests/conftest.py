@@ -73,8 +73,11 @@ def store(tmp_path: Path) -> str:
 
 
 @contextmanager
-def serve_mlflow(backend_store_uri: str, log: Path, timeout: float = 120) -> Iterator[str]:
-    """A real `mlflow server` on a free loopback port over `backend_store_uri`; yields its URL.
+def serve_mlflow(
+    backend_store_uri: str, log: Path, timeout: float = 120, extra: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real `mlflow server` on a free loopback port over `backend_store_uri` (more server
+    options in `extra`); yields its URL and process (a test may stop it early).
 
     Its output goes to `log`; it runs in a process group of its own, which is ended afterwards.
     The server's GenAI job runner (judges, trace roll-ups: seven worker processes) stays off.
@@ -83,7 +86,7 @@ def serve_mlflow(backend_store_uri: str, log: Path, timeout: float = 120) -> Ite
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     exe = Path(sys.executable).with_name("mlflow")
-    args = ["server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    args = ["server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *extra]
     with log.open("w") as out:
         server = subprocess.Popen(
             [str(exe), *args, "--backend-store-uri", backend_store_uri],
@@ -105,7 +108,7 @@ def serve_mlflow(backend_store_uri: str, log: Path, timeout: float = 120) -> Ite
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError(f"mlflow server did not come up; see {log}")
             time.sleep(0.5)
-        yield url
+        yield url, server
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)

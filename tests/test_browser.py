@@ -66,7 +66,7 @@ def sweep(tmp_path_factory):
 def server(sweep):
     """URL of an `mlflow server` over the sweep's store, started while the sweep runs."""
     folder, uri, made = sweep
-    with serve_mlflow(uri, folder / "server.log") as url:
+    with serve_mlflow(uri, folder / "server.log") as (url, _):
         result = made.result()
         assert result.returncode == 0, result.stderr[-3000:]
         yield url

@@ -7,9 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +14,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from tests.conftest import TINY
+from tests.conftest import TINY, serve_mlflow
 
 FAST = [*TINY, "tracking.log_model=false", "eval.examples=20"]
 
@@ -48,43 +45,10 @@ def free_port() -> int:
 @contextmanager
 def mlflow_server(folder: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     """A real `mlflow server` on loopback (SQLite backend, local artifact root): (url, process)."""
-    port = free_port()
-    exe = Path(sys.executable).with_name("mlflow")
-    server = subprocess.Popen(
-        [
-            str(exe),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{folder / 'server.db'}",
-            "--artifacts-destination",
-            str(folder / "server-artifacts"),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                pytest.fail("mlflow server did not come up")
-            time.sleep(0.5)
+    artifacts = ("--artifacts-destination", str(folder / "server-artifacts"))
+    backend = f"sqlite:///{folder / 'server.db'}"
+    with serve_mlflow(backend, folder / "server.log", 90, artifacts) as (url, server):
         yield url, server
-    finally:
-        stop_server(server)
 
 
 def stop_server(server: subprocess.Popen) -> None:
