@@ -6,6 +6,7 @@ defaults lists. Ranges and combinations are checked afterwards by `addexp.valida
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,3 +187,15 @@ RESUME_FREE_KEYS = (
 )
 # train.optimizer -> Keras optimizer class name.
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adamw": "AdamW"}
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config -> {"data.terms": "2", ...}; lists stay whole ("[100]") as one param."""
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = "null" if value is None else str(value)
+    return flat

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from addexp import checkpoints, datasets, faults, progress, resume, tracking
 from addexp.checkpoints import ARTIFACT_DIR, Checkpointer
+from addexp.config import flatten
 from addexp.context import RunContext
 from addexp.evaluate import SetResult, evaluate_set, format_examples
 from addexp.interpolation import lenient
@@ -109,7 +110,7 @@ def _train_and_evaluate(
     space, family, framing = pipeline.space, pipeline.family, pipeline.framing
     log.info("MLflow run %s (%s) in %s", run_id, run_name, mlflow.get_tracking_uri())
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    mlflow.log_params(tracking.flatten(resolved))
+    mlflow.log_params(flatten(resolved))
     mlflow.log_dict(resolved, "config/resolved.yaml")
     mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
     mlflow.log_dict(layout(pipeline), "config/layout.json")
@@ -287,7 +288,7 @@ def record_invalid(cfg: DictConfig, ctx: RunContext, message: str) -> None:
 
     experiment_id, run_name, tags = _open_tracking(cfg, ctx)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags):
-        mlflow.log_params(tracking.flatten(lenient(cfg)))
+        mlflow.log_params(flatten(lenient(cfg)))
         mlflow.set_tag("error", message[: tracking.MAX_TAG_CHARS])
         mlflow.end_run(status="FAILED")
 

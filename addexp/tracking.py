@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,18 +160,6 @@ def use_store(store: Store) -> str:
     """Point MLflow at an already opened store (a sweep's); return its experiment id."""
     mlflow.set_tracking_uri(store.uri)
     return store.experiment_id
-
-
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Nested config -> {"data.terms": "2", ...}; lists stay whole ("[100]") as one param."""
-    flat: dict[str, str] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = "null" if value is None else str(value)
-    return flat
 
 
 def git_commit(folder: Path) -> str | None:

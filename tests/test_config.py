@@ -105,7 +105,7 @@ EXTENSIONS = {
 
 
 def _flat(cfg) -> dict:
-    from addexp.tracking import flatten
+    from addexp.config import flatten
 
     return flatten(OmegaConf.to_container(cfg, resolve=False))
 
@@ -277,6 +277,9 @@ def test_extension_options_compose_and_validate():
         (["model=mlp", "eval=terms"], "eval.sets.terms_plus1: model=mlp reads at most 2"),
         (["eval.objective=wide/exact_match"], "choose one of: test, val"),
         (["eval.objective=test/rmse"], "a metric that is better higher"),
+        ([f"tracking.run_name={'r' * 501}"], "tracking.run_name has 501 characters"),
+        ([f"tracking.experiment={'e' * 501}"], "tracking.experiment has 501 characters"),
+        ([f"+eval.sets.{'s' * 240}={{digits: 2}}"], "MLflow takes param keys of at most 250"),
         (["eval=length", "eval.objective=length_x2/accuracy"], "choose one of: length_x2/exact"),
         (["model.name=mlp"], "model.name=mlp does not match the model keys given"),
         (["data.max_digits=1001", "data.operands=digits"], "data.max_digits=1001 is out of range"),
