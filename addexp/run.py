@@ -240,18 +240,22 @@ def log_results(results: dict[str, SetResult], folder: Path, run_id: str) -> Non
     ]
     client.log_batch(run_id, metrics=metrics)
     for name, result in results.items():
+        # A name may hold a folder ("beam4/digits_10": another decoding of the same set).
+        where = str(Path(name).parent) if "/" in name else ""
         if name == "test":
             path, artifact_dir = folder / "predictions.csv", None
         else:
-            path, artifact_dir = folder / "predictions" / f"{name}.csv", "predictions"
+            path = folder / "predictions" / f"{name}.csv"
+            artifact_dir = "/".join(p for p in ("predictions", where) if p)
         _write_csv(result.table, path)
         client.log_artifact(run_id, str(path), artifact_dir)
         table = _write_csv(result.breakdown, folder / "breakdown" / f"{name}.csv")
         plot = breakdown_plot(
             result.breakdown, folder / "breakdown" / f"{name}.png", f"{name}: exact match"
         )
-        client.log_artifact(run_id, str(table), "breakdown")
-        client.log_artifact(run_id, str(plot), "breakdown")
+        breakdown_dir = "/".join(p for p in ("breakdown", where) if p)
+        client.log_artifact(run_id, str(table), breakdown_dir)
+        client.log_artifact(run_id, str(plot), breakdown_dir)
 
 
 def _objective(name: str, results: dict[str, SetResult], history: list[dict]) -> float:

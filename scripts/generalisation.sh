@@ -11,7 +11,7 @@ import mlflow
 mlflow.set_tracking_uri("sqlite:///mlflow.db")
 runs = mlflow.search_runs(
     experiment_names=["length_study"],
-    filter_string="attributes.status = 'FINISHED' and params.model.name IN ('teacher_forcing', 'attention')",
+    filter_string="attributes.status = 'FINISHED' and params.model.beam_width = '1'",
 )
 print(" ".join(runs.run_id))
 PY

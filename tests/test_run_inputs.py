@@ -97,10 +97,19 @@ def test_fresh_run_logs_its_first_draw_and_tags_an_existing_experiment(tmp_path)
 def test_a_kind_chosen_in_the_ui_is_kept(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     client = MlflowClient()
-    chosen = client.create_experiment("mine", tags={tracking.EXPERIMENT_KIND_TAG: "finetuning"})
-    assert tracking.ensure_experiment("mine", None) == chosen
+    chosen = client.create_experiment(
+        "mine",
+        artifact_location=(tmp_path / "art").as_uri(),
+        tags={tracking.EXPERIMENT_KIND_TAG: "finetuning"},
+    )
+
+    def opened(name: str) -> str:
+        settings = OmegaConf.create({"uri": None, "experiment": name, "artifact_location": None})
+        return tracking.open_store(settings, tmp_path).experiment_id
+
+    assert opened("mine") == chosen
     assert client.get_experiment(chosen).tags[tracking.EXPERIMENT_KIND_TAG] == "finetuning"
-    fresh = tracking.ensure_experiment("new", None)
+    fresh = opened("new")
     assert client.get_experiment(fresh).tags[tracking.EXPERIMENT_KIND_TAG] == (
         tracking.EXPERIMENT_KIND
     )
