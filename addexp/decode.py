@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from addexp import faults
 from addexp.framings import Answers
 from addexp.problems import Problems
 
@@ -40,9 +41,10 @@ def decode(model: Any, family: Any, framing: Any, problems: Problems) -> Decoded
     start = time.perf_counter()
     if family.any_length:
         framing = framing.fitted(problems)
-    if family.decode is not None:
-        answers = family.decode(model, framing, problems, PREDICT_BATCH)
-    else:
-        outputs = model.predict(framing.inputs(problems), batch_size=PREDICT_BATCH, verbose=0)
-        answers = framing.answers(outputs)
+    with faults.interruptible():  # inside a run, a signal stops inference at once
+        if family.decode is not None:
+            answers = family.decode(model, framing, problems, PREDICT_BATCH)
+        else:
+            outputs = model.predict(framing.inputs(problems), batch_size=PREDICT_BATCH, verbose=0)
+            answers = framing.answers(outputs)
     return Decoded(answers, framing, time.perf_counter() - start)

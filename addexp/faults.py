@@ -5,8 +5,13 @@ SIGINT, SIGTERM and SIGHUP become `Interrupted` (a KeyboardInterrupt) in the mai
 cleanup path that already handles Ctrl-C (the run ended KILLED, its checkpoint logged, a sweep's
 parent ended) runs for the signals schedulers and `kill` send too. Python's own SIGINT handling
 raises a bare KeyboardInterrupt and leaves SIGTERM and SIGHUP fatal, which is why the handlers are
-replaced. A second signal during that cleanup stops the process at once. Inside `deferred()` (a
-checkpoint being written) a signal waits until the block ends.
+replaced. A second signal during that cleanup stops the process at once.
+
+Where a signal may cut in is chosen: inside `deferred()` it waits, and is raised when the block
+ends or an `interruptible()` block inside it begins. A run defers everything but training and
+inference, because an exception raised in the middle of an MLflow write can leave the SQLite
+store locked for the very writes that would record the interruption, and a checkpoint half
+written.
 """
 
 from __future__ import annotations
@@ -20,7 +25,11 @@ from contextlib import contextmanager
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 EXIT_DIVERGED = 1
-_deferral = {"depth": 0, "pending": None}  # main thread only: Python runs handlers there
+DEFERRED, INTERRUPTIBLE = "deferred", "interruptible"
+# Main thread only (Python runs every handler there): the nested blocks, innermost last, and a
+# signal waiting for the end of a deferred block.
+_blocks: list[str] = []
+_pending: list[int] = []
 
 
 class Interrupted(KeyboardInterrupt):
@@ -72,27 +81,44 @@ def _interrupt(signum: int, frame) -> None:
     for other in SIGNALS:
         if signal.getsignal(other) is _interrupt:
             signal.signal(other, _force)
-    if _deferral["depth"]:
-        _deferral["pending"] = signum
+    if _blocks and _blocks[-1] == DEFERRED:
+        _pending.append(signum)
         return
     raise Interrupted(signum)
 
 
+def _raise_pending() -> None:
+    if _pending:
+        signum = _pending.pop()
+        _pending.clear()
+        raise Interrupted(signum)
+
+
 @contextmanager
 def deferred() -> Iterator[None]:
-    """A block no signal interrupts: one that arrives meanwhile raises `Interrupted` when the
-    block ends (so files written together are never left half old, half new). Blocking signals
-    at the OS level would not do: CPython runs every handler in the main thread whichever thread
-    the signal reached, so the deferral is made in the handler itself."""
-    _deferral["depth"] += 1
+    """A block a signal does not cut into: it raises `Interrupted` when the block ends (or when
+    an `interruptible()` block inside it begins). Blocking signals at the OS level would not
+    do: CPython runs every handler in the main thread whichever thread the signal reached, so
+    the deferral is made in the handler itself."""
+    _blocks.append(DEFERRED)
     try:
         yield
     finally:
-        _deferral["depth"] -= 1
-        pending = _deferral["pending"]
-        if pending is not None and not _deferral["depth"]:
-            _deferral["pending"] = None
-            raise Interrupted(pending)
+        _blocks.pop()
+        if not _blocks or _blocks[-1] == INTERRUPTIBLE:
+            _raise_pending()
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """A block a signal interrupts at once, also inside `deferred()` (training, inference); a
+    signal that was waiting is raised as it begins."""
+    _blocks.append(INTERRUPTIBLE)
+    try:
+        _raise_pending()
+        yield
+    finally:
+        _blocks.pop()
 
 
 def install() -> None:

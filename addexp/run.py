@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import shlex
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,9 +53,11 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
     """Train and evaluate the configured experiment, log it to MLflow; return `eval.objective`.
 
     The run ends FINISHED; FAILED with tag `error` if anything raises (`faults.Diverged` when
-    the loss stops being a number); KILLED when interrupted (`faults.Interrupted`, its message
-    saying what was kept). Whatever ends it, the last epoch's checkpoint is logged to it.
-    `train.resume` continues another run's checkpoint (`addexp.resume`)."""
+    the loss stops being a number); KILLED when a signal cuts into training or inference
+    (`faults.Interrupted`, its message saying what was kept). A signal during an MLflow write
+    waits for it; one that arrives after the last inference lets the run finish, then raises.
+    Whatever ends the run, the last epoch's checkpoint is logged to it. `train.resume`
+    continues another run's checkpoint (`addexp.resume`)."""
     import keras
 
     threads = cfg.train.threads or ctx.threads
@@ -66,19 +69,37 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
     tags["framing"] = pipeline.framing.name
     source = None
     if cfg.train.resume:
-        source = resume.fetch(cfg, ctx.launch_dir, ctx.output_dir / "resumed_checkpoint")
+        ctx.output_dir.mkdir(parents=True, exist_ok=True)
+        download = Path(tempfile.mkdtemp(prefix="resumed-", dir=ctx.output_dir))
+        source = resume.fetch(cfg, ctx.launch_dir, download)
         tags.update(resume.tags(source))
 
-    with tracking.tracked_run(experiment_id, run_name, tags, cfg.tracking.system_metrics) as run_id:
-        checkpointer = Checkpointer(
-            ctx.output_dir / ARTIFACT_DIR, run_id, cfg.train.checkpoint_every
-        )
-        try:
-            return _train_and_evaluate(cfg, ctx, pipeline, run_id, run_name, source, checkpointer)
-        except KeyboardInterrupt as stop:
-            raise faults.interruption(stop, _kept(checkpointer, cfg, ctx, run_id)) from None
-        finally:
-            checkpointer.flush()
+    finished: list[tuple[float, str]] = []  # (objective, run id) once the run ended FINISHED
+    try:
+        with faults.deferred():  # only training and inference are cut into at once
+            with tracking.tracked_run(
+                experiment_id, run_name, tags, cfg.tracking.system_metrics
+            ) as run_id:
+                # a folder of the run's own: runs started in the same second share output_dir
+                checkpointer = Checkpointer(
+                    ctx.output_dir / ARTIFACT_DIR / run_id, run_id, cfg.train.checkpoint_every
+                )
+                try:
+                    objective = _train_and_evaluate(
+                        cfg, ctx, pipeline, run_id, run_name, source, checkpointer
+                    )
+                except KeyboardInterrupt as stop:
+                    raise faults.interruption(stop, _kept(checkpointer, cfg, ctx, run_id)) from None
+                finally:
+                    checkpointer.flush()
+            finished.append((objective, run_id))
+    except KeyboardInterrupt as stop:
+        if not finished:
+            raise
+        raise faults.interruption(
+            stop, f"while run {finished[0][1]} was logging its results; it ended FINISHED"
+        ) from None
+    return finished[0][0]
 
 
 def _kept(checkpointer: Checkpointer, cfg: DictConfig, ctx: RunContext, run_id: str) -> str:

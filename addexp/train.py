@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from addexp import faults
 from addexp import problems as P
 from addexp.checkpoints import Progress
 from addexp.config import OPTIMIZERS
 from addexp.decode import decode
 from addexp.evaluate import score
-from addexp.faults import Diverged
 from addexp.framings import expected_chars
 from addexp.pipeline import TrainingStreams
 
@@ -145,8 +145,10 @@ def fit(
     (`fresh`: the first epoch's draw). The learning rate is set per epoch (`learning_rate`), and
     with `train.early_stopping` Keras's EarlyStopping may end training early.
 
-    Raises Diverged as soon as the loss is NaN or infinite (Keras' TerminateOnNaN stops the
-    epoch at that batch), and ValueError when `resume` does not match this data stream.
+    Each `fit` call is `faults.interruptible()`: within a run's deferred block a signal stops
+    an epoch at once, and waits while `on_epoch` records one. Raises Diverged as soon as the
+    loss is NaN or infinite (Keras' TerminateOnNaN stops the epoch at that batch), and
+    ValueError when `resume` does not match this data stream.
     """
     fixed = train_cfg.regime == "fixed"
     rng, done = streams.data, resume.epochs_done if resume else 0
@@ -186,20 +188,21 @@ def fit(
             if on_data and epoch == 0:
                 on_data("training", batch)
         order = streams.order(epoch).permutation(len(y))
-        logs = model.fit(
-            _rows(x, order),
-            y[order],
-            sample_weight=None if w is None else w[order],
-            batch_size=train_cfg.batch_size,
-            epochs=1,
-            verbose=train_cfg.verbose,
-            validation_data=validation,
-            shuffle=False,
-            callbacks=[keras.callbacks.TerminateOnNaN()],
-        ).history
+        with faults.interruptible():
+            logs = model.fit(
+                _rows(x, order),
+                y[order],
+                sample_weight=None if w is None else w[order],
+                batch_size=train_cfg.batch_size,
+                epochs=1,
+                verbose=train_cfg.verbose,
+                validation_data=validation,
+                shuffle=False,
+                callbacks=[keras.callbacks.TerminateOnNaN()],
+            ).history
         loss = float(logs["loss"][-1])
         if not math.isfinite(loss):
-            raise Diverged(epoch + 1, train_cfg.epochs, loss)
+            raise faults.Diverged(epoch + 1, train_cfg.epochs, loss)
         metrics = {
             (f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}"): float(v[-1])
             for k, v in logs.items()
