@@ -69,12 +69,11 @@ def _expected(answers: list[str], questions: list[str]) -> np.ndarray:
     return np.array(values, dtype=object)
 
 
-def predict_table(logged, model, questions: list[str], answers: list[str] | None) -> dict:
-    """Columns `question`, `predicted` and, with answers, `expected`, `correct`; plus the
-    per-character comparison for the summary. Raises QuestionError for a question the run
-    cannot take (symbols, widths, form)."""
-    from addexp.decode import decode
-    from addexp.framings import alphabet_for, expected_chars
+def read_problems(logged, questions: list[str], answers: list[str] | None):
+    """The typed questions as the run's problems (targets: the given answers, if any), checked
+    against everything the run can take (symbols, form, widths) before any model is loaded.
+    Raises QuestionError naming the first question the run cannot take."""
+    from addexp.framings import alphabet_for
     from addexp.problems import Problems
     from addexp.questions import parse_questions
 
@@ -86,7 +85,17 @@ def predict_table(logged, model, questions: list[str], answers: list[str] | None
         problems = Problems(problems.operands, problems.templates, given)
     fitted = framing.fitted(problems) if pipeline.family.any_length else framing
     _check_fits(fitted, problems, questions, pipeline)
-    decoded = decode(model, pipeline.family, framing, problems)
+    return problems
+
+
+def predict_table(logged, model, questions: list[str], problems, answers: list[str] | None) -> dict:
+    """Columns `question`, `predicted` and, with answers, `expected`, `correct`; plus the
+    per-character comparison for the summary. `problems`: `read_problems` of the questions."""
+    from addexp.decode import decode
+    from addexp.framings import expected_chars
+
+    pipeline = logged.pipeline
+    decoded = decode(model, pipeline.family, pipeline.framing, problems)
     typed = np.array(["".join(q.split()) for q in questions])  # spaces carry no meaning
     table = {"question": typed, "predicted": decoded.answers.text}
     if answers is not None:
@@ -176,13 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not questions:
             raise QuestionError("no question given: type one (e.g. 12+50) or use --file.")
         logged = open_run(args.run, args.uri)
-        from addexp.framings import alphabet_for
-        from addexp.questions import parse_questions
-
-        space = logged.pipeline.space
-        parse_questions(questions, alphabet_for(space).symbols, space.operations)  # before TF
+        problems = read_problems(logged, questions, answers)  # every check before TensorFlow
         model = logged.load_model()
-        table = predict_table(logged, model, questions, answers)
+        table = predict_table(logged, model, questions, problems, answers)
     except (RunError, QuestionError) as error:
         print(f"addexp-predict: {error}", file=sys.stderr)
         return EXIT_USAGE
