@@ -423,20 +423,25 @@ def space_to_config(space: ProblemSpace) -> dict[str, Any]:
     }
 
 
-def eval_set_space(train: ProblemSpace, set_cfg: Any) -> ProblemSpace:
-    """The space of an evaluation set: the training space with the set's problem keys changed
-    (null keys stay as trained), then its relative keys applied: `digits` / `digits_scale`
-    (every operand exactly that many digits, or that multiple of the training's widest
-    operand, rounded) and `extra_terms` (that many more terms). Raises ValueError for a set
-    that asks for no valid space (e.g. fewer than one digit)."""
+def eval_set_data(train: ProblemSpace, set_cfg: Any) -> dict[str, Any]:
+    """The `data` keys of an evaluation set before its relative keys: the training space's,
+    with the set's problem keys changed (null keys stay as trained; a set that changes
+    `operations` or `terms` alone drops the training's weights or `max_terms`)."""
     data = space_to_config(train)
     changed = {k: set_cfg[k] for k in PROBLEM_KEYS if set_cfg.get(k) is not None}
     if "operations" in changed and "operation_weights" not in changed:
         data["operation_weights"] = None  # the training mix belongs to the training operations
     if "terms" in changed and "max_terms" not in changed:
         data["max_terms"] = None
-    data.update(changed)
-    space = space_from_config(data)
+    return data | changed
+
+
+def eval_set_space(train: ProblemSpace, set_cfg: Any) -> ProblemSpace:
+    """The space of an evaluation set: `eval_set_data`, then its relative keys applied:
+    `digits` / `digits_scale` (every operand exactly that many digits, or that multiple of the
+    training's widest operand, rounded) and `extra_terms` (that many more terms). Raises
+    ValueError for a set that asks for no valid space (e.g. fewer than one digit)."""
+    space = space_from_config(eval_set_data(train, set_cfg))
     digits = set_cfg.get("digits")
     if set_cfg.get("digits_scale") is not None:
         digits = round(set_cfg["digits_scale"] * train.max_operand_digits)

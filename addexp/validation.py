@@ -307,7 +307,7 @@ def _check_eval(cfg: DictConfig, space: Any, family: Any) -> None:
     """The test set, the objective and every evaluation set: names, keys, and whether the
     model can read and write its questions (symbols, terms) at all."""
     from addexp.framings import alphabet_for
-    from addexp.problems import PROBLEM_KEYS, eval_set_space
+    from addexp.problems import eval_set_data, eval_set_space
 
     e = cfg.eval
     _at_least("eval.examples", e.examples, 1)
@@ -341,14 +341,7 @@ def _check_eval(cfg: DictConfig, space: Any, family: Any) -> None:
             raise ConfigError(f"{key} sets both digits and digits_scale; keep one.")
         if s.extra_terms is not None:
             _at_least(f"{key}.extra_terms", s.extra_terms, 0)
-        merged = {k: cfg.data[k] for k in PROBLEM_KEYS} | {
-            k: s[k] for k in PROBLEM_KEYS if s[k] is not None
-        }
-        if s.terms is not None and s.max_terms is None:
-            merged["max_terms"] = None
-        if s.operations is not None and s.operation_weights is None:
-            merged["operation_weights"] = None
-        _check_problem(f"{key}.", merged)
+        _check_problem(f"{key}.", eval_set_data(space, s))
         set_space = eval_set_space(space, s)
         needed = set(alphabet_for(set_space).symbols) - trained
         if needed and family.framing != "mapping":
