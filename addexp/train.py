@@ -33,6 +33,16 @@ class TrainResult:
     history: list[dict[str, float]]  # one dict of metrics per epoch (resumed ones included)
 
 
+class StopOnSignal(keras.callbacks.Callback):
+    """Ends `fit` after the current batch when a signal is waiting (`faults.pending`), as
+    Keras' own callbacks stop training. Raising inside `fit` instead can leave TensorFlow
+    waiting forever for the input pipeline of the iterator being torn down."""
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if faults.pending():
+            self.model.stop_training = True
+
+
 def compile_model(model: keras.Model, framing, train_cfg) -> None:
     optimizer = getattr(keras.optimizers, OPTIMIZERS[train_cfg.optimizer])(
         learning_rate=train_cfg.learning_rate
@@ -100,10 +110,11 @@ def fit(
     redrawn (NumPy only, for the questions seen), the data stream must then be exactly where the
     checkpoint saved it, and training goes on from there.
 
-    Each `fit` call is `faults.interruptible()`: within a run's deferred block a signal stops
-    an epoch at once, and waits while `on_epoch` records one. Raises Diverged as soon as the
-    loss is NaN or infinite (Keras' TerminateOnNaN stops the epoch at that batch), and
-    ValueError when `resume` does not match this data stream.
+    Within a run's `faults.deferred()` block a signal stops the epoch after the current batch
+    (`StopOnSignal`) and raises `faults.Interrupted` before the epoch is recorded; one that
+    arrives while `on_epoch` records an epoch waits for it. Raises Diverged as soon as the loss
+    is NaN or infinite (Keras' TerminateOnNaN stops the epoch at that batch), and ValueError
+    when `resume` does not match this data stream.
     """
     fixed = train_cfg.regime == "fixed"
     rng, done = streams.data, resume.epochs_done if resume else 0
@@ -132,18 +143,19 @@ def fit(
             x, y, w = _arrays(framing, batch)
             seen.append(P.question_keys(batch))
         order = streams.order(epoch).permutation(len(x))
-        with faults.interruptible():
-            logs = model.fit(
-                x[order],
-                y[order],
-                sample_weight=None if w is None else w[order],
-                batch_size=train_cfg.batch_size,
-                epochs=1,
-                verbose=train_cfg.verbose,
-                validation_data=validation,
-                shuffle=False,
-                callbacks=[keras.callbacks.TerminateOnNaN()],
-            ).history
+        faults.check()
+        logs = model.fit(
+            x[order],
+            y[order],
+            sample_weight=None if w is None else w[order],
+            batch_size=train_cfg.batch_size,
+            epochs=1,
+            verbose=train_cfg.verbose,
+            validation_data=validation,
+            shuffle=False,
+            callbacks=[keras.callbacks.TerminateOnNaN(), StopOnSignal()],
+        ).history
+        faults.check()  # a signal stopped the epoch: it is not recorded
         loss = float(logs["loss"][-1])
         if not math.isfinite(loss):
             raise faults.Diverged(epoch + 1, train_cfg.epochs, loss)

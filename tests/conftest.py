@@ -26,6 +26,7 @@ TINY = ["train.epochs=2", "train.examples=64", "eval.examples=50", "eval.show=3"
 def _command(args: list[str]) -> tuple[list[str], dict[str, str]]:
     """The installed `addexp` console script with `args`, and its environment."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "HYDRA_FULL_ERROR": "0"}
+    env["PYTHONFAULTHANDLER"] = "1"  # a process aborted by a test shows where it stood
     env.pop("MLFLOW_TRACKING_URI", None)
     return [str(Path(sys.executable).with_name("addexp")), *args], env
 
