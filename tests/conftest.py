@@ -6,6 +6,7 @@ Every store, Hydra output folder and model lands under pytest's tmp_path, never 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -39,11 +40,24 @@ def addexp(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Compl
     )
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """In the child before it runs addexp: SIGINT back to its default. A shell starting a job in
+    the background makes it ignore SIGINT, the ignore is inherited, and addexp keeps a signal
+    ignored that it found ignored; a test sending SIGINT wants a terminal's behaviour."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_addexp(args: list[str], cwd: Path) -> subprocess.Popen:
     """Start `addexp` in `cwd` without waiting (to send it signals); stdout and stderr piped."""
     command, env = _command(args)
     return subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_sigint_as_in_a_terminal,
     )
 
 
