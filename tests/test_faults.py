@@ -169,7 +169,8 @@ def test_a_diverging_job_fails_alone_and_stays_out_of_the_comparison(folder, cap
     assert "training diverged" in by_rate.loc["1000000.0", "tags.error"]
     assert by_rate.loc["0.01", "status"] == "FINISHED"
 
-    assert compare(["--uri", _store(folder), "--parent", parent["run_id"]]) == 0
+    plot = str(folder / "comparison.png")
+    assert compare(["--uri", _store(folder), "--parent", parent["run_id"], "--plot", plot]) == 0
     table = capsys.readouterr().out
     assert "| 0.01 | 1 |" in table and "1000000.0" not in table
 
