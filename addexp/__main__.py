@@ -1,4 +1,10 @@
-"""The `addexp` command: the Hydra application (`addexp --help`, `--cfg job`, `key=value`, `-m`)."""
+"""The `addexp` command: the Hydra application (`addexp --help`, `--cfg job`, `key=value`, `-m`).
+
+Before anything is trained, every interpolation is resolved, the tracking store checked and the
+config validated; a mistake is one paragraph on stderr and exit status 2. In a sweep a job
+never raises: whatever stops it is recorded as a FAILED child of the sweep's parent run and the
+sweep goes on (see `addexp.sweep`).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,18 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean console
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from addexp import faults
+from addexp import faults, tracking
 from addexp.config import register_schemas
-from addexp.sweep import child_name, read_sweep
+from addexp.interpolation import resolved
+from addexp.store_checks import StoreError
+from addexp.sweep import child_name
+from addexp.sweep_link import JobFailed, SweepLink
 from addexp.validation import ConfigError, validate
 
 log = logging.getLogger("addexp")
@@ -29,71 +37,116 @@ def config_dir() -> str:
     return str(packaged if packaged.is_dir() else Path(__file__).parent.parent / "conf")
 
 
-def _auto_threads(hydra_cfg) -> int:
-    """TensorFlow threads per job so that parallel jobs x threads fits the CPUs a launcher gives
-    each job (joblib: cores / n_jobs; SLURM: cpus_per_task; Ray: remote.num_cpus); 0: no limit."""
-    if hydra_cfg.mode != RunMode.MULTIRUN:
-        return 0
-    launcher = hydra_cfg.launcher
-    if launcher.get("n_jobs"):
-        cores, n_jobs = os.cpu_count() or 1, launcher.n_jobs
-        return max(1, cores // (cores if n_jobs < 0 else n_jobs))
-    if launcher.get("cpus_per_task"):
-        return int(launcher.cpus_per_task)
-    ray_cpus = launcher.get("ray", {}).get("remote", {}).get("num_cpus")
-    return int(ray_cpus) if ray_cpus else 0
-
-
-def _context(hydra_cfg):
+def _context(hydra_cfg, link: SweepLink | None, store: tracking.Store | None):
+    """The run's context (what Hydra and the sweep say about where it runs and logs)."""
     from addexp.context import RunContext
 
-    sweep = read_sweep(Path(hydra_cfg.sweep.dir)) if hydra_cfg.mode == RunMode.MULTIRUN else None
-    overrides = tuple(hydra_cfg.overrides.task)
+    overrides = tuple(OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))
     return RunContext(
-        launch_dir=Path(hydra_cfg.runtime.cwd),
+        launch_dir=_launch_dir(hydra_cfg, link),
         output_dir=Path(hydra_cfg.runtime.output_dir),
         preset=hydra_cfg.runtime.choices.get("experiment"),
         overrides=overrides,
-        parent_run_id=sweep["parent_run_id"] if sweep else None,
-        run_name=child_name(list(overrides), sweep["keys"]) if sweep else None,
-        threads=_auto_threads(hydra_cfg),
+        parent_run_id=link.parent_run_id if link else None,
+        run_name=child_name(list(overrides), link.keys) if link else None,
+        threads=link.threads if link else 0,
+        store=store,
     )
+
+
+def _launch_dir(hydra_cfg, link: SweepLink | None) -> Path:
+    """Where addexp was launched: the sweep controller's folder, whatever folder a job runs in."""
+    return Path(link.launch_dir if link else hydra_cfg.runtime.cwd)
+
+
+def _check_tracking(cfg: DictConfig, link: SweepLink) -> None:
+    """A job must track exactly where its sweep's parent does (a preset or an interpolation may
+    say otherwise for one job: that job fails, loudly, instead of logging elsewhere)."""
+    launch_dir = Path(link.launch_dir)
+    own = resolved(cfg.tracking, root=cfg)
+    differs = {
+        "tracking.uri": (tracking.resolve_uri(own["uri"], launch_dir), link.store.uri),
+        "tracking.experiment": (own["experiment"], link.store.experiment),
+        "tracking.artifact_location": (
+            tracking.resolve_artifact_location(own["artifact_location"], launch_dir),
+            link.configured_artifact_location,
+        ),
+    }
+    for key, (mine, sweeps) in differs.items():
+        if mine != sweeps:
+            raise ConfigError(
+                f"{key} is {mine} in this job but {sweeps} for its sweep; a sweep keeps its "
+                "parent run and every job in one experiment of one store, so set tracking.* "
+                "once for the whole sweep (on the command line, not in a swept preset)."
+            )
+
+
+def _refuse(cfg: DictConfig, hydra_cfg, link: SweepLink | None, error: Exception) -> JobFailed:
+    """Report a mistake found before training: exit 2 for a single run; in a sweep a FAILED
+    child saying why, and the sweep goes on."""
+    label = "tracking store unusable" if isinstance(error, StoreError) else "invalid configuration"
+    known = isinstance(error, ConfigError | StoreError)
+    message = str(error) if known else f"{type(error).__name__}: {error}"
+    print(f"addexp: {label}: {message}", file=sys.stderr)
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        raise SystemExit(2)
+    if link is not None:
+        from addexp.run import record_invalid
+
+        try:
+            record_invalid(
+                cfg, _context(hydra_cfg, link, link.store), f"{type(error).__name__}: {error}"
+            )
+        except Exception:  # the sweep's end counts this job as one that recorded no run
+            log.exception("the failed job could not be recorded in %s", link.store.uri)
+    return JobFailed(message)
 
 
 register_schemas()
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | JobFailed:
     faults.install()
     hydra_cfg = HydraConfig.get()
-    ctx = _context(hydra_cfg)
-    in_sweep = ctx.parent_run_id is not None
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    link = SweepLink.of_job(hydra_cfg) if multirun else None
+    if link is not None:
+        job = child_name(OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False), link.keys)
+        log.info("sweep job %d of %s: %s", hydra_cfg.job.num + 1, link.jobs or "?", job)
     try:
+        if link is not None:
+            _check_tracking(cfg, link)
+        resolved(cfg)
+        # the store before validation: it is quick to check, and opening it writes no run
+        store = (
+            link.store if link else tracking.open_store(cfg.tracking, Path(hydra_cfg.runtime.cwd))
+        )
         validate(cfg)
         if cfg.train.resume:
             from addexp.resume import check
 
-            check(cfg, ctx.launch_dir)
-    except ConfigError as error:
-        print(f"addexp: invalid configuration: {error}", file=sys.stderr)
-        if not in_sweep:
-            raise SystemExit(2) from None
-        from addexp.run import record_invalid
-
-        record_invalid(cfg, ctx, str(error))  # a FAILED child; the sweep goes on
-        return float("nan")
+            check(cfg, _launch_dir(hydra_cfg, link))
+    except (ConfigError, StoreError) as error:
+        return _refuse(cfg, hydra_cfg, link, error)
+    except Exception as error:  # a check that broke on this job's config: in a sweep, go on
+        if not multirun:
+            raise
+        return _refuse(cfg, hydra_cfg, link, error)
     from addexp.run import run
 
     try:
-        return run(cfg, ctx)
-    except (KeyboardInterrupt, faults.Diverged) as stop:
-        return faults.report(stop, in_sweep)
-    except Exception:
-        if not in_sweep:
+        return run(cfg, _context(hydra_cfg, link, store))
+    except KeyboardInterrupt as stop:  # ends the process, a sweep too (exit 128 + signal)
+        return faults.report(stop, multirun)
+    except faults.Diverged as stop:  # one line; in a sweep a FAILED child, the sweep goes on
+        faults.report(stop, multirun)
+        return JobFailed(str(stop))
+    except Exception as error:
+        if not multirun:
             raise
         log.exception("job failed; its MLflow run is marked FAILED and the sweep goes on")
-        return float("nan")
+        return JobFailed(f"{type(error).__name__}: {error}")
 
 
 def cli() -> None:

@@ -1,12 +1,12 @@
 """Compare MLflow runs: group by config keys, aggregate a metric over seeds, print a table.
 
-    addexp-compare --experiment addexp --group-by tags.preset data.masking
-    addexp-compare --filter "tags.preset = 'ext_masking'" --group-by data.masking --format csv
+    addexp-compare --experiment addexp --group-by tags.preset encoding.masking
+    addexp-compare --filter "tags.preset = 'ext_masking'" --group-by encoding.masking --format csv
     addexp-compare --parent RUN_ID --plot sweep.png     # a sweep's children; logs to the parent
     addexp-compare --metric test/exact_match length_x2/exact_match   # one row per metric and group
 
-Group keys are param names (`data.masking`) or `tags.NAME`. The default groups a sweep's children
-by its swept keys, and other runs by preset and every param that differs, seed excepted.
+Group keys are param names (`encoding.masking`) or `tags.NAME`. The default groups a sweep's
+children by its swept keys, and other runs by preset and every param that differs, seed excepted.
 """
 
 from __future__ import annotations
@@ -28,13 +28,7 @@ def load_runs(
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    if parent:
-        experiment_id = client.get_run(parent).info.experiment_id
-    else:
-        exp = client.get_experiment_by_name(experiment)
-        if exp is None:
-            raise SystemExit(f"addexp-compare: no experiment named {experiment!r} at {uri}")
-        experiment_id = exp.experiment_id
+    experiment_id = _experiment_id(client, uri, experiment, parent)
     clauses = ["attributes.status = 'FINISHED'"]
     if parent:
         clauses.append(f"tags.mlflow.parentRunId = '{parent}'")
@@ -56,6 +50,35 @@ def load_runs(
         token = page.token
         if not token:
             return runs
+
+
+def _experiment_id(client, uri: str, experiment: str, parent: str | None) -> str:
+    if parent:
+        return client.get_run(parent).info.experiment_id
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        raise SystemExit(f"addexp-compare: no experiment named {experiment!r} at {uri}")
+    return exp.experiment_id
+
+
+def note_running(uri: str, experiment: str, parent: str | None) -> str | None:
+    """A note on runs left out because MLflow shows them RUNNING: alive ones are not done yet,
+    stale ones (their process is gone, `addexp.liveness`) never will be."""
+    from mlflow.tracking import MlflowClient
+
+    from addexp import liveness
+
+    client = MlflowClient(tracking_uri=uri)
+    narrow = f"tags.mlflow.parentRunId = '{parent}'" if parent else ""
+    runs = liveness.running_runs(client, [_experiment_id(client, uri, experiment, parent)], narrow)
+    runs = [r for r in runs if "sweep.keys" not in r.data.tags]
+    if not runs:
+        return None
+    stale = sum(liveness.judge(r).stale for r in runs)
+    return (
+        f"note: {len(runs)} run(s) showing RUNNING are left out: {len(runs) - stale} still "
+        f"going, {stale} stale (their process is gone; `addexp-runs --stale --mark` ends them)"
+    )
 
 
 def _value(run: dict, key: str) -> str:
@@ -196,6 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--format", choices=["md", "csv"], default="md")
     args = parser.parse_args(argv)
     runs = load_runs(args.uri, args.experiment, args.filter, args.parent)
+    note = note_running(args.uri, args.experiment, args.parent)
+    if note:
+        print(note, file=sys.stderr)
     group_by = args.group_by
     if group_by is None:
         swept = _sweep_keys(args.uri, args.parent) if args.parent else []

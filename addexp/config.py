@@ -6,6 +6,7 @@ defaults lists. Ranges and combinations are checked afterwards by `addexp.valida
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,16 @@ class EvalSetConfig:
 
 
 @dataclass
+class EarlyStoppingConfig:
+    """Stop when a per-epoch metric stops improving (Keras EarlyStopping)."""
+
+    monitor: str | None = None  # e.g. val/exact_match or train/loss; null = off
+    patience: int = 5  # epochs without improvement before stopping
+    min_delta: float = 0.0  # smallest change that counts as improvement
+    restore_best_weights: bool = True  # end with the best epoch's weights
+
+
+@dataclass
 class TrainConfig:
     """How the model is fitted."""
 
@@ -83,6 +94,12 @@ class TrainConfig:
     threads: int = 0  # TensorFlow intra/inter-op threads per process; 0 = TensorFlow's choice
     verbose: int = 0  # Keras fit verbosity
     mask_loss: bool = False  # leave answer padding beyond the terminating pad out of the loss
+    clipnorm: float = 0.0  # clip each gradient to this norm; 0 = no clipping
+    schedule: str = "none"  # learning rate per epoch: none | cosine | exponential
+    warmup_epochs: int = 0  # linear warm-up to learning_rate over this many epochs
+    decay_rate: float = 0.9  # exponential: factor per epoch
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    progress: str = "auto"  # progress over epochs: auto, bar, lines, off (addexp.progress)
     checkpoint_every: int = 1  # log the checkpoint to the run every N epochs; 0 = when it stops
     resume: str | None = None  # run id: continue that run's checkpoint in a new run
 
@@ -108,6 +125,7 @@ class TrackingConfig:
     artifact_location: str | None = None
     run_name: str | None = None
     log_model: bool = True
+    system_metrics: bool = False  # MLflow's system metrics (CPU, memory, disk, network)
 
 
 @dataclass
@@ -152,8 +170,9 @@ def register_schemas() -> None:
 
 
 # What a run may return to a sweeper (eval.objective): SPLIT/METRIC, where SPLIT is `val`,
-# `test` or the name of an evaluation set.
-SET_METRICS = ("exact_match", "char_accuracy", "rmse", "invalid_rate")
+# `test` or the name of an evaluation set, and METRIC one that is better higher (sweeps mark the
+# highest as best and the Optuna search maximises).
+SET_METRICS = ("exact_match", "char_accuracy")
 VAL_METRICS = ("exact_match", "accuracy")
 RESERVED_SET_NAMES = ("test", "val", "train", "breakdown", "predictions", "config", "model")
 # Keys a resumed run may set differently from the run it resumes (none changes what is trained
@@ -168,3 +187,15 @@ RESUME_FREE_KEYS = (
 )
 # train.optimizer -> Keras optimizer class name.
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adamw": "AdamW"}
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config -> {"data.terms": "2", ...}; lists stay whole ("[100]") as one param."""
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = "null" if value is None else str(value)
+    return flat

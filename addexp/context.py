@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from addexp.tracking import Store
 
 
 @dataclass(frozen=True)
@@ -17,3 +21,4 @@ class RunContext:
     parent_run_id: str | None = None  # set inside a tracked sweep: this run is its child
     run_name: str | None = None  # default name (a sweep child's swept values)
     threads: int = 0  # TensorFlow threads when train.threads is 0 (parallel sweeps)
+    store: Store | None = None  # opened and checked store (a sweep's); None: open it

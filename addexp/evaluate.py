@@ -47,12 +47,15 @@ def predictions_table(problems: Problems, expected_chars: np.ndarray, answers: A
 @dataclass(frozen=True)
 class SetResult:
     """Everything measured on one set: metrics (unprefixed), the predictions table, the
-    breakdown table and the framing (layout) the set was written in."""
+    breakdown table, the framing (layout) the set was written in, and the expected and
+    predicted answers as (n, answer width) characters in reading order."""
 
     metrics: dict[str, float]
     table: dict[str, np.ndarray]
     breakdown: dict[str, np.ndarray]
     framing: Any
+    expected: np.ndarray
+    predicted: np.ndarray
 
 
 def evaluate_set(
@@ -68,7 +71,14 @@ def evaluate_set(
     )
     metrics["seconds"] = decoded.seconds
     table = predictions_table(problems, expected, decoded.answers)
-    return SetResult(metrics, table, breakdown(problems, table["correct"]), decoded.framing)
+    return SetResult(
+        metrics,
+        table,
+        breakdown(problems, table["correct"]),
+        decoded.framing,
+        expected,
+        decoded.answers.chars,
+    )
 
 
 def format_examples(table: dict, count: int) -> str:

@@ -1,14 +1,17 @@
 """`addexp-eval`: evaluate an already trained run on new evaluation sets, without training.
 
     addexp-eval --run RUN_ID eval=length
-    addexp-eval --run RUN_ID 'eval.sets={digits_6: {digits: 6}}' eval.examples=500
+    addexp-eval --run RUN_ID '+eval.sets.digits_6={digits: 6}' eval.examples=500
+    addexp-eval --run RUN_ID eval=length_study model.beam_width=4   # logged as beam4/<set>/...
 
 The overrides compose the `eval` section exactly as `addexp` would (config group and keys); the
 rest of the config is the run's own. Each set is drawn from the stream it would have had in
 training, scored through the same decode step, and logged to the run (MLflow accepts metrics
 and artifacts on a finished run; its params and status stay as they are), with a tag
 `eval.added.<UTC time>` saying what was added. Training questions are redrawn from the run's
-seed, so `<set>/train_overlap` is measured, not guessed.
+seed, so `<set>/train_overlap` is measured, not guessed. A decoding option may be changed too
+(`model.beam_width`, which leaves the weights alone); its metrics are then logged under
+`beam<width>/<set>/...`, beside the run's own.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is impor
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean console
 
 EXIT_USAGE = 2
+DECODING = "model.beam_width"  # the one model key a finished run may be decoded with anew
 
 
 def compose_eval(run_cfg, overrides: list[str]):
@@ -37,28 +41,35 @@ def compose_eval(run_cfg, overrides: list[str]):
     from addexp.__main__ import config_dir
     from addexp.config import register_schemas
 
-    outside = [o for o in overrides if not o.lstrip("+~").startswith("eval")]
+    decoding = [o for o in overrides if o.startswith(DECODING)]
+    outside = [o for o in overrides if not o.lstrip("+~").startswith("eval") and o not in decoding]
     if outside:
         raise ValueError(
-            f"{', '.join(outside)}: addexp-eval changes only the evaluation (eval=OPTION or "
-            "eval.KEY=VALUE); everything else is the run's own."
+            f"{', '.join(outside)}: addexp-eval changes only the evaluation (eval=OPTION, "
+            f"eval.KEY=VALUE) and decoding ({DECODING}=N); everything else is the run's own."
         )
+    if decoding and "beam_width" not in run_cfg.model:
+        raise ValueError(f"model={run_cfg.model.name} has no {DECODING}; it decodes in one pass.")
     register_schemas()
+    eval_overrides = [o for o in overrides if o not in decoding]
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        composed = compose("config", overrides=overrides)
+        composed = compose("config", overrides=eval_overrides)
     cfg = OmegaConf.create(OmegaConf.to_container(run_cfg))  # the run's own values
     cfg.eval = composed.eval  # typed and checked by the schema
+    for override in decoding:
+        cfg.model.beam_width = int(override.split("=", 1)[1])
     return cfg
 
 
 def parser() -> argparse.ArgumentParser:
+    from addexp.logged_run import add_run_arguments
+
     p = argparse.ArgumentParser(
         prog="addexp-eval",
         description="Evaluate a trained addexp run on new evaluation sets and log them to it.",
     )
     p.add_argument("overrides", nargs="*", help="eval=length, eval.sets=..., eval.examples=N")
-    p.add_argument("--run", required=True, help="run id, or a model URI runs:/RUN_ID/model")
-    p.add_argument("--uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here)")
+    add_run_arguments(p)
     return p
 
 
@@ -97,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _, exclude = draw_test_set(cfg, pipeline.space)
     seen = replay_seen_keys(pipeline.space, cfg.train, training_rng(cfg), exclude)
     results = evaluate_sets(model, pipeline, cfg.seed, seen)
+    if cfg.model.get("beam_width") != logged.cfg.model.get("beam_width"):
+        results = {f"beam{cfg.model.beam_width}/{name}": r for name, r in results.items()}
     mlflow.set_tracking_uri(logged.uri)
     with tempfile.TemporaryDirectory() as folder:
         log_results(results, Path(folder), logged.run_id)

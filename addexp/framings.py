@@ -12,10 +12,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from addexp.encoding import Alphabet, argmax_indices, encode_inputs
+from addexp.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs
 from addexp.operations import symbols_of
 from addexp.problems import MISSING, Problems, ProblemSpace, spanning_space
-from addexp.text import PAD, TextFormat, join_rows, parse_integers, render_integers
+from addexp.text import (
+    PAD,
+    TextFormat,
+    char_matrix,
+    join_rows,
+    pad,
+    parse_integers,
+    render_integers,
+)
 
 MAPPING_PAD = -1.0  # input value of a missing term (scaled terms lie in [0, 1])
 NO_ANSWER = "?"  # written where an output reads as no symbol (never a right character)
@@ -138,6 +146,138 @@ class Seq2SeqFraming:
         return Answers(chars, values, valid)
 
 
+START, END = "^", "$"  # the decoder's first input, and the symbol that ends every answer
+
+
+class AutoregressiveFraming(Seq2SeqFraming):
+    """Characters in; the answer written one symbol at a time, each step reading the previous
+    one (teacher forcing in training: the decoder reads the true previous symbol, `START` first).
+
+    An answer is its digits in model order (least significant first with `reverse_output`),
+    then `END`, then padding that is left out of the loss: so a decoder can stop early, or write
+    an answer longer than any it was trained on. The alphabet holds `START` and `END` besides
+    the question's symbols. Training inputs are a dict: `question` (encoded as configured) and
+    `answer_in` (symbol indices, shifted by one step)."""
+
+    name = "autoregressive"
+
+    @property
+    def shapes(self) -> Shapes:
+        base = super().shapes
+        return Shapes(
+            base.input_shape,
+            self.text_format.answer_width + 1,  # the answer and its END
+            base.output_symbols,
+            base.vocab,
+            base.mask_value,
+        )
+
+    def answer_tokens(self, problems: Problems) -> np.ndarray:
+        """(n, answer_width + 1) symbol indices: the answer in model order, END, padding."""
+        width = self.text_format.answer_width
+        text = render_integers(problems.targets)
+        lengths = np.strings.str_len(text)
+        if self.text_format.reverse_output:  # digits reversed, then the padding
+            chars = char_matrix(pad(text, width, "left"), width)[:, ::-1]
+        else:
+            chars = char_matrix(pad(text, width, "right"), width)
+        chars = np.concatenate([chars, np.full((len(text), 1), PAD)], axis=1)
+        chars[np.arange(len(text)), lengths] = END
+        return self.alphabet.to_indices(chars)
+
+    def inputs(self, problems: Problems) -> dict[str, np.ndarray]:
+        tokens = self.answer_tokens(problems)
+        start = np.full((len(tokens), 1), self.alphabet.symbols.index(START), np.int32)
+        return {
+            "question": super().inputs(problems),
+            "answer_in": np.concatenate([start, tokens[:, :-1]], axis=1),
+        }
+
+    def question_inputs(self, problems: Problems) -> np.ndarray:
+        """The encoder's input alone (decoding writes `answer_in` step by step)."""
+        return super().inputs(problems)
+
+    def targets(self, problems: Problems) -> np.ndarray:
+        return self.alphabet.one_hot(self.answer_tokens(problems))
+
+    def sample_weights(self, problems: Problems) -> np.ndarray:
+        """Every step up to and including END weighs 1; the padding after it 0."""
+        tokens = self.answer_tokens(problems)
+        ended = np.cumsum(tokens == self.alphabet.symbols.index(END), axis=1)
+        after_end = (ended - (tokens == self.alphabet.symbols.index(END))) > 0
+        return (~after_end).astype(np.float32)
+
+    def answers_from_tokens(self, tokens: np.ndarray) -> Answers:
+        """Answers from decoded symbol indices (n, steps) in model order: everything before the
+        first END (an answer that never ends, or is wider than the layout, reads as invalid)."""
+        chars = self.alphabet.to_chars(tokens)
+        is_end = chars == END
+        before_end = np.cumsum(is_end, axis=1) == 0
+        ended = is_end.any(axis=1)
+        chars = np.where(before_end, chars, PAD)
+        if self.text_format.reverse_output:
+            chars = chars[:, ::-1]
+        text = np.strings.strip(join_rows(chars), PAD)
+        width = self.text_format.answer_width
+        fits = ended & (np.strings.str_len(text) <= width) & (np.strings.find(text, PAD) < 0)
+        text = np.where(fits, text, "?" * width)
+        laid_out = self.text_format.answers(text)
+        values, valid = parse_integers(join_rows(laid_out))
+        return Answers(laid_out, values, valid & fits)
+
+
+class AlignedFraming(Seq2SeqFraming):
+    """Place values aligned: input step i holds the digit of place value 10**i of every operand
+    (one-hot, one slot per term; absent digits and terms are 0, which adds nothing), and output
+    step i is the answer's digit of that place. Least significant place first, so the carry
+    into step i comes from step i - 1: the layout in which a recurrent tagger can add numbers
+    of any length (the "aligned" input of Kaiser & Sutskever 2016 and of the digit-alignment
+    studies since). Sums only; the question is still typed and shown as plain text."""
+
+    name = "aligned"
+
+    @property
+    def steps(self) -> int:
+        """Places: the answer's width (a sum is never shorter than its operands)."""
+        return self.text_format.answer_width
+
+    @property
+    def shapes(self) -> Shapes:
+        terms = self.space.max_terms if self.space is not None else 2
+        return Shapes((self.steps, terms * 10), self.steps, 10)
+
+    def _places(self, values: np.ndarray) -> np.ndarray:
+        """(..., steps) decimal digits of non-negative integers, least significant first."""
+        text = np.strings.rjust(np.asarray(values).astype(str), self.steps, "0")
+        chars = np.ascontiguousarray(text, dtype=f"<U{self.steps}").view("<U1")
+        digits = chars.reshape(*np.shape(values), self.steps).view(np.uint32) - ord("0")
+        return digits[..., ::-1].astype(np.int64)
+
+    def inputs(self, problems: Problems) -> np.ndarray:
+        operands = np.where(problems.operands == MISSING, 0, problems.operands)
+        digits = self._places(operands)  # (n, terms, steps)
+        terms = self.shapes.input_shape[1] // 10
+        if digits.shape[1] < terms:  # fewer terms than the model's slots: the rest are 0
+            digits = np.pad(digits, ((0, 0), (0, terms - digits.shape[1]), (0, 0)))
+        one_hot = np.eye(10, dtype=np.float32)[digits]  # (n, terms, steps, 10)
+        return one_hot.transpose(0, 2, 1, 3).reshape(len(problems), self.steps, terms * 10)
+
+    def targets(self, problems: Problems) -> np.ndarray:
+        return np.eye(10, dtype=np.float32)[self._places(problems.targets)]
+
+    def sample_weights(self, problems: Problems) -> None:
+        return None
+
+    def answers(self, outputs: np.ndarray) -> Answers:
+        digits = argmax_indices(outputs)[:, ::-1]  # most significant first
+        text = join_rows(np.array(list(DIGITS), dtype="<U1")[digits])
+        text = np.strings.lstrip(text, "0")
+        text = np.where(np.strings.str_len(text) == 0, "0", text)
+        laid_out = self.text_format.answers(text)
+        values, valid = parse_integers(join_rows(laid_out))
+        return Answers(laid_out, values, valid)
+
+
 class MappingFraming:
     """Terms and sum divided by `max_terms * largest` (the tutorial's scaling), one term per
     step; missing terms (variable term counts) are MAPPING_PAD, hidden when masking."""
@@ -190,10 +330,12 @@ class MappingFraming:
         return Answers(self.text_format.answers(text), values, valid)
 
 
-def alphabet_for(space: ProblemSpace) -> Alphabet:
-    """Digits, pad, the operators' symbols, brackets if any, and '-' if answers can be < 0."""
+def alphabet_for(space: ProblemSpace, autoregressive: bool = False) -> Alphabet:
+    """Digits, pad, the operators' symbols, brackets if any, '-' if answers can be < 0, and
+    START and END for a decoder that reads its own output."""
     extra = symbols_of(space.operations) + ("()" if space.brackets else "")
-    return Alphabet.for_symbols(extra + ("-" if space.value_range()[0] < 0 else ""))
+    extra += "-" if space.value_range()[0] < 0 else ""
+    return Alphabet.for_symbols(extra + (START + END if autoregressive else ""))
 
 
 def make_framing(cfg, family, space: ProblemSpace, eval_spaces: list[ProblemSpace]):
@@ -205,9 +347,13 @@ def make_framing(cfg, family, space: ProblemSpace, eval_spaces: list[ProblemSpac
     if family.framing == "mapping":
         scale = float(space.max_terms * space.max_value)
         return MappingFraming(text_format, space.max_terms, scale, cfg.encoding.masking)
-    return Seq2SeqFraming(
+    autoregressive = family.framing == "autoregressive"
+    framing = {"autoregressive": AutoregressiveFraming, "aligned": AlignedFraming}.get(
+        family.framing, Seq2SeqFraming
+    )
+    return framing(
         text_format,
-        alphabet_for(space),
+        alphabet_for(space, autoregressive),
         cfg.encoding.name,
         cfg.encoding.masking,
         cfg.train.mask_loss,

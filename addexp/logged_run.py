@@ -28,6 +28,12 @@ def default_uri() -> str:
     return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+def add_run_arguments(parser: Any) -> None:
+    """`--run` and `--uri`, as every reader of a logged run takes them (argparse)."""
+    parser.add_argument("--run", required=True, help="run id, or a model URI runs:/RUN_ID/model")
+    parser.add_argument("--uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here)")
+
+
 def run_id_of(run: str) -> str:
     """A run id from `RUN_ID` or a model URI `runs:/RUN_ID/model`."""
     match = re.fullmatch(r"runs:/([^/]+)(/.*)?", run)
@@ -65,9 +71,15 @@ def open_run(run: str, uri: str | None = None) -> LoggedRun:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    from addexp.store_checks import StoreError, check_store
+
     uri = uri or default_uri()
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         raise RunError(f"no MLflow store at {uri}; name the store with --uri.")
+    try:
+        check_store(uri)  # a server that does not answer fails here, in seconds
+    except StoreError as error:
+        raise RunError(f"--uri {uri}: {error}") from None
     run_id = run_id_of(run)
     client = MlflowClient(uri)
     try:

@@ -13,7 +13,7 @@ import numpy as np
 
 from addexp.config import typed_set
 from addexp.framings import make_framing
-from addexp.models import FAMILIES, ModelFamily
+from addexp.models import FAMILIES, ModelFamily, bind
 from addexp.problems import (
     Problems,
     ProblemSpace,
@@ -67,7 +67,7 @@ def build_pipeline(cfg: Any) -> Pipeline:
     """Spaces, family and framing of a resolved (and validated) config."""
     space = space_from_config(cfg.data)
     sets = eval_sets(cfg, space)
-    family = FAMILIES[cfg.model.name]
+    family = bind(FAMILIES[cfg.model.name], cfg.model)
     framing = make_framing(cfg, family, space, [s.space for s in sets])
     return Pipeline(space, sets, family, framing)
 

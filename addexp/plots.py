@@ -1,4 +1,5 @@
-"""Learning curves as a PNG artifact (matplotlib without a display)."""
+"""Plots logged as PNG artifacts, which the MLflow UI previews (matplotlib without a display):
+learning curves, accuracy per answer position, and predicted against expected symbol."""
 
 from __future__ import annotations
 
@@ -63,3 +64,144 @@ def breakdown_plot(table: dict, path: Path, title: str) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _check_pair(expected: np.ndarray, predicted: np.ndarray) -> None:
+    if expected.ndim != 2 or expected.shape != predicted.shape or expected.shape[0] == 0:
+        raise ValueError(
+            f"expected and predicted must be equal (n, width) arrays with n >= 1; "
+            f"got {expected.shape} and {predicted.shape}"
+        )
+
+
+def position_accuracy(
+    expected: np.ndarray, predicted: np.ndarray, path: Path, title: str, pad: str = " "
+) -> Path:
+    """Bar chart of the share of answers right at each answer position, left to right as a
+    person reads the answer (the model may have written it reversed), with the share of answers
+    that hold a symbol other than the pad there, so positions that are mostly padding show.
+
+    `expected`, `predicted`: (n, width) single characters in reading order. Writes a PNG to
+    `path` and returns it. Raises ValueError if the arrays are not equal (n, width), n >= 1.
+    """
+    expected, predicted = np.asarray(expected), np.asarray(predicted)
+    _check_pair(expected, predicted)
+    n, width = expected.shape
+    accuracy = 100 * (expected == predicted).mean(axis=0)
+    occupied = 100 * (expected != pad).mean(axis=0)
+    positions = np.arange(1, width + 1)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * width + 2), 3.4))
+    bars = ax.bar(positions, accuracy, color="tab:blue", label="right at this position")
+    ax.plot(positions, occupied, "k_", markersize=24, mew=2, label="answers with a symbol here")
+    ax.bar_label(bars, fmt="%.0f%%", padding=2, fontsize=8)
+    ax.set_xticks(positions, [str(p) for p in positions])
+    ax.set_xlabel("answer position (1 = leftmost, as read)")
+    ax.set_ylabel("share of answers (%)")
+    ax.set_ylim(0, 135)
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_title(f"{title}\naccuracy per answer position ({n} answers)", fontsize=10)
+    ax.legend(loc="upper center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def attention_plot(
+    questions: list[list[str]], answers: list[list[str]], weights: np.ndarray, path: Path
+) -> Path:
+    """One heat map per question: rows the answer symbols written (in the order the decoder
+    wrote them), columns the question's symbols as the encoder read them (padding shown as
+    '·'), cells the attention weight (0-1) of that step on that symbol. `weights`: (n, answer
+    steps, question steps)."""
+    n = len(questions)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
+    for i, (ax, question, answer, w) in enumerate(
+        zip(axes[0], questions, answers, weights, strict=True)
+    ):
+        shown = [str(c) if c != " " else "·" for c in question]
+        image = ax.imshow(w[: len(answer), : len(question)], vmin=0, vmax=1, cmap="viridis")
+        ax.set_xticks(range(len(shown)), shown)
+        ax.set_yticks(range(len(answer)), [str(c) for c in answer])
+        ax.set_title("".join(shown), fontsize=9)
+        ax.set_xlabel("question (encoder's order)")
+        if i == 0:
+            ax.set_ylabel("answer symbol written")
+    fig.colorbar(image, ax=axes[0].tolist(), label="attention weight", shrink=0.8)
+    fig.suptitle("Attention of each decoder step over the question")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _symbol_order(symbols: np.ndarray, pad: str) -> list[str]:
+    """Digits in numeric order, then the other symbols, the pad last."""
+    present = set(symbols.tolist())
+    digits = [d for d in "0123456789" if d in present]
+    others = sorted(present - set(digits) - {pad})
+    return digits + others + ([pad] if pad in present else [])
+
+
+def confusion_counts(
+    expected: np.ndarray, predicted: np.ndarray, pad: str = " "
+) -> tuple[list[str], np.ndarray]:
+    """(symbols, counts): counts[i, j] is how often expected symbol i was predicted as symbol j,
+    over every position of (n, width) character arrays; symbols are the digits in order, then the
+    other symbols present, the pad last. Raises ValueError if the arrays are not equal (n, width).
+    """
+    expected, predicted = np.asarray(expected), np.asarray(predicted)
+    _check_pair(expected, predicted)
+    symbols = _symbol_order(np.concatenate([expected.ravel(), predicted.ravel()]), pad)
+    table = np.array(symbols)
+    order = np.argsort(table)  # index of each symbol in display order, found by binary search
+    rows = order[np.searchsorted(table[order], expected.ravel())]
+    cols = order[np.searchsorted(table[order], predicted.ravel())]
+    counts = np.zeros((len(symbols), len(symbols)), dtype=np.int64)
+    np.add.at(counts, (rows, cols), 1)
+    return symbols, counts
+
+
+def symbol_confusion(
+    expected: np.ndarray, predicted: np.ndarray, path: Path, title: str, pad: str = " "
+) -> Path:
+    """Heat map of predicted against expected answer symbol over every answer position: rows are
+    the expected symbol, columns the predicted one, colour the share of that row (%), each cell
+    labelled with its count; the pad is labelled `pad`. A perfect model fills the diagonal.
+
+    `expected`, `predicted`: (n, width) single characters in reading order. Writes a PNG to
+    `path` and returns it. Raises ValueError if the arrays are not equal (n, width), n >= 1.
+    """
+    symbols, counts = confusion_counts(expected, predicted, pad)
+    totals = counts.sum(axis=1, keepdims=True)
+    share = np.divide(100 * counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+
+    labels = ["pad" if s == pad else s for s in symbols]
+    size = 1.6 + 0.55 * len(symbols)
+    fig, ax = plt.subplots(figsize=(size + 1.4, size))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
+    for (i, j), count in np.ndenumerate(counts):
+        if count:
+            colour = "white" if share[i, j] > 60 else "black"
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=7, color=colour)
+    ax.set_xticks(range(len(symbols)), labels)
+    ax.set_yticks(range(len(symbols)), labels)
+    ax.set_xlabel("predicted symbol")
+    ax.set_ylabel("expected symbol")
+    positions = int(counts.sum())
+    ax.set_title(f"{title}\npredicted vs expected symbol ({positions} positions)", fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of expected symbol (%)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def answer_plots(
+    expected: np.ndarray, predicted: np.ndarray, folder: Path, title: str
+) -> list[Path]:
+    """Both answer plots of a test set into `folder`: `answer_positions.png` and
+    `answer_confusion.png` (see `position_accuracy` and `symbol_confusion` for the arrays)."""
+    return [
+        position_accuracy(expected, predicted, folder / "answer_positions.png", title),
+        symbol_confusion(expected, predicted, folder / "answer_confusion.png", title),
+    ]

@@ -28,16 +28,29 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clea
 EXIT_USAGE = 2
 
 
+COLUMNS = {"question": "answer", "input": "expected"}  # a run's predictions CSV reads as is
+
+
 def read_questions(path: Path) -> tuple[list[str], list[str] | None]:
     """Questions (and answers, if the file has them) from a CSV with a `question` column (and
-    optionally `answer`), or from plain text, one question per line."""
+    optionally `answer`) or a run's own predictions CSV (`input`, `expected`), or from plain
+    text, one question per line. Raises QuestionError for a CSV header without a question
+    column."""
+    from addexp.questions import QuestionError
+
     text = path.read_text()
     first = text.splitlines()[0] if text.strip() else ""
-    if "question" in [c.strip() for c in first.split(",")]:
-        rows = list(csv.DictReader(io.StringIO(text)))
-        questions = [row["question"] for row in rows]
-        answers = [row["answer"] for row in rows] if "answer" in rows[0] else None
-        return questions, answers
+    header = [c.strip() for c in first.split(",")]
+    for question, answer in COLUMNS.items():
+        if question in header:
+            rows = list(csv.DictReader(io.StringIO(text)))
+            answers = [row[answer] for row in rows] if answer in header else None
+            return [row[question] for row in rows], answers
+    if "," in first:
+        raise QuestionError(
+            f"--file {path}: a CSV needs a `question` column (and optionally `answer`), or a "
+            "run's predictions CSV (`input`, `expected`); its header is " + repr(first) + "."
+        )
     return [line for line in text.splitlines() if line.strip()], None
 
 
@@ -132,13 +145,14 @@ def _render(table: dict, fmt: str) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
+    from addexp.logged_run import add_run_arguments
+
     p = argparse.ArgumentParser(
         prog="addexp-predict",
         description="Answer questions typed as text with a trained addexp run's model.",
     )
     p.add_argument("questions", nargs="*", help='questions such as "12+50" (typed plainly)')
-    p.add_argument("--run", required=True, help="run id, or a model URI runs:/RUN_ID/model")
-    p.add_argument("--uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here)")
+    add_run_arguments(p)
     p.add_argument("--file", type=Path, help="one question per line, or CSV: question[,answer]")
     p.add_argument("--format", choices=["text", "csv", "json"], default="text")
     p.add_argument("--out", type=Path, help="also write the table to this file")
@@ -173,9 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"addexp-predict: {error}", file=sys.stderr)
         return EXIT_USAGE
     output = _render(table, args.format)
-    print(output)
     if args.out is not None:
-        args.out.write_text(output + "\n")
+        try:
+            args.out.write_text(output + "\n")
+        except OSError as error:
+            print(f"addexp-predict: --out {args.out}: {error.strerror}.", file=sys.stderr)
+            return EXIT_USAGE
+    print(output)
     if answers is not None:
         print(
             f"exact_match {table['correct'].mean():.4f}  "

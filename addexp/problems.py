@@ -407,24 +407,29 @@ PROBLEM_KEYS = (
 )
 
 
+def space_to_config(space: ProblemSpace) -> dict[str, Any]:
+    """The `data` config keys that describe `space` (the inverse of `space_from_config`)."""
+    return {
+        "terms": space.min_terms,
+        "max_terms": space.max_terms,
+        "operands": space.mode,
+        "low": space.low,
+        "largest": space.largest,
+        "min_digits": space.min_digits,
+        "max_digits": space.max_digits,
+        "operations": list(space.operations),
+        "operation_weights": list(space.weights) if space.weights else None,
+        "brackets": space.brackets,
+    }
+
+
 def eval_set_space(train: ProblemSpace, set_cfg: Any) -> ProblemSpace:
     """The space of an evaluation set: the training space with the set's problem keys changed
     (null keys stay as trained), then its relative keys applied: `digits` / `digits_scale`
     (every operand exactly that many digits, or that multiple of the training's widest
     operand, rounded) and `extra_terms` (that many more terms). Raises ValueError for a set
     that asks for no valid space (e.g. fewer than one digit)."""
-    data = {
-        "terms": train.min_terms,
-        "max_terms": train.max_terms,
-        "operands": train.mode,
-        "low": train.low,
-        "largest": train.largest,
-        "min_digits": train.min_digits,
-        "max_digits": train.max_digits,
-        "operations": list(train.operations),
-        "operation_weights": list(train.weights) if train.weights else None,
-        "brackets": train.brackets,
-    }
+    data = space_to_config(train)
     changed = {k: set_cfg[k] for k in PROBLEM_KEYS if set_cfg.get(k) is not None}
     if "operations" in changed and "operation_weights" not in changed:
         data["operation_weights"] = None  # the training mix belongs to the training operations

@@ -44,7 +44,7 @@ def _free(key: str) -> bool:
 def differing_keys(old: DictConfig, new: DictConfig) -> dict[str, tuple[str, str]]:
     """Flat keys whose values differ between two resolved configs (a key only one has counts,
     shown as `<absent>`), leaving out `RESUME_FREE_KEYS`: {key: (old value, new value)}."""
-    from addexp.tracking import flatten
+    from addexp.config import flatten
 
     a = flatten(OmegaConf.to_container(old, resolve=True))
     b = flatten(OmegaConf.to_container(new, resolve=True))

@@ -6,18 +6,29 @@ import csv
 import logging
 import shlex
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from addexp import checkpoints, faults, resume, tracking
+from addexp import checkpoints, datasets, faults, progress, resume, tracking
 from addexp.checkpoints import ARTIFACT_DIR, Checkpointer
+from addexp.config import flatten
 from addexp.context import RunContext
 from addexp.evaluate import SetResult, evaluate_set, format_examples
+from addexp.interpolation import lenient
 from addexp.models import build_model
-from addexp.pipeline import Pipeline, build_pipeline, draw_test_set, layout, training_streams
-from addexp.problems import sample
+from addexp.pipeline import (
+    TEST_STREAM,
+    TRAIN_STREAM,
+    Pipeline,
+    build_pipeline,
+    draw_test_set,
+    layout,
+    training_streams,
+)
+from addexp.problems import Problems, ProblemSpace, sample
 from addexp.train import compile_model, fit
 
 log = logging.getLogger("addexp")
@@ -67,7 +78,9 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
     finished: list[tuple[float, str]] = []  # (objective, run id) once the run ended FINISHED
     try:
         with faults.deferred():  # a signal stops the run at its safe points only
-            with tracking.tracked_run(experiment_id, run_name, tags) as run_id:
+            with tracking.tracked_run(
+                experiment_id, run_name, tags, cfg.tracking.system_metrics
+            ) as run_id:
                 # a folder of the run's own: runs started in the same second share output_dir
                 checkpointer = Checkpointer(
                     ctx.output_dir / ARTIFACT_DIR / run_id, run_id, cfg.train.checkpoint_every
@@ -119,7 +132,7 @@ def _train_and_evaluate(
     space, family, framing = pipeline.space, pipeline.family, pipeline.framing
     log.info("MLflow run %s (%s) in %s", run_id, run_name, mlflow.get_tracking_uri())
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    mlflow.log_params(tracking.flatten(resolved))
+    mlflow.log_params(flatten(resolved))
     mlflow.log_dict(resolved, "config/resolved.yaml")
     mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
     mlflow.log_dict(layout(pipeline), "config/layout.json")
@@ -127,33 +140,43 @@ def _train_and_evaluate(
 
     model = build_model(cfg.model, framing.shapes)
     compile_model(model, framing, cfg.train)
-    progress = None
+    started = None
     if source is not None:
-        progress = checkpoints.restore(model, source.checkpoint)
-        resume.copy_history(run_id, progress.history)
-        checkpointer(model, progress)  # this run holds the checkpoint it starts from
-        log.info("resuming run %s after epoch %d", source.run_id, progress.epochs_done)
+        started = checkpoints.restore(model, source.checkpoint)
+        resume.copy_history(run_id, started.history)
+        checkpointer(model, started)  # this run holds the checkpoint it starts from
+        log.info("resuming run %s after epoch %d", source.run_id, started.epochs_done)
     test, exclude = draw_test_set(cfg, space)
+    datasets.log_test(cfg, test, TEST_STREAM)
+    in_sweep = ctx.parent_run_id is not None
+    with progress.epochs(
+        cfg.train.progress, cfg.train.epochs, run_name, tracking.log_epoch, in_sweep
+    ) as show_epoch:
 
-    def on_epoch(epoch: int, metrics: dict[str, float], progress: checkpoints.Progress) -> None:
-        tracking.log_epoch(epoch, metrics)
-        checkpointer(model, progress)
+        def on_epoch(epoch: int, metrics: dict[str, float], done: checkpoints.Progress) -> None:
+            show_epoch(epoch, metrics)  # logs the epoch's metrics and shows progress
+            checkpointer(model, done)
 
-    result = fit(
-        model,
-        family,
-        framing,
-        space,
-        cfg.train,
-        training_streams(cfg),
-        on_epoch,
-        exclude,
-        progress,
+        result = fit(
+            model,
+            family,
+            framing,
+            space,
+            cfg.train,
+            training_streams(cfg),
+            on_epoch,
+            exclude,
+            started,
+            datasets.training_logger(cfg, TRAIN_STREAM),
+        )
+    mlflow.log_metrics(
+        {"train/seconds": result.seconds, "train/epochs_trained": len(result.history)}
     )
-    mlflow.log_metrics({"train/seconds": result.seconds})
 
     results = {"test": evaluate_set(model, family, framing, test, result.seen_keys)}
-    results.update(evaluate_sets(model, pipeline, cfg.seed, result.seen_keys))
+    results.update(
+        evaluate_sets(model, pipeline, cfg.seed, result.seen_keys, datasets.log_eval_set(cfg))
+    )
     log_results(results, ctx.output_dir, run_id)
     if result.history:
         from addexp.plots import learning_curves
@@ -161,6 +184,14 @@ def _train_and_evaluate(
         ctx.output_dir.mkdir(parents=True, exist_ok=True)
         plot = learning_curves(result.history, ctx.output_dir / "learning_curves.png", run_name)
         mlflow.log_artifact(str(plot))
+    from addexp.plots import answer_plots
+
+    tested = results["test"]
+    for plot in answer_plots(tested.expected, tested.predicted, ctx.output_dir, run_name):
+        mlflow.log_artifact(str(plot))
+    if family.figures is not None:
+        for figure in family.figures(model, framing, test, ctx.output_dir / family.name):
+            mlflow.log_artifact(str(figure), family.name)
     if cfg.tracking.log_model:
         _log_model(model, framing.inputs(test.take(slice(0, 5))))
 
@@ -184,23 +215,30 @@ def _train_and_evaluate(
                 set_result.metrics["exact_match"],
                 set_result.metrics["char_accuracy"],
             )
+    uri = mlflow.get_tracking_uri()
+    experiment_id = mlflow.active_run().info.experiment_id
+    log.info("MLflow UI: %s", tracking.ui_address(uri, experiment_id, run_id))
     return _objective(cfg.eval.objective, results, result.history)
 
 
 def evaluate_sets(
-    model, pipeline: Pipeline, seed: int, seen_keys: np.ndarray | None
+    model,
+    pipeline: Pipeline,
+    seed: int,
+    seen_keys: np.ndarray | None,
+    on_data: Callable[[str, Problems, ProblemSpace], None] | None = None,
 ) -> dict[str, SetResult]:
-    """Each evaluation set: a fresh draw from its own stream, scored like the test set."""
-    return {
-        s.name: evaluate_set(
-            model,
-            pipeline.family,
-            pipeline.framing,
-            sample(s.space, s.examples, s.rng(seed)),
-            seen_keys,
+    """Each evaluation set: a fresh draw from its own stream, scored like the test set;
+    `on_data(name, problems, space)` sees each draw."""
+    results = {}
+    for s in pipeline.sets:
+        problems = sample(s.space, s.examples, s.rng(seed))
+        if on_data is not None:
+            on_data(s.name, problems, s.space)
+        results[s.name] = evaluate_set(
+            model, pipeline.family, pipeline.framing, problems, seen_keys
         )
-        for s in pipeline.sets
-    }
+    return results
 
 
 def log_results(results: dict[str, SetResult], folder: Path, run_id: str) -> None:
@@ -224,18 +262,22 @@ def log_results(results: dict[str, SetResult], folder: Path, run_id: str) -> Non
     ]
     client.log_batch(run_id, metrics=metrics)
     for name, result in results.items():
+        # A name may hold a folder ("beam4/digits_10": another decoding of the same set).
+        where = str(Path(name).parent) if "/" in name else ""
         if name == "test":
             path, artifact_dir = folder / "predictions.csv", None
         else:
-            path, artifact_dir = folder / "predictions" / f"{name}.csv", "predictions"
+            path = folder / "predictions" / f"{name}.csv"
+            artifact_dir = "/".join(p for p in ("predictions", where) if p)
         _write_csv(result.table, path)
         client.log_artifact(run_id, str(path), artifact_dir)
         table = _write_csv(result.breakdown, folder / "breakdown" / f"{name}.csv")
         plot = breakdown_plot(
             result.breakdown, folder / "breakdown" / f"{name}.png", f"{name}: exact match"
         )
-        client.log_artifact(run_id, str(table), "breakdown")
-        client.log_artifact(run_id, str(plot), "breakdown")
+        breakdown_dir = "/".join(p for p in ("breakdown", where) if p)
+        client.log_artifact(run_id, str(table), breakdown_dir)
+        client.log_artifact(run_id, str(plot), breakdown_dir)
 
 
 def _objective(name: str, results: dict[str, SetResult], history: list[dict]) -> float:
@@ -246,27 +288,34 @@ def _objective(name: str, results: dict[str, SetResult], history: list[dict]) ->
 
 
 def _open_tracking(cfg: DictConfig, ctx: RunContext) -> tuple[str, str, dict[str, str]]:
-    """Point MLflow at the configured store; return experiment id, run name and tags."""
-    _, experiment_id = tracking.open_experiment(cfg.tracking, ctx.launch_dir)
-    tags = {"preset": ctx.preset or "none", "model": cfg.model.name}
+    """Point MLflow at the store; return experiment id, run name and tags. Reads the config
+    leniently: a failed sweep job is recorded even when some of its values do not resolve."""
+    experiment_id = tracking.use_store(
+        ctx.store or tracking.open_store(cfg.tracking, ctx.launch_dir)
+    )
+    model = OmegaConf.select(cfg, "model.name", throw_on_resolution_failure=False)
+    tags = {"preset": ctx.preset or "none", "model": str(model)}
     commit = tracking.git_commit(Path(__file__).parent)
     if commit:
         tags["mlflow.source.git.commit"] = commit
     if ctx.parent_run_id:
         tags["mlflow.parentRunId"] = ctx.parent_run_id
-    label = ctx.preset or cfg.model.name
-    run_name = cfg.tracking.run_name or ctx.run_name or f"{label}-seed{cfg.seed}"
+    label = ctx.preset or model
+    run_name = OmegaConf.select(cfg, "tracking.run_name", throw_on_resolution_failure=False)
+    seed = OmegaConf.select(cfg, "seed", throw_on_resolution_failure=False)
+    run_name = run_name or ctx.run_name or f"{label}-seed{seed}"
     return experiment_id, run_name, tags
 
 
 def record_invalid(cfg: DictConfig, ctx: RunContext, message: str) -> None:
-    """A sweep job whose config is invalid: a FAILED child run saying why, nothing trained."""
+    """A sweep job whose config is invalid: a FAILED child run saying why (`message`, as
+    "ConfigError: ..."), nothing trained."""
     import mlflow
 
     experiment_id, run_name, tags = _open_tracking(cfg, ctx)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags):
-        mlflow.log_params(tracking.flatten(OmegaConf.to_container(cfg, resolve=True)))
-        mlflow.set_tag("error", f"ConfigError: {message}"[: tracking.MAX_TAG_CHARS])
+        mlflow.log_params(flatten(lenient(cfg)))
+        mlflow.set_tag("error", message[: tracking.MAX_TAG_CHARS])
         mlflow.end_run(status="FAILED")
 
 

@@ -44,14 +44,54 @@ class StopOnSignal(keras.callbacks.Callback):
 
 
 def compile_model(model: keras.Model, framing, train_cfg) -> None:
+    """The configured optimizer (with gradient clipping by norm when `train.clipnorm` > 0),
+    the framing's loss and metrics."""
+    clip = {"clipnorm": train_cfg.clipnorm} if train_cfg.clipnorm > 0 else {}
     optimizer = getattr(keras.optimizers, OPTIMIZERS[train_cfg.optimizer])(
-        learning_rate=train_cfg.learning_rate
+        learning_rate=learning_rate(train_cfg, 0), **clip
     )
     model.compile(optimizer=optimizer, loss=framing.loss, metrics=list(framing.metrics))
 
 
+def learning_rate(train_cfg, epoch: int) -> float:
+    """The learning rate of epoch `epoch` (0-based): a linear warm-up over
+    `train.warmup_epochs` to `train.learning_rate`, then `none` (constant), `cosine` (to 0 at
+    the last epoch; Loshchilov & Hutter 2017) or `exponential` (times `train.decay_rate` per
+    epoch). Set per epoch, as Keras's LearningRateScheduler does."""
+    base, warm, epochs = train_cfg.learning_rate, train_cfg.warmup_epochs, train_cfg.epochs
+    if epoch < warm:
+        return base * (epoch + 1) / (warm + 1)
+    after = epoch - warm
+    if train_cfg.schedule == "cosine":
+        return base * 0.5 * (1 + math.cos(math.pi * after / max(epochs - warm, 1)))
+    if train_cfg.schedule == "exponential":
+        return base * train_cfg.decay_rate**after
+    return base
+
+
+def early_stopping(train_cfg) -> keras.callbacks.EarlyStopping | None:
+    """Keras's EarlyStopping on a per-epoch metric (`train.early_stopping.monitor`, e.g.
+    `val/exact_match`), driven epoch by epoch by `fit`; None when off. Its patience counts
+    from the start of this process (a resumed run starts counting anew)."""
+    es = train_cfg.early_stopping
+    if not es.monitor:
+        return None
+    return keras.callbacks.EarlyStopping(
+        monitor=es.monitor,
+        mode="min" if es.monitor.endswith("loss") else "max",
+        patience=es.patience,
+        min_delta=es.min_delta,
+        restore_best_weights=es.restore_best_weights,
+    )
+
+
 def _arrays(framing, problems: P.Problems) -> tuple:
     return framing.inputs(problems), framing.targets(problems), framing.sample_weights(problems)
+
+
+def _rows(x, order: np.ndarray):
+    """Rows `order` of an input array, or of every array of a dict of inputs."""
+    return {k: v[order] for k, v in x.items()} if isinstance(x, dict) else x[order]
 
 
 def split_fixed(
@@ -99,6 +139,7 @@ def fit(
     on_epoch: Callable[[int, dict[str, float], Progress], None],
     exclude: np.ndarray | None = None,
     resume: Progress | None = None,
+    on_data: Callable[[str, P.Problems], None] | None = None,
 ) -> TrainResult:
     """Train until `train.epochs` epochs are done; call `on_epoch(epoch, metrics, progress)`
     after each (epoch counts from 0).
@@ -109,6 +150,10 @@ def fit(
     weights and optimizer state are already in `model`), the data of the epochs it completed are
     redrawn (NumPy only, for the questions seen), the data stream must then be exactly where the
     checkpoint saved it, and training goes on from there.
+
+    `on_data(context, problems)` sees the training set and validation set once drawn
+    (`fresh`: the first epoch's draw). The learning rate is set per epoch (`learning_rate`), and
+    with `train.early_stopping` Keras's EarlyStopping may end training early.
 
     Within a run's `faults.deferred()` block a signal stops the epoch after the current batch
     (`StopOnSignal`) and raises `faults.Interrupted` before the epoch is recorded; one that
@@ -124,9 +169,13 @@ def fit(
         train, val = split_fixed(space, train_cfg, rng, exclude)
         x, y, w = _arrays(framing, train)
         seen.append(P.question_keys(train))
+        if on_data:
+            on_data("training", train)
         if val is not None:
             validation = _arrays(framing, val)
             val_expected = expected_chars(framing.text_format, val)  # once, not every epoch
+            if on_data:
+                on_data("validation", val)
     elif done:
         seen.append(replay_seen_keys(space, train_cfg, rng, exclude, done))
     if resume is not None and rng.bit_generator.state != resume.data_stream:
@@ -136,16 +185,23 @@ def fit(
         )
 
     history = list(resume.history) if resume else []
+    stopper = early_stopping(train_cfg)
+    if stopper is not None:
+        stopper.set_model(model)
+        stopper.on_train_begin()
     start = time.perf_counter()
     for epoch in range(done, train_cfg.epochs):
+        model.optimizer.learning_rate.assign(learning_rate(train_cfg, epoch))
         if not fixed:
             batch = draw_fresh(space, train_cfg, rng, exclude)
             x, y, w = _arrays(framing, batch)
             seen.append(P.question_keys(batch))
-        order = streams.order(epoch).permutation(len(x))
+            if on_data and epoch == 0:
+                on_data("training", batch)
+        order = streams.order(epoch).permutation(len(y))
         faults.check()
         logs = model.fit(
-            x[order],
+            _rows(x, order),
             y[order],
             sample_weight=None if w is None else w[order],
             batch_size=train_cfg.batch_size,
@@ -166,7 +222,14 @@ def fit(
         if val is not None:
             answers = decode(model, family, framing, val).answers
             metrics["val/exact_match"] = score(val, val_expected, answers)["exact_match"]
+        metrics["train/learning_rate"] = learning_rate(train_cfg, epoch)
         history.append(metrics)
         on_epoch(epoch, metrics, Progress(epoch + 1, rng.bit_generator.state, list(history)))
+        if stopper is not None:
+            stopper.on_epoch_end(epoch, metrics)
+            if model.stop_training:
+                break
+    if stopper is not None:
+        stopper.on_train_end()  # restores the best epoch's weights if asked
     seconds = time.perf_counter() - start
     return TrainResult(np.unique(np.concatenate(seen)), seconds, history)

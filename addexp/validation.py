@@ -10,9 +10,10 @@ import dataclasses
 import re
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from addexp.config import OPTIMIZERS, RESERVED_SET_NAMES, SET_METRICS, VAL_METRICS, typed_set
+from addexp.progress import MODES
 
 
 class ConfigError(ValueError):
@@ -85,18 +86,48 @@ def _check_model_keys(cfg: DictConfig, family: Any) -> None:
         )
 
 
+# MLflow's limits (mlflow.utils.validation), checked here so that nothing is refused or cut
+# after a run opened: param keys and metric keys, param values, experiment and run names.
+MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_NAME_LENGTH = 250, 6000, 500
+
+
+def _check_tracking_limits(cfg: DictConfig) -> None:
+    """Every value MLflow will be given fits MLflow's limits (a set's name is in param keys that
+    are longer than its metric keys, so checking params covers both)."""
+    from omegaconf import OmegaConf
+
+    from addexp.config import flatten
+
+    sections = {
+        key: OmegaConf.to_container(cfg[key], resolve=True)
+        if OmegaConf.is_config(cfg[key])
+        else cfg[key]
+        for key in cfg
+        if key != "hydra"  # Hydra's own node, present when a test composes it, is not logged
+    }
+    params = flatten(sections)
+    for key, value in params.items():
+        if len(key) > MAX_KEY_LENGTH - len("derived."):
+            raise ConfigError(
+                f"{key[:60]}... is a key of {len(key)} characters; MLflow takes param keys of "
+                f"at most {MAX_KEY_LENGTH}."
+            )
+        if len(value) > MAX_PARAM_VALUE_LENGTH:
+            raise ConfigError(
+                f"{key} holds {len(value)} characters; MLflow keeps param values of at most "
+                f"{MAX_PARAM_VALUE_LENGTH} (shorten it)."
+            )
+    for key in ("tracking.experiment", "tracking.run_name"):
+        value = params.get(key, "null")
+        if len(value) > MAX_NAME_LENGTH:
+            raise ConfigError(
+                f"{key} has {len(value)} characters; MLflow takes at most {MAX_NAME_LENGTH}."
+            )
+
+
 def validate(cfg: DictConfig) -> None:
     """Check ranges and combinations that types cannot express; raise ConfigError on the first.
-
-    Broken interpolations (`${...}` naming a missing key) are reported as ConfigError too."""
-    try:
-        for key in cfg:
-            if key != "hydra":  # Hydra's own node resolves only inside a running job
-                value = cfg[key]  # a scalar's interpolation resolves on access
-                if OmegaConf.is_config(value):
-                    OmegaConf.to_container(value, resolve=True)
-    except Exception as error:  # omegaconf raises several types for a broken interpolation
-        raise ConfigError(f"the configuration cannot be resolved: {error}".strip()) from None
+    Interpolations must resolve first (`addexp.interpolation.resolved`)."""
     from addexp.encoding import ENCODINGS
     from addexp.models import FAMILIES  # the registry decides which model names exist
     from addexp.problems import space_from_config
@@ -108,7 +139,7 @@ def validate(cfg: DictConfig) -> None:
     _check_model_keys(cfg, family)
     _at_least("seed", cfg.seed, 0)
     _check_problem("data.", d)
-    _choice("format.name", cfg.format.name, ["plain"])
+    _choice("format.name", cfg.format.name, ["plain", "aligned"])
     _choice("format.padding", cfg.format.padding, list(PADDINGS))
     _choice("encoding.name", cfg.encoding.name, list(ENCODINGS))
     if "embedding_dim" in cfg.model:
@@ -121,8 +152,12 @@ def validate(cfg: DictConfig) -> None:
     space = space_from_config(d)
     if family.framing == "mapping":
         _check_mapping(cfg, space)
+    if family.framing == "autoregressive":
+        _check_autoregressive(cfg)
+    _check_aligned(cfg, family, space)
     _check_train(cfg, space)
     _check_eval(cfg, space, family)
+    _check_tracking_limits(cfg)
     for key in ("encoder_units", "decoder_units", "units"):
         for units in cfg.model.get(key) or []:
             _at_least(f"model.{key}", units, 1)
@@ -159,6 +194,56 @@ def _check_mapping(cfg: DictConfig, space: Any) -> None:
         )
 
 
+def _check_aligned(cfg: DictConfig, family: Any, space: Any) -> None:
+    """The aligned format and the tagger go together, on sums, one-hot, in their own order."""
+    aligned, tagger = cfg.format.name == "aligned", family.framing == "aligned"
+    if aligned != tagger:
+        raise ConfigError(
+            f"format={cfg.format.name} with model={cfg.model.name}: the aligned format is read "
+            "by model=tagger, and model=tagger reads only format=aligned; choose both or neither."
+        )
+    if not aligned:
+        return
+    if not space.sums_only:
+        raise ConfigError(
+            f"format=aligned lines up place values of a sum; it cannot write "
+            f"data.operations={list(cfg.data.operations)} or data.brackets={cfg.data.brackets}. "
+            "Use data.operations=[+] data.brackets=0."
+        )
+    for key in ("reverse_input", "reverse_output"):
+        if cfg.format[key]:
+            raise ConfigError(
+                f"format.{key}=true: format=aligned is least significant place first by "
+                "construction; set it false."
+            )
+    if cfg.encoding.name != "onehot" or cfg.encoding.masking or cfg.train.mask_loss:
+        raise ConfigError(
+            "format=aligned feeds one-hot digits of every place (zeros add nothing, so nothing "
+            "is padding): use encoding=onehot, encoding.masking=false, train.mask_loss=false."
+        )
+    from addexp.models.recurrent import CELLS
+
+    _choice("model.cell", cfg.model.cell, list(CELLS))
+
+
+def _check_autoregressive(cfg: DictConfig) -> None:
+    from addexp.models.recurrent import ATTENTION, CELLS
+
+    m = cfg.model
+    _choice("model.cell", m.cell, list(CELLS))
+    for key in ("dropout", "recurrent_dropout"):
+        if not 0.0 <= m[key] < 1.0:
+            raise ConfigError(f"model.{key}={m[key]} is out of range; use [0, 1).")
+    _at_least("model.beam_width", m.beam_width, 1)
+    if "attention" in m:
+        _choice("model.attention", m.attention, list(ATTENTION))
+    if cfg.train.mask_loss:
+        raise ConfigError(
+            f"train.mask_loss=true: model={m.name} always leaves the steps after the answer's "
+            "end out of the loss; set it false."
+        )
+
+
 def _check_train(cfg: DictConfig, space: Any) -> None:
     t, e = cfg.train, cfg.eval
     _at_least("train.epochs", t.epochs, 1)
@@ -171,6 +256,7 @@ def _check_train(cfg: DictConfig, space: Any) -> None:
     _choice("train.optimizer", t.optimizer, sorted(OPTIMIZERS))
     _choice("train.regime", t.regime, ["fresh", "fixed"])
     _choice("train.distinct", t.distinct, ["ordered", "unordered"])
+    _choice("train.progress", t.progress, list(MODES))
     if not 0.0 <= t.val_fraction < 1.0:
         raise ConfigError(f"train.val_fraction={t.val_fraction} is out of range; use [0, 1).")
     if t.regime == "fixed" and t.val_fraction > 0 and int(t.examples * t.val_fraction) < 1:
@@ -192,6 +278,23 @@ def _check_train(cfg: DictConfig, space: Any) -> None:
                 "train.examples, widen the data range, or use train.regime=fresh."
             )
     _at_least("train.threads", t.threads, 0)
+    _at_least("train.clipnorm", t.clipnorm, 0.0)
+    _choice("train.schedule", t.schedule, ["none", "cosine", "exponential"])
+    _at_least("train.warmup_epochs", t.warmup_epochs, 0)
+    if t.warmup_epochs >= t.epochs:
+        raise ConfigError(
+            f"train.warmup_epochs={t.warmup_epochs} leaves no epoch after the warm-up of "
+            f"train.epochs={t.epochs}; lower it."
+        )
+    if not 0.0 < t.decay_rate <= 1.0:
+        raise ConfigError(f"train.decay_rate={t.decay_rate} is out of range; use (0, 1].")
+    es = t.early_stopping
+    if es.monitor is not None:
+        allowed = ["train/loss", "train/accuracy"]
+        if t.regime == "fixed" and t.val_fraction > 0:
+            allowed += ["val/loss", "val/accuracy", "val/exact_match"]
+        _choice("train.early_stopping.monitor", es.monitor, allowed)
+        _at_least("train.early_stopping.patience", es.patience, 0)
     if e.disjoint and space.size() < 10 * e.examples:
         raise ConfigError(
             f"eval.disjoint=true needs a problem space of at least 10 x eval.examples "
@@ -248,19 +351,19 @@ def _check_eval(cfg: DictConfig, space: Any, family: Any) -> None:
         _check_problem(f"{key}.", merged)
         set_space = eval_set_space(space, s)
         needed = set(alphabet_for(set_space).symbols) - trained
-        if needed and family.framing == "seq2seq":
+        if needed and family.framing != "mapping":
             raise ConfigError(
                 f"{key} needs the symbols {''.join(sorted(needed))!r}, which the training space "
                 f"never shows (the model's alphabet is {''.join(sorted(trained))!r}); train with "
                 "those operations (data.operations) or drop the set."
             )
-        if family.framing == "mapping" and (
+        if family.framing in ("mapping", "aligned") and (
             set_space.max_terms > space.max_terms or not set_space.sums_only
         ):
             raise ConfigError(
-                f"{key}: model={cfg.model.name} reads exactly {space.max_terms} scaled terms of "
-                "a sum; it cannot represent more terms or other operations. Use model=seq2seq "
-                "or drop the set."
+                f"{key}: model={cfg.model.name} reads at most {space.max_terms} terms of a sum "
+                "(one input slot each); it cannot represent more terms or other operations. "
+                "Use model=seq2seq or drop the set."
             )
     split = e.objective.partition("/")[0]
     splits = ["test", "val", *sorted(e.sets)]
@@ -273,4 +376,8 @@ def _check_eval(cfg: DictConfig, space: Any, family: Any) -> None:
                 "and train.val_fraction > 0, or use a test/ objective."
             )
     else:
-        _choice("eval.objective", e.objective, [f"{split}/{m}" for m in SET_METRICS])
+        _choice(
+            "eval.objective (a metric that is better higher)",
+            e.objective,
+            [f"{split}/{m}" for m in SET_METRICS],
+        )

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -79,3 +84,50 @@ def compose(overrides: list[str] | None = None, return_hydra_config: bool = Fals
 def store(tmp_path: Path) -> str:
     """URI of a fresh SQLite MLflow store in a temporary folder."""
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+@contextmanager
+def serve_mlflow(
+    backend_store_uri: str, log: Path, timeout: float = 120, extra: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real `mlflow server` on a free loopback port over `backend_store_uri` (more server
+    options in `extra`); yields its URL and process (a test may stop it early).
+
+    Its output goes to `log`; it runs in a process group of its own, which is ended afterwards.
+    The server's GenAI job runner (judges, trace roll-ups: seven worker processes) stays off.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    exe = Path(sys.executable).with_name("mlflow")
+    args = ["server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *extra]
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [str(exe), *args, "--backend-store-uri", backend_store_uri],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"mlflow server did not come up; see {log}")
+            time.sleep(0.5)
+        yield url, server
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()

@@ -66,7 +66,8 @@ def test_unknown_experiment_is_a_clear_error(populated):
 
 
 def test_child_names_say_what_was_swept():
-    from addexp.sweep import child_name, swept_keys
+    from addexp.sweep import child_name
+    from addexp.sweep_plan import swept_keys
 
     keys = swept_keys(["seed=1,2", "train.batch_size=10,32", "data.terms=3"], None)
     assert keys == ["seed", "train.batch_size"]

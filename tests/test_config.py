@@ -105,13 +105,46 @@ EXTENSIONS = {
 
 
 def _flat(cfg) -> dict:
-    from addexp.tracking import flatten
+    from addexp.config import flatten
 
     return flatten(OmegaConf.to_container(cfg, resolve=False))
 
 
+LENGTH_STUDY = {
+    "length_repeat": ("seq2seq", "plain", False),
+    "length_repeat_reversed": ("seq2seq", "plain", True),
+    "length_teacher_forcing": ("teacher_forcing", "plain", True),
+    "length_attention": ("attention", "plain", True),
+    "length_aligned": ("tagger", "aligned", False),
+}
+
+
 def test_every_preset_is_checked_here():
-    assert sorted([*PUBLISHED, *EXTENSIONS, "ext_baseline"]) == PRESETS
+    checked = [*PUBLISHED, *EXTENSIONS, "ext_baseline", *LENGTH_STUDY, "length_base", *DECODERS]
+    assert sorted(checked) == PRESETS
+
+
+DECODERS = ["keras_attention", "keras_teacher_forcing"]
+
+
+@pytest.mark.parametrize("preset", DECODERS)
+def test_decoder_presets_are_the_keras_example_with_another_decoder(preset):
+    cfg, keras_rnn = compose([f"experiment={preset}"]), compose(["experiment=keras_addition_rnn"])
+    validate(cfg)
+    assert cfg.model.name == preset.removeprefix("keras_")
+    for section in ("data", "format", "encoding", "train", "eval"):
+        assert cfg[section] == keras_rnn[section]
+
+
+@pytest.mark.parametrize("preset", sorted(LENGTH_STUDY))
+def test_length_presets_train_on_five_digits_and_test_up_to_a_hundred(preset):
+    model, fmt, reversed_ = LENGTH_STUDY[preset]
+    cfg = compose([f"experiment={preset}"])
+    validate(cfg)
+    assert (cfg.model.name, cfg.format.name, cfg.format.reverse_output) == (model, fmt, reversed_)
+    assert (cfg.data.operands, cfg.data.min_digits, cfg.data.max_digits) == ("digits", 1, 5)
+    digits = sorted(s["digits"] for s in cfg.eval.sets.values())
+    assert digits == [5, 10, 20, 50, 100]
 
 
 @pytest.mark.parametrize("preset", sorted(EXTENSIONS))
@@ -241,11 +274,14 @@ def test_extension_options_compose_and_validate():
         (["+eval.sets.w={digits: 0}"], "eval.sets.w.digits=0 is out of range"),
         (["+eval.sets.w={digits: 2, digits_scale: 2}"], "sets both digits and digits_scale"),
         (["+eval.sets.w={max_digits: 1001, operands: digits}"], "must be <= 1000"),
-        (["model=mlp", "eval=terms"], "eval.sets.terms_plus1: model=mlp reads exactly 2"),
+        (["model=mlp", "eval=terms"], "eval.sets.terms_plus1: model=mlp reads at most 2"),
         (["eval.objective=wide/exact_match"], "choose one of: test, val"),
+        (["eval.objective=test/rmse"], "a metric that is better higher"),
+        ([f"tracking.run_name={'r' * 501}"], "tracking.run_name has 501 characters"),
+        ([f"tracking.experiment={'e' * 501}"], "tracking.experiment has 501 characters"),
+        ([f"+eval.sets.{'s' * 240}={{digits: 2}}"], "MLflow takes param keys of at most 250"),
         (["eval=length", "eval.objective=length_x2/accuracy"], "choose one of: length_x2/exact"),
         (["model.name=mlp"], "model.name=mlp does not match the model keys given"),
-        (["train.examples=${train.exmples}"], "the configuration cannot be resolved"),
         (["data.max_digits=1001", "data.operands=digits"], "data.max_digits=1001 is out of range"),
         (["model=mlp", "data.largest=10000000000000000"], "exact only for sums below 2**53"),
     ],

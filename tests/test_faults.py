@@ -282,7 +282,8 @@ def test_sigterm_ends_a_sweep_its_current_job_killed_and_its_parent_failed(folde
     assert watched.process.returncode == 128 + signal.SIGTERM
     assert killed < KILLED_WITHIN and exited < EXIT_WITHIN
     assert "Traceback" not in "".join(watched.err)
-    [message] = watched.messages()
+    message, *sweep_end = watched.messages()  # then the sweep's own account of its jobs
+    assert len(sweep_end) <= 1 and all("sweep" in line for line in sweep_end), sweep_end
     assert message.startswith("addexp: interrupted by SIGTERM after")
     assert "addexp seed=1 train.epochs=500" in message  # the job's own overrides
 

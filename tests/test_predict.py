@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -39,6 +40,25 @@ RUNS = {
         "encoding.masking=true",
         "data.max_terms=3",
     ],
+    "teacher_forcing_gru_bidirectional_beam": [
+        "model=teacher_forcing",
+        "model.cell=gru",
+        "model.bidirectional=true",
+        "model.units=[16,16]",
+        "model.beam_width=3",
+        "format.reverse_output=true",
+        "+eval.sets.longer={digits: 4}",
+    ],
+    "attention_dot_unpadded_embedding": [
+        "model=attention",
+        "model.attention=dot",
+        "model.units=[16]",
+        "encoding=embedding",
+        "encoding.masking=true",
+        "format.padding=none",
+        "+eval.sets.longer={digits: 3}",
+    ],
+    "tagger_aligned": ["model=tagger", "format=aligned", "+eval.sets.long={digits: 12}"],
     "mapping_lstm_masked": ["model=mapping_lstm", "data.max_terms=3", "encoding.masking=true"],
     "mlp": ["model=mlp", "+eval.sets.bigger={largest: 20}"],
 }
@@ -102,6 +122,38 @@ def test_predict_reproduces_what_the_run_logged(trained, tmp_path, name, capsys)
         assert f"exact_match {exact:.4f}" in capsys.readouterr().err
 
 
+def test_attention_maps_are_logged(trained):
+    uri, run_id = trained["_uri"], trained["attention_dot_unpadded_embedding"]
+    paths = {a.path for a in MlflowClient(uri).list_artifacts(run_id, "attention")}
+    assert paths == {"attention/maps.png"}
+
+
+def test_beam_search_on_a_trained_model_is_greedy_at_width_one_and_never_worse(trained):
+    from addexp.framings import END, START
+    from addexp.logged_run import open_run
+    from addexp.models import recurrent
+    from addexp.models.search import beam, greedy
+    from addexp.problems import sample
+
+    logged = open_run(trained["teacher_forcing_gru_bidirectional_beam"], trained["_uri"])
+    model, framing = logged.load_model(), logged.pipeline.framing
+    problems = sample(logged.pipeline.space, 64, np.random.default_rng(3))
+    nets = recurrent.inference_models(model)
+    states = [np.asarray(t) for t in nets.encoder(framing.question_inputs(problems))]
+
+    def step(tokens, state):
+        outputs = [np.asarray(o) for o in nets.step([tokens[:, None], *state])]
+        return np.log(np.maximum(outputs[0][:, 0, :], 1e-30)), outputs[1:]
+
+    symbols = framing.alphabet.symbols
+    args = (step, states, symbols.index(START), symbols.index(END), 0, 4)
+    g_tokens, g_score = greedy(*args)
+    one_tokens, one_score = beam(*args, 1)
+    assert (one_tokens == g_tokens).all() and (one_score == g_score).all()
+    _, wide_score = beam(*args, 4)
+    assert (wide_score >= g_score).all()
+
+
 def test_predict_command_answers_typed_questions(trained, tmp_path):
     uri, run_id = trained["_uri"], trained["seq2seq_right_reversed_embedding"]
     result = addexp_predict(["--run", f"runs:/{run_id}/model", "--uri", uri, "3+4", " 10 + 2 "])
@@ -159,6 +211,35 @@ def test_questions_beyond_what_the_run_reads_are_refused(trained, run, question,
     assert message in capsys.readouterr().err
 
 
+def test_a_run_s_own_predictions_file_reads_as_is_and_other_csvs_need_a_question(
+    trained, tmp_path, capsys
+):
+    uri, run_id = trained["_uri"], trained["mlp"]
+    path = Path(MlflowClient(uri).download_artifacts(run_id, "predictions.csv", str(tmp_path)))
+    assert predict.main(["--run", run_id, "--uri", uri, "--file", str(path)]) == 0
+    assert "exact_match" in capsys.readouterr().err
+    other = tmp_path / "other.csv"
+    other.write_text("sum,value\n1+2,3\n")
+    assert predict.main(["--run", run_id, "--uri", uri, "--file", str(other)]) == 2
+    assert "a CSV needs a `question` column" in capsys.readouterr().err
+    out = tmp_path / "missing" / "out.csv"
+    assert predict.main(["--run", run_id, "--uri", uri, "1+2", "--out", str(out)]) == 2
+    assert f"--out {out}: No such file or directory" in capsys.readouterr().err
+
+
+def test_a_store_that_does_not_answer_is_named_at_once(trained, capsys):
+    import socket
+    import time
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    start = time.monotonic()
+    assert predict.main(["--run", "abc", "--uri", f"http://127.0.0.1:{port}", "1+2"]) == 2
+    assert time.monotonic() - start < 30
+    assert f"--uri http://127.0.0.1:{port}" in capsys.readouterr().err
+
+
 def test_unknown_run_or_store_names_the_store(trained, tmp_path, capsys):
     uri = trained["_uri"]
     assert predict.main(["--run", "0" * 32, "--uri", uri, "1+2"]) == 2
@@ -195,6 +276,22 @@ def test_eval_adds_sets_to_a_finished_run_without_touching_its_params(trained, c
     assert len(added) == 1 and "length_x10" in after.data.tags[added[0]]
     artifacts = {a.path for a in client.list_artifacts(run_id, "breakdown")}
     assert "breakdown/length_x10.png" in artifacts and "breakdown/length_x10.csv" in artifacts
+
+
+def test_eval_decodes_a_run_anew_with_a_wider_beam_beside_its_own_metrics(trained, capsys):
+    uri, run_id = trained["_uri"], trained["teacher_forcing_gru_bidirectional_beam"]
+    args = ["--run", run_id, "--uri", uri, "+eval.sets.d3={digits: 3}", "eval.examples=30"]
+    assert evaluate_run.main([*args, "model.beam_width=1"]) == 0, capsys.readouterr().err
+    client = MlflowClient(uri)
+    run = client.get_run(run_id)
+    assert 0 <= run.data.metrics["beam1/d3/exact_match"] <= 1
+    assert "d3/exact_match" not in run.data.metrics
+    assert run.data.params["model.beam_width"] == "3"  # the run's own config is untouched
+    paths = {a.path for a in client.list_artifacts(run_id, "predictions/beam1")}
+    assert paths == {"predictions/beam1/d3.csv"}
+    mlp = trained["mlp"]
+    assert evaluate_run.main(["--run", mlp, "--uri", uri, "eval=terms", "model.beam_width=2"]) == 2
+    assert "has no model.beam_width" in capsys.readouterr().err
 
 
 def test_eval_refuses_keys_outside_eval_and_sets_a_fixed_layout_cannot_read(trained, capsys):

@@ -4,18 +4,20 @@ imports Keras when a model is actually built.
 
 Adding a family: write `addexp/models/NAME.py` with `NAME`, `FRAMING`, `ANY_LENGTH`, a schema
 dataclass `Config` (with `name: str = NAME`) and `build(cfg, shapes) -> keras.Model` (plus,
-optionally, `decode(model, framing, problems, batch_size) -> Answers`), list the module in
-`FAMILIES` below and add `conf/model/NAME.yaml`.
+optionally, `decode(model, framing, problems, batch_size, cfg) -> Answers` and
+`figures(model, framing, problems, folder) -> [paths]`, plots logged under `<family>/`), list the
+module in `FAMILIES` below and add `conf/model/NAME.yaml`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
-from addexp.models import mapping_lstm, mlp, seq2seq
+from addexp.models import attention, mapping_lstm, mlp, seq2seq, tagger, teacher_forcing
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class ModelFamily:
     any_length: bool
     build: Callable[..., Any]
     decode: Callable[..., Any] | None
+    figures: Callable[..., Any] | None  # (model, framing, problems, folder) -> [PNG paths]
 
 
 def _family(module: ModuleType) -> ModelFamily:
@@ -41,10 +44,20 @@ def _family(module: ModuleType) -> ModelFamily:
         module.ANY_LENGTH,
         module.build,
         getattr(module, "decode", None),
+        getattr(module, "figures", None),
     )
 
 
-FAMILIES: dict[str, ModelFamily] = {m.NAME: _family(m) for m in (seq2seq, mapping_lstm, mlp)}
+FAMILIES: dict[str, ModelFamily] = {
+    m.NAME: _family(m) for m in (seq2seq, teacher_forcing, attention, tagger, mapping_lstm, mlp)
+}
+
+
+def bind(family: ModelFamily, model_cfg: Any) -> ModelFamily:
+    """The family with its decode step given the run's model config (beam width, ...)."""
+    if family.decode is None:
+        return family
+    return replace(family, decode=functools.partial(family.decode, cfg=model_cfg))
 
 
 def build_model(model_cfg: Any, shapes: Any) -> Any:

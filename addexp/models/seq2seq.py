@@ -63,7 +63,7 @@ def with_answer_steps(model: Any, steps: int) -> Any:
     return twin
 
 
-def decode(model: Any, framing: Any, problems: Any, batch_size: int) -> Any:
+def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:
     """Answers to `problems` in `framing`'s layout, whatever its answer width."""
     twin = with_answer_steps(model, framing.text_format.answer_width)
     outputs = twin.predict(framing.inputs(problems), batch_size=batch_size, verbose=0)

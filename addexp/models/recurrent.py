@@ -1,0 +1,209 @@
+"""The encoder-decoder that reads its own answers, shared by `teacher_forcing` and `attention`.
+
+Training model (teacher forcing, keras-io `lstm_seq2seq`): a recurrent encoder over the question
+whose final states initialise the decoder; the decoder reads the answer shifted by one step
+(`START` first) and writes a softmax per step. Decoding rebuilds, from the trained model's own
+layers (so a model loaded from MLflow works the same), an encoder model (question -> outputs and
+states) and a one-step decoder model ((previous symbol, states, encoder outputs) -> next
+distribution, states), and searches with them (`addexp.models.search`). With `attention`, every
+decoder step attends over every encoder output (Bahdanau et al. 2015: additive; Luong et al.
+2015: dot) before the softmax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+CELLS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
+STATES = {"lstm": 2, "gru": 1, "simple_rnn": 1}  # states each cell carries between steps
+ATTENTION = {"additive": "AdditiveAttention", "dot": "Attention"}
+
+
+@dataclass
+class RecurrentConfig:
+    """Keys shared by the families whose decoder reads its own answers."""
+
+    name: str = ""
+    cell: str = "lstm"  # lstm | gru | simple_rnn
+    units: list[int] = field(default_factory=lambda: [128])  # per stacked layer, both sides
+    bidirectional: bool = False  # encoder reads both ways; the decoder gets both states
+    dropout: float = 0.0  # on each recurrent layer's inputs
+    recurrent_dropout: float = 0.0  # on each recurrent layer's state
+    embedding_dim: int = 16  # embedding of the question (encoding=embedding) and of answers
+    beam_width: int = 1  # 1: greedy decoding
+
+
+def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:
+    """keras.Model {question: (batch, steps, features) or (batch, steps), answer_in: (batch,
+    answer steps) int} -> (batch, answer steps, symbols) softmax; both lengths free."""
+    import keras
+    from keras import layers
+
+    from addexp.models.inputs import sequence_input
+
+    cell = getattr(layers, CELLS[cfg.cell])
+    question, x = sequence_input(shapes, "question", cfg.embedding_dim, any_length=True)
+    answer_in = keras.Input(shape=(None,), dtype="int32", name="answer_in")
+    y = layers.Embedding(shapes.output_symbols, cfg.embedding_dim, name="answer_embedding")(
+        answer_in
+    )
+    states = []
+    for i, units in enumerate(cfg.units):
+        rnn = cell(
+            units,
+            return_sequences=True,
+            return_state=True,
+            dropout=cfg.dropout,
+            recurrent_dropout=cfg.recurrent_dropout,
+            name=f"encoder_{i}",
+        )
+        n = STATES[cfg.cell]
+        if cfg.bidirectional:
+            x, *both = layers.Bidirectional(rnn, name=f"encoder_{i}_bidirectional")(x)
+            layer_states = [
+                layers.Concatenate(name=f"encoder_{i}_state_{j}")([both[j], both[n + j]])
+                for j in range(n)
+            ]
+        else:
+            x, *own = rnn(x)
+            layer_states = [layers.Identity(name=f"encoder_{i}_state_{j}")(s) for j, s in
+                            enumerate(own)]  # fmt: skip
+        states.append(layer_states)
+    encoder_outputs = layers.Identity(name="encoder_outputs")(x)
+    width = 2 if cfg.bidirectional else 1
+    for i, units in enumerate(cfg.units):
+        decoder = cell(
+            units * width,
+            return_sequences=True,
+            return_state=True,
+            dropout=cfg.dropout,
+            recurrent_dropout=cfg.recurrent_dropout,
+            name=f"decoder_{i}",
+        )
+        y, *_ = decoder(y, initial_state=states[i])
+    if attention:
+        # Called with its scores here too: Keras reuses a layer's call structure, and decoding
+        # reads the scores through the same layer.
+        context, _ = getattr(layers, ATTENTION[attention])(name="attention")(
+            [y, encoder_outputs], return_attention_scores=True
+        )
+        y = layers.Concatenate(name="attention_concat")([y, context])
+    outputs = layers.Dense(shapes.output_symbols, activation="softmax", name="answer")(y)
+    return keras.Model({"question": question, "answer_in": answer_in}, outputs)
+
+
+@dataclass
+class InferenceModels:
+    """The encoder and the one-step decoder, sharing the trained model's layers. With
+    attention the encoder's outputs (memory) go with the states into every step."""
+
+    encoder: Any  # question -> [memory,] state, state, ...
+    step: Any  # [symbol (n, 1), [memory,] state, ...] -> [probs (n, 1, symbols), state, ...]
+    attention: Any  # [symbol, memory, state, ...] -> attention scores (n, 1, steps), or None
+
+
+def inference_models(model: Any) -> InferenceModels:
+    """Encoder and one-step decoder built from `model`'s layers (by name)."""
+    import keras
+    from keras import layers
+
+    names = {layer.name for layer in model.layers}
+    depth = sum(1 for n in names if n.startswith("decoder_"))
+    state_names = sorted(n for n in names if n.startswith("encoder_") and "_state_" in n)
+    with_memory = "attention" in names
+    memory = [model.get_layer("encoder_outputs").output] if with_memory else []
+    encoder = keras.Model(
+        model.get_layer("question").output,
+        memory + [model.get_layer(n).output for n in state_names],
+    )
+    symbol = keras.Input(shape=(1,), dtype="int32", name="symbol")
+    memory_in = [keras.Input(shape=memory[0].shape[1:], name="memory")] if with_memory else []
+    state_inputs = [keras.Input(shape=model.get_layer(n).output.shape[1:]) for n in state_names]
+    per_layer = len(state_inputs) // depth
+    y = model.get_layer("answer_embedding")(symbol)
+    new_states = []
+    for i in range(depth):
+        y, *layer_states = model.get_layer(f"decoder_{i}")(
+            y, initial_state=state_inputs[i * per_layer : (i + 1) * per_layer]
+        )
+        new_states += layer_states
+    inputs = [symbol, *memory_in, *state_inputs]
+    attention = None
+    if with_memory:
+        context, scores = model.get_layer("attention")(
+            [y, memory_in[0]], return_attention_scores=True
+        )
+        y = layers.Concatenate()([y, context])
+        attention = keras.Model(inputs, scores)
+    probs = model.get_layer("answer")(y)
+    return InferenceModels(encoder, keras.Model(inputs, [probs, *new_states]), attention)
+
+
+_CACHE: dict[int, InferenceModels] = {}
+
+
+def _cached(model: Any) -> InferenceModels:
+    key = id(model)
+    if key not in _CACHE:
+        _CACHE.clear()  # one model at a time: a new model is a new run
+        _CACHE[key] = inference_models(model)
+    return _CACHE[key]
+
+
+def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:
+    """Answers written symbol by symbol from START until END (or the layout's answer width
+    plus one steps), greedily or by beam search (`cfg.beam_width`)."""
+    from keras import ops
+
+    from addexp.framings import END, START
+    from addexp.models.search import beam
+
+    nets = _cached(model)
+    symbols = framing.alphabet.symbols
+    start, end, pad = symbols.index(START), symbols.index(END), 0
+    steps = framing.text_format.answer_width + 1
+    fixed = 1 if nets.attention is not None else 0  # the memory rides along, unchanged
+    questions = framing.question_inputs(problems)
+
+    def step(tokens: np.ndarray, state: list[np.ndarray]) -> tuple:
+        outputs = [ops.convert_to_numpy(o) for o in nets.step([tokens[:, None], *state])]
+        log_probs = np.log(np.maximum(outputs[0][:, 0, :], 1e-30))
+        return log_probs, [*state[:fixed], *outputs[1:]]
+
+    chunks = []
+    for first in range(0, len(problems), batch_size):
+        encoded = nets.encoder(questions[first : first + batch_size])
+        state = [ops.convert_to_numpy(t) for t in encoded]
+        tokens, _ = beam(step, state, start, end, pad, steps, cfg.beam_width)
+        chunks.append(tokens)
+    return framing.answers_from_tokens(np.concatenate(chunks))
+
+
+def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy answers to a few problems and, for every step written, the attention weights over
+    the question's steps: (n, answer steps) symbol indices and (n, answer steps, question
+    steps) weights (rows sum to 1). Raises ValueError for a model without attention."""
+    from keras import ops
+
+    from addexp.framings import END, START
+
+    nets = _cached(model)
+    if nets.attention is None:
+        raise ValueError("the model has no attention layer")
+    symbols = framing.alphabet.symbols
+    state = [ops.convert_to_numpy(t) for t in nets.encoder(framing.question_inputs(problems))]
+    tokens = np.full(len(problems), symbols.index(START), np.int32)
+    written, weights = [], []
+    for _ in range(framing.text_format.answer_width + 1):
+        inputs = [tokens[:, None], *state]
+        weights.append(ops.convert_to_numpy(nets.attention(inputs))[:, 0, :])
+        outputs = [ops.convert_to_numpy(o) for o in nets.step(inputs)]
+        tokens = outputs[0][:, 0, :].argmax(axis=1).astype(np.int32)
+        written.append(tokens)
+        state = [state[0], *outputs[1:]]
+        if (np.stack(written, axis=1) == symbols.index(END)).any(axis=1).all():
+            break
+    return np.stack(written, axis=1), np.stack(weights, axis=1)

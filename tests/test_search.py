@@ -1,0 +1,85 @@
+"""Greedy and beam search on decoders with known probabilities (NumPy), and on a trained model."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from addexp.models.search import beam, beam_only, greedy
+
+START, END, PAD = 1, 2, 0
+
+
+def markov_decoder(seed: int, symbols: int):
+    """A decoder whose next-symbol distribution depends on the previous symbol and a decaying
+    memory of all earlier ones (so greedy is not always optimal); states: [memory]."""
+    rng = np.random.default_rng(seed)
+    table = rng.normal(0, 2.0, (symbols, symbols))
+    mix = rng.normal(0, 2.0, (symbols, symbols))
+
+    def step(tokens, states):
+        memory = 0.5 * states[0] + np.eye(symbols)[tokens]
+        logits = table[tokens] + memory @ mix
+        logits[:, START] = -np.inf  # START is never written
+        log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        return log_probs, [memory]
+
+    return step
+
+
+def rescore(step, states, tokens, max_steps):
+    """Total log-probability of given answers, fed back step by step (up to their END)."""
+    n = len(tokens)
+    previous = np.full(n, START)
+    total, done = np.zeros(n), np.zeros(n, bool)
+    for t in range(max_steps):
+        log_probs, states = step(previous, states)
+        total += np.where(done, 0.0, log_probs[np.arange(n), tokens[:, t]])
+        done |= tokens[:, t] == END
+        previous = tokens[:, t]
+    return total
+
+
+decoders = st.tuples(st.integers(0, 10_000), st.integers(4, 7))
+
+
+@given(decoder=decoders, rows=st.integers(1, 6), steps=st.integers(1, 5))
+@settings(max_examples=60, deadline=None)
+def test_beam_of_width_one_is_greedy_decoding_exactly(decoder, rows, steps):
+    seed, symbols = decoder
+    step, states = markov_decoder(seed, symbols), [np.zeros((rows, symbols))]
+    g_tokens, g_score = greedy(step, states, START, END, PAD, steps)
+    b_tokens, b_score = beam_only(step, states, START, END, PAD, steps, width=1)
+    assert (b_tokens == g_tokens).all()
+    np.testing.assert_allclose(b_score, g_score)
+    np.testing.assert_allclose(rescore(step, states, g_tokens, steps), g_score)
+
+
+@given(decoder=decoders, rows=st.integers(1, 6), steps=st.integers(1, 5), width=st.integers(2, 6))
+@settings(max_examples=60, deadline=None)
+def test_a_wider_beam_never_returns_a_less_probable_answer(decoder, rows, steps, width):
+    seed, symbols = decoder
+    step, states = markov_decoder(seed, symbols), [np.zeros((rows, symbols))]
+    _, g_score = greedy(step, states, START, END, PAD, steps)
+    tokens, score = beam(step, states, START, END, PAD, steps, width)
+    assert (score >= g_score - 1e-9).all()
+    np.testing.assert_allclose(rescore(step, states, tokens, steps), score)
+
+
+@given(decoder=decoders, steps=st.integers(1, 3))
+@settings(max_examples=30, deadline=None)
+def test_a_beam_as_wide_as_every_prefix_finds_the_best_answer(decoder, steps):
+    seed, symbols = decoder
+    step, states = markov_decoder(seed, symbols), [np.zeros((1, symbols))]
+    every = np.array(list(itertools.product(range(symbols), repeat=steps)))
+    scores = rescore(step, [np.zeros((len(every), symbols))], every, steps)
+    valid = ~np.isin(every, [START]).any(axis=1)
+    ends = every == END
+    after_end = (np.cumsum(ends, axis=1) - ends) > 0
+    valid &= ~(after_end & (every != PAD)).any(axis=1)  # nothing but padding after END
+    best = scores[valid].max()
+    _, score = beam_only(step, states, START, END, PAD, steps, width=symbols**steps)
+    np.testing.assert_allclose(score, [best])
