@@ -10,9 +10,9 @@ replaced. A second signal during that cleanup stops the process at once.
 Inside `deferred()` a signal waits: it is raised at the next `check()` or when the block ends,
 and `pending()` tells code that cannot raise (a Keras callback) to wind up. A run defers all it
 does, because an exception raised at an arbitrary point can leave the SQLite store locked by an
-MLflow write cut in half (so the run's status could not be recorded), a checkpoint half written,
-or TensorFlow's input pipeline waiting forever in the destructor of an iterator `fit` was
-reading; training instead stops after the current batch.
+MLflow write cut in half (so the run's status could not be recorded: seen in a third of tries)
+or a checkpoint half written; training stops after the current batch, the way Keras's own
+callbacks stop it, rather than by an exception thrown through `fit` mid-step.
 """
 
 from __future__ import annotations

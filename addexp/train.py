@@ -34,9 +34,9 @@ class TrainResult:
 
 
 class StopOnSignal(keras.callbacks.Callback):
-    """Ends `fit` after the current batch when a signal is waiting (`faults.pending`), as
-    Keras' own callbacks stop training. Raising inside `fit` instead can leave TensorFlow
-    waiting forever for the input pipeline of the iterator being torn down."""
+    """Ends `fit` after the current batch when a signal is waiting (`faults.pending`), the
+    way Keras's own callbacks (EarlyStopping, TerminateOnNaN) stop training, instead of an
+    exception thrown through `fit` mid-step."""
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if faults.pending():
