@@ -41,10 +41,11 @@ def decode(model: Any, family: Any, framing: Any, problems: Problems) -> Decoded
     start = time.perf_counter()
     if family.any_length:
         framing = framing.fitted(problems)
-    with faults.interruptible():  # inside a run, a signal stops inference at once
-        if family.decode is not None:
-            answers = family.decode(model, framing, problems, PREDICT_BATCH)
-        else:
-            outputs = model.predict(framing.inputs(problems), batch_size=PREDICT_BATCH, verbose=0)
-            answers = framing.answers(outputs)
+    faults.check()  # inside a run, a signal that waited stops it before and after inference
+    if family.decode is not None:
+        answers = family.decode(model, framing, problems, PREDICT_BATCH)
+    else:
+        outputs = model.predict(framing.inputs(problems), batch_size=PREDICT_BATCH, verbose=0)
+        answers = framing.answers(outputs)
+    faults.check()
     return Decoded(answers, framing, time.perf_counter() - start)

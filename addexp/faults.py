@@ -7,11 +7,12 @@ parent ended) runs for the signals schedulers and `kill` send too. Python's own 
 raises a bare KeyboardInterrupt and leaves SIGTERM and SIGHUP fatal, which is why the handlers are
 replaced. A second signal during that cleanup stops the process at once.
 
-Where a signal may cut in is chosen: inside `deferred()` it waits, and is raised when the block
-ends or an `interruptible()` block inside it begins. A run defers everything but training and
-inference, because an exception raised in the middle of an MLflow write can leave the SQLite
-store locked for the very writes that would record the interruption, and a checkpoint half
-written.
+Inside `deferred()` a signal waits: it is raised at the next `check()` or when the block ends,
+and `pending()` tells code that cannot raise (a Keras callback) to wind up. A run defers all it
+does, because an exception raised at an arbitrary point can leave the SQLite store locked by an
+MLflow write cut in half (so the run's status could not be recorded: seen in a third of tries)
+or a checkpoint half written; training stops after the current batch, the way Keras's own
+callbacks stop it, rather than by an exception thrown through `fit` mid-step.
 """
 
 from __future__ import annotations
@@ -25,11 +26,8 @@ from contextlib import contextmanager
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 EXIT_DIVERGED = 1
-DEFERRED, INTERRUPTIBLE = "deferred", "interruptible"
-# Main thread only (Python runs every handler there): the nested blocks, innermost last, and a
-# signal waiting for the end of a deferred block.
-_blocks: list[str] = []
-_pending: list[int] = []
+_deferred = [0]  # nesting depth of deferred blocks (main thread only: handlers run there)
+_pending: list[int] = []  # a signal waiting for the next check()
 
 
 class Interrupted(KeyboardInterrupt):
@@ -81,44 +79,38 @@ def _interrupt(signum: int, frame) -> None:
     for other in SIGNALS:
         if signal.getsignal(other) is _interrupt:
             signal.signal(other, _force)
-    if _blocks and _blocks[-1] == DEFERRED:
+    if _deferred[0]:
         _pending.append(signum)
         return
     raise Interrupted(signum)
 
 
-def _raise_pending() -> None:
+def pending() -> bool:
+    """A signal is waiting (inside `deferred()`): wind up and `check()`."""
+    return bool(_pending)
+
+
+def check() -> None:
+    """A safe point: raise `Interrupted` for a signal that has been waiting, if any."""
     if _pending:
-        signum = _pending.pop()
+        signum = _pending[0]
         _pending.clear()
         raise Interrupted(signum)
 
 
 @contextmanager
 def deferred() -> Iterator[None]:
-    """A block a signal does not cut into: it raises `Interrupted` when the block ends (or when
-    an `interruptible()` block inside it begins). Blocking signals at the OS level would not
-    do: CPython runs every handler in the main thread whichever thread the signal reached, so
-    the deferral is made in the handler itself."""
-    _blocks.append(DEFERRED)
+    """A block a signal does not cut into: it waits for a `check()` inside the block, or is
+    raised when the outermost such block ends. Blocking signals at the OS level would not do:
+    CPython runs every handler in the main thread whichever thread the signal reached, so the
+    deferral is made in the handler itself."""
+    _deferred[0] += 1
     try:
         yield
     finally:
-        _blocks.pop()
-        if not _blocks or _blocks[-1] == INTERRUPTIBLE:
-            _raise_pending()
-
-
-@contextmanager
-def interruptible() -> Iterator[None]:
-    """A block a signal interrupts at once, also inside `deferred()` (training, inference); a
-    signal that was waiting is raised as it begins."""
-    _blocks.append(INTERRUPTIBLE)
-    try:
-        _raise_pending()
-        yield
-    finally:
-        _blocks.pop()
+        _deferred[0] -= 1
+        if not _deferred[0]:
+            check()
 
 
 def install() -> None:

@@ -53,9 +53,10 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
     """Train and evaluate the configured experiment, log it to MLflow; return `eval.objective`.
 
     The run ends FINISHED; FAILED with tag `error` if anything raises (`faults.Diverged` when
-    the loss stops being a number); KILLED when a signal cuts into training or inference
-    (`faults.Interrupted`, its message saying what was kept). A signal during an MLflow write
-    waits for it; one that arrives after the last inference lets the run finish, then raises.
+    the loss stops being a number); KILLED when a signal stops it (`faults.Interrupted`, its
+    message saying what was kept) after the current training batch or inference, never in the
+    middle of an MLflow write; one that arrives after the last inference lets the run finish,
+    then raises.
     Whatever ends the run, the last epoch's checkpoint is logged to it. `train.resume`
     continues another run's checkpoint (`addexp.resume`)."""
     import keras
@@ -76,7 +77,7 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
 
     finished: list[tuple[float, str]] = []  # (objective, run id) once the run ended FINISHED
     try:
-        with faults.deferred():  # only training and inference are cut into at once
+        with faults.deferred():  # a signal stops the run at its safe points only
             with tracking.tracked_run(
                 experiment_id, run_name, tags, cfg.tracking.system_metrics
             ) as run_id:

@@ -33,6 +33,16 @@ class TrainResult:
     history: list[dict[str, float]]  # one dict of metrics per epoch (resumed ones included)
 
 
+class StopOnSignal(keras.callbacks.Callback):
+    """Ends `fit` after the current batch when a signal is waiting (`faults.pending`), the
+    way Keras's own callbacks (EarlyStopping, TerminateOnNaN) stop training, instead of an
+    exception thrown through `fit` mid-step."""
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if faults.pending():
+            self.model.stop_training = True
+
+
 def compile_model(model: keras.Model, framing, train_cfg) -> None:
     """The configured optimizer (with gradient clipping by norm when `train.clipnorm` > 0),
     the framing's loss and metrics."""
@@ -145,10 +155,11 @@ def fit(
     (`fresh`: the first epoch's draw). The learning rate is set per epoch (`learning_rate`), and
     with `train.early_stopping` Keras's EarlyStopping may end training early.
 
-    Each `fit` call is `faults.interruptible()`: within a run's deferred block a signal stops
-    an epoch at once, and waits while `on_epoch` records one. Raises Diverged as soon as the
-    loss is NaN or infinite (Keras' TerminateOnNaN stops the epoch at that batch), and
-    ValueError when `resume` does not match this data stream.
+    Within a run's `faults.deferred()` block a signal stops the epoch after the current batch
+    (`StopOnSignal`) and raises `faults.Interrupted` before the epoch is recorded; one that
+    arrives while `on_epoch` records an epoch waits for it. Raises Diverged as soon as the loss
+    is NaN or infinite (Keras' TerminateOnNaN stops the epoch at that batch), and ValueError
+    when `resume` does not match this data stream.
     """
     fixed = train_cfg.regime == "fixed"
     rng, done = streams.data, resume.epochs_done if resume else 0
@@ -188,18 +199,19 @@ def fit(
             if on_data and epoch == 0:
                 on_data("training", batch)
         order = streams.order(epoch).permutation(len(y))
-        with faults.interruptible():
-            logs = model.fit(
-                _rows(x, order),
-                y[order],
-                sample_weight=None if w is None else w[order],
-                batch_size=train_cfg.batch_size,
-                epochs=1,
-                verbose=train_cfg.verbose,
-                validation_data=validation,
-                shuffle=False,
-                callbacks=[keras.callbacks.TerminateOnNaN()],
-            ).history
+        faults.check()
+        logs = model.fit(
+            _rows(x, order),
+            y[order],
+            sample_weight=None if w is None else w[order],
+            batch_size=train_cfg.batch_size,
+            epochs=1,
+            verbose=train_cfg.verbose,
+            validation_data=validation,
+            shuffle=False,
+            callbacks=[keras.callbacks.TerminateOnNaN(), StopOnSignal()],
+        ).history
+        faults.check()  # a signal stopped the epoch: it is not recorded
         loss = float(logs["loss"][-1])
         if not math.isfinite(loss):
             raise faults.Diverged(epoch + 1, train_cfg.epochs, loss)

@@ -32,6 +32,7 @@ TINY = ["train.epochs=2", "train.examples=64", "eval.examples=50", "eval.show=3"
 def _command(args: list[str]) -> tuple[list[str], dict[str, str]]:
     """The installed `addexp` console script with `args`, and its environment."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "HYDRA_FULL_ERROR": "0"}
+    env["PYTHONFAULTHANDLER"] = "1"  # a process aborted by a test shows where it stood
     env.pop("MLFLOW_TRACKING_URI", None)
     return [str(Path(sys.executable).with_name("addexp")), *args], env
 
@@ -44,11 +45,24 @@ def addexp(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Compl
     )
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """In the child before it runs addexp: SIGINT back to its default. A shell starting a job in
+    the background makes it ignore SIGINT, the ignore is inherited, and addexp keeps a signal
+    ignored that it found ignored; a test sending SIGINT wants a terminal's behaviour."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_addexp(args: list[str], cwd: Path) -> subprocess.Popen:
     """Start `addexp` in `cwd` without waiting (to send it signals); stdout and stderr piped."""
     command, env = _command(args)
     return subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_sigint_as_in_a_terminal,
     )
 
 

@@ -79,12 +79,24 @@ class Watched:
         while self.process.poll() is None or killed is None:
             if killed is None and client.get_run(run_id).info.status != "RUNNING":
                 killed = time.monotonic() - sent
-            assert time.monotonic() - sent < EXIT_WITHIN, "the process did not end"
+            if time.monotonic() - sent > EXIT_WITHIN:
+                self._fail(f"run {client.get_run(run_id).info.status} {EXIT_WITHIN} s after")
             time.sleep(0.05)
         exited = time.monotonic() - sent
         self.process.wait()
         time.sleep(0.2)  # let the readers drain the pipes
         return killed, exited
+
+    def _fail(self, what: str) -> None:
+        """Fail the test saying how the process stands; a process still alive is aborted
+        first, so that its every thread's stack is on stderr (faulthandler)."""
+        alive = self.process.poll() is None
+        if alive:
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(timeout=60)
+            time.sleep(0.5)
+        state = "was still running" if alive else f"exited {self.process.returncode}"
+        raise AssertionError(f"{what}, the process {state}:\n{''.join(self.err)[-12000:]}")
 
     def messages(self) -> list[str]:
         """addexp's own lines on stderr."""
@@ -311,27 +323,31 @@ def _sigterm_to_self() -> None:
     time.sleep(0.2)  # the handler has run by now
 
 
-def test_a_signal_waits_through_a_deferred_block_and_cuts_into_an_interruptible_one():
-    def deferred_then_interruptible(mark):
+def test_a_signal_waits_through_a_deferred_block_until_a_check_or_its_end():
+    def deferred_then_checked(mark):
         with faults.deferred():
             _sigterm_to_self()
-            mark("deferred block went on")
-            with faults.interruptible():
-                mark("never: the waiting signal is raised as the block begins")
-
-    def interruptible_inside_deferred(mark):
-        with faults.deferred(), faults.interruptible():
-            _sigterm_to_self()
-            mark("never: raised at once")
+            mark(f"deferred block went on, pending: {faults.pending()}")
+            faults.check()
+            mark("never: the check raises")
 
     def only_deferred(mark):
         with faults.deferred():
-            _sigterm_to_self()
-            mark("deferred block went on")
+            with faults.deferred():
+                _sigterm_to_self()
+            mark("the inner block ended, the outer went on")
 
-    assert _signalled(deferred_then_interruptible) == [
-        "deferred block went on",
+    def not_deferred(mark):
+        _sigterm_to_self()
+        mark("never: raised at once")
+
+    assert _signalled(deferred_then_checked) == [
+        "deferred block went on, pending: True",
         "interrupted by SIGTERM",
     ]
-    assert _signalled(interruptible_inside_deferred) == ["interrupted by SIGTERM"]
-    assert _signalled(only_deferred) == ["deferred block went on", "interrupted by SIGTERM"]
+    assert _signalled(only_deferred) == [
+        "the inner block ended, the outer went on",
+        "interrupted by SIGTERM",
+    ]
+    assert _signalled(not_deferred) == ["interrupted by SIGTERM"]
+    assert not faults.pending()
