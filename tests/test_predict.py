@@ -44,7 +44,7 @@ RUNS = {
         "model=teacher_forcing",
         "model.cell=gru",
         "model.bidirectional=true",
-        "model.units=[16,16]",
+        "model.units=[16]",
         "model.beam_width=3",
         "format.reverse_output=true",
         "+eval.sets.longer={digits: 4}",
@@ -52,7 +52,7 @@ RUNS = {
     "attention_dot_unpadded_embedding": [
         "model=attention",
         "model.attention=dot",
-        "model.units=[16]",
+        "model.units=[16,16]",
         "encoding=embedding",
         "encoding.masking=true",
         "format.padding=none",
@@ -139,7 +139,7 @@ def test_beam_search_on_a_trained_model_is_greedy_at_width_one_and_never_worse(t
     model, framing = logged.load_model(), logged.pipeline.framing
     problems = sample(logged.pipeline.space, 64, np.random.default_rng(3))
     nets = recurrent.inference_models(model)
-    states = [np.asarray(t) for t in nets.encoder(framing.question_inputs(problems))]
+    states = recurrent.encoder_states(nets, framing.question_inputs(problems))
 
     def step(tokens, state):
         outputs = [np.asarray(o) for o in nets.step([tokens[:, None], *state])]

@@ -153,6 +153,17 @@ def _cached(model: Any) -> InferenceModels:
     return _CACHE[key]
 
 
+def encoder_states(nets: InferenceModels, questions: Any) -> list[np.ndarray]:
+    """The encoder's outputs as a list of arrays, also when it has one (a single GRU layer's
+    state), which Keras returns bare."""
+    from keras import ops
+
+    encoded = nets.encoder(questions)
+    if not isinstance(encoded, list | tuple):
+        encoded = [encoded]
+    return [ops.convert_to_numpy(t) for t in encoded]
+
+
 def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:
     """Answers written symbol by symbol from START until END (or the layout's answer width
     plus one steps), greedily or by beam search (`cfg.beam_width`)."""
@@ -175,8 +186,7 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
 
     chunks = []
     for first in range(0, len(problems), batch_size):
-        encoded = nets.encoder(questions[first : first + batch_size])
-        state = [ops.convert_to_numpy(t) for t in encoded]
+        state = encoder_states(nets, questions[first : first + batch_size])
         tokens, _ = beam(step, state, start, end, pad, steps, cfg.beam_width)
         chunks.append(tokens)
     return framing.answers_from_tokens(np.concatenate(chunks))
@@ -194,7 +204,7 @@ def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray,
     if nets.attention is None:
         raise ValueError("the model has no attention layer")
     symbols = framing.alphabet.symbols
-    state = [ops.convert_to_numpy(t) for t in nets.encoder(framing.question_inputs(problems))]
+    state = encoder_states(nets, framing.question_inputs(problems))
     tokens = np.full(len(problems), symbols.index(START), np.int32)
     written, weights = [], []
     for _ in range(framing.text_format.answer_width + 1):
