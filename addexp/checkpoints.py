@@ -2,14 +2,18 @@
 
     checkpoints/last.weights.h5   every layer's weights and the optimizer's state (Adam's moments,
                                   its iteration count): Keras' own `save_weights` format
-    checkpoints/state.json        epochs completed, the training-data stream's NumPy bit-generator
-                                  state after them, and the metrics of every epoch so far
+    checkpoints/state.json        epochs completed, a fingerprint of the training data (the
+                                  fixed set, or the fresh regime's first chunk) and the metrics
+                                  of every epoch so far
 
-`addexp train.resume=RUN_ID` reads them back (see `addexp.resume`). Keras' `BackupAndRestore`
-and `ModelCheckpoint` callbacks are not used: addexp calls `fit` once per epoch (a fresh draw of
-problems each time), BackupAndRestore deletes its backup whenever a `fit` call completes, and
-neither records the data streams or sends anything to the run. Writing happens inside
-`faults.deferred()`, so a signal never leaves one file new and the other old.
+`addexp train.resume=RUN_ID` reads them back (see `addexp.resume`). Every draw of training data
+is a pure function of the seed, the epoch and the chunk (`addexp.batches`), so the epochs done
+are all a resumed run needs to go on with the same data; the fingerprint tells it whether this
+addexp draws the data the checkpoint was trained on. Keras' `BackupAndRestore` and
+`ModelCheckpoint` callbacks are not used: BackupAndRestore deletes its backup when `fit`
+completes and keeps it in a folder of its own, and neither records the data or the per-epoch
+metrics or sends anything to the run. Writing happens inside `faults.deferred()`, so a signal
+never leaves one file new and the other old.
 """
 
 from __future__ import annotations
@@ -29,12 +33,12 @@ log = logging.getLogger("addexp")
 
 @dataclass
 class Progress:
-    """Where training stands after `epochs_done` completed epochs: the training-data stream's
-    state (`numpy.random.Generator.bit_generator.state`, a JSON-able dict) and one dict of
-    metrics per epoch (`train/loss`, ...)."""
+    """Where training stands after `epochs_done` completed epochs: the fingerprint of its
+    training data (`addexp.batches.fingerprint`) and one dict of metrics per epoch
+    (`train/loss`, ...)."""
 
     epochs_done: int = 0
-    data_stream: dict[str, Any] = field(default_factory=dict)
+    data_digest: str = ""
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -54,10 +58,10 @@ def save(model: Any, progress: Progress, folder: Path) -> None:
 
 def read_progress(folder: Path) -> Progress:
     """`state.json` of a checkpoint in `folder`. Raises OSError (missing) or ValueError (not a
-    checkpoint's state)."""
+    checkpoint's state, or one written by an addexp whose data streams were another's)."""
     data = json.loads((folder / STATE).read_text())
     try:
-        return Progress(int(data["epochs_done"]), dict(data["data_stream"]), list(data["history"]))
+        return Progress(int(data["epochs_done"]), str(data["data_digest"]), list(data["history"]))
     except (KeyError, TypeError) as error:
         raise ValueError(f"{folder / STATE} is not a checkpoint state ({error})") from None
 

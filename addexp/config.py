@@ -102,6 +102,8 @@ class TrainConfig:
     progress: str = "auto"  # progress over epochs: auto, bar, lines, off (addexp.progress)
     checkpoint_every: int = 1  # log the checkpoint to the run every N epochs; 0 = when it stops
     resume: str | None = None  # run id: continue that run's checkpoint in a new run
+    jit_compile: bool = False  # compile the training step with XLA (Keras compile's jit_compile)
+    steps_per_execution: int = 1  # batches per call of the compiled training step
 
 
 @dataclass

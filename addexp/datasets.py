@@ -13,9 +13,10 @@ count and columns. Only metadata goes to MLflow (schema, profile, digest and sou
   `mlflow.dataset_source` entry point) holding the data config and the draw; loading it gives
   back the `ProblemSpace` the set was drawn from.
 
-The `fresh` regime draws new problems every epoch; its training input describes that whole
-stream (examples per epoch, epochs) while its rows, schema and profile are the first epoch's draw
-only, which the run already holds: nothing beyond one epoch is materialised for logging.
+The `fresh` regime draws new problems every epoch, streamed in chunks; its training input
+describes that whole stream (examples per epoch, epochs) while its rows, schema and profile are
+the first chunk of the first epoch only (at most `addexp.batches.CHUNK` problems, tagged
+`rows` saying so): nothing beyond one chunk is materialised for logging.
 """
 
 from __future__ import annotations
@@ -131,15 +132,21 @@ def training_logger(cfg: Any, stream: int) -> Callable[[str, Problems], None]:
     t = cfg.train
     draw: dict[str, Any] = {"seed": cfg.seed, "stream": stream, "regime": t.regime}
     tags: dict[str, str] = {}
-    if t.regime == "fresh":
+    fresh = t.regime == "fresh"
+    if fresh:
         draw |= {"sampler": "sample", "examples_per_epoch": t.examples, "epochs": t.epochs}
-        tags["rows"] = f"the first of {t.epochs} draws of {t.examples} (a new draw every epoch)"
+        draw["rows"] = "epoch 0, chunk 0"
     else:
         draw |= {"sampler": "sample_distinct", "examples": t.examples, "distinct": t.distinct}
         draw["val_fraction"] = t.val_fraction
     draw["disjoint_from_test"] = cfg.eval.disjoint
 
     def on_data(context: str, problems: Problems) -> None:
+        if fresh:
+            tags["rows"] = (
+                f"the first chunk of epoch 1: {len(problems)} of its {t.examples} problems "
+                f"(a new draw every epoch, {t.epochs} epochs)"
+            )
         log_problems(problems, context, data, draw | {"part": context}, tags)
 
     return on_data

@@ -9,7 +9,8 @@ rest of the config is the run's own. Each set is drawn from the stream it would 
 training, scored through the same decode step, and logged to the run (MLflow accepts metrics
 and artifacts on a finished run; its params and status stay as they are), with a tag
 `eval.added.<UTC time>` saying what was added. Training questions are redrawn from the run's
-seed, so `<set>/train_overlap` is measured, not guessed. A decoding option may be changed too
+seed (the epochs it trained, chunk by chunk, marking the questions of the sets evaluated), so
+`<set>/train_overlap` is measured, not guessed. A decoding option may be changed too
 (`model.beam_width`, which leaves the weights alone); its metrics are then logged under
 `beam<width>/<set>/...`, beside the run's own.
 """
@@ -81,8 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from omegaconf.errors import OmegaConfBaseException
 
     from addexp.logged_run import RunError, open_run
-    from addexp.pipeline import build_pipeline, draw_test_set, training_rng
-    from addexp.run import evaluate_sets, log_results
+    from addexp.pipeline import build_pipeline, draw_test_set, training_streams
+    from addexp.run import draw_sets, evaluate_sets, log_results, watched_keys
     from addexp.train import replay_seen_keys
     from addexp.validation import ConfigError, validate
 
@@ -106,8 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"addexp-eval: {error}", file=sys.stderr)
         return EXIT_USAGE
     _, exclude = draw_test_set(cfg, pipeline.space)
-    seen = replay_seen_keys(pipeline.space, cfg.train, training_rng(cfg), exclude)
-    results = evaluate_sets(model, pipeline, cfg.seed, seen)
+    sets = draw_sets(pipeline, cfg.seed)
+    streams, trained = training_streams(cfg), logged.epochs_trained
+    seen = replay_seen_keys(
+        pipeline.space, cfg.train, streams, exclude, watched_keys(list(sets.values())), trained
+    )
+    results = evaluate_sets(model, pipeline, sets, seen)
     if cfg.model.get("beam_width") != logged.cfg.model.get("beam_width"):
         results = {f"beam{cfg.model.beam_width}/{name}": r for name, r in results.items()}
     mlflow.set_tracking_uri(logged.uri)

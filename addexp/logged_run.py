@@ -42,13 +42,15 @@ def run_id_of(run: str) -> str:
 
 @dataclass
 class LoggedRun:
-    """A run's id, store, resolved config and rebuilt pipeline."""
+    """A run's id, store, resolved config, rebuilt pipeline, status and the epochs it trained
+    (`train/epochs_trained`; `train.epochs` for a run that did not log it)."""
 
     run_id: str
     uri: str
     cfg: DictConfig
     pipeline: Pipeline
     status: str
+    epochs_trained: int
 
     def load_model(self) -> Any:
         """The run's Keras model (MLflow's Keras flavour). Raises RunError without one."""
@@ -83,7 +85,7 @@ def open_run(run: str, uri: str | None = None) -> LoggedRun:
     run_id = run_id_of(run)
     client = MlflowClient(uri)
     try:
-        info = client.get_run(run_id).info
+        logged_run = client.get_run(run_id)
     except MlflowException:
         raise RunError(f"run {run_id!r} does not exist in the store {uri}.") from None
     with tempfile.TemporaryDirectory() as folder:
@@ -106,4 +108,5 @@ def open_run(run: str, uri: str | None = None) -> LoggedRun:
             f"run {run_id} was trained with the layout {logged}, which this version of addexp "
             f"rebuilds as {layout(pipeline)}; use the addexp version that trained it."
         )
-    return LoggedRun(run_id, uri, cfg, pipeline, info.status)
+    trained = logged_run.data.metrics.get("train/epochs_trained", cfg.train.epochs)
+    return LoggedRun(run_id, uri, cfg, pipeline, logged_run.info.status, int(trained))

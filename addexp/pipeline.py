@@ -79,19 +79,19 @@ def draw_test_set(cfg: Any, space: ProblemSpace) -> tuple[Problems, np.ndarray |
     return test, np.unique(question_keys(test)) if cfg.eval.disjoint else None
 
 
-def training_rng(cfg: Any) -> np.random.Generator:
-    """The stream training data is drawn from."""
-    return np.random.default_rng([cfg.seed, TRAIN_STREAM])
-
-
 @dataclass(frozen=True)
 class TrainingStreams:
-    """What training draws from: problems (`data`, one stream from its start) and, per epoch,
-    the order examples are fed in (`order(epoch)`, a stream of its own, so no order state
-    carries from one epoch to the next and a resumed run needs none)."""
+    """What training draws from, each a stream of its own so that no state carries from one
+    draw to the next and a resumed run needs none: the fixed regime's set (`data`, one stream
+    from its start), the fresh regime's problems chunk by chunk (`chunk(epoch, index)`) and the
+    order the fixed set is fed in each epoch (`order(epoch)`)."""
 
     seed: int
     data: np.random.Generator
+
+    def chunk(self, epoch: int, index: int) -> np.random.Generator:
+        """The stream of chunk `index` of epoch `epoch` (fresh regime)."""
+        return np.random.default_rng([self.seed, TRAIN_STREAM, epoch, index])
 
     def order(self, epoch: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, ORDER_STREAM, epoch])
@@ -99,7 +99,7 @@ class TrainingStreams:
 
 def training_streams(cfg: Any) -> TrainingStreams:
     """The training streams of a run's seed, each at its start."""
-    return TrainingStreams(cfg.seed, training_rng(cfg))
+    return TrainingStreams(cfg.seed, np.random.default_rng([cfg.seed, TRAIN_STREAM]))
 
 
 def layout(pipeline: Pipeline) -> dict[str, Any]:

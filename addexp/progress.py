@@ -8,8 +8,8 @@
   else `lines`. So a person at a terminal sees a bar; redirected output, CI logs and sweep jobs
   (whose outputs interleave) get plain lines; tests, which capture output, show nothing.
 
-Keras's own progress bar counts batches within one `fit` call, and addexp calls `fit` once per
-epoch (it draws new data between epochs), so the bar over epochs is tqdm's.
+Keras's own progress bar (`train.verbose`) counts batches within each epoch and writes to
+stdout; the bar over a run's epochs, with the metrics a run records, is tqdm's.
 """
 
 from __future__ import annotations

@@ -87,7 +87,8 @@ def check(cfg: DictConfig, launch_dir: Path) -> Source:
         except (MlflowException, OSError, ValueError):
             raise ConfigError(
                 f"{key}: run {logged.run_id} has no checkpoint to resume from (it stopped "
-                "before its first epoch ended, or was made by an addexp that wrote none)."
+                "before its first epoch ended, or was made by an addexp that wrote none or "
+                "drew its training data differently)."
             ) from None
     if cfg.train.epochs < progress.epochs_done:
         raise ConfigError(

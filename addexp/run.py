@@ -28,7 +28,7 @@ from addexp.pipeline import (
     layout,
     training_streams,
 )
-from addexp.problems import Problems, ProblemSpace, sample
+from addexp.problems import Problems, ProblemSpace, question_keys, sample
 from addexp.train import compile_model, fit
 
 log = logging.getLogger("addexp")
@@ -139,7 +139,7 @@ def _train_and_evaluate(
     mlflow.log_params(derived_params(space, framing, cfg.train.threads or ctx.threads))
 
     model = build_model(cfg.model, framing.shapes)
-    compile_model(model, framing, cfg.train)
+    mlflow.log_param("derived.jit_compile", str(compile_model(model, framing, cfg.train)))
     started = None
     if source is not None:
         started = checkpoints.restore(model, source.checkpoint)
@@ -148,6 +148,8 @@ def _train_and_evaluate(
         log.info("resuming run %s after epoch %d", source.run_id, started.epochs_done)
     test, exclude = draw_test_set(cfg, space)
     datasets.log_test(cfg, test, TEST_STREAM)
+    sets = draw_sets(pipeline, cfg.seed)
+    watched = watched_keys([test, *sets.values()])
     in_sweep = ctx.parent_run_id is not None
     with progress.epochs(
         cfg.train.progress, cfg.train.epochs, run_name, tracking.log_epoch, in_sweep
@@ -165,6 +167,7 @@ def _train_and_evaluate(
             cfg.train,
             training_streams(cfg),
             on_epoch,
+            watched,
             exclude,
             started,
             datasets.training_logger(cfg, TRAIN_STREAM),
@@ -175,7 +178,7 @@ def _train_and_evaluate(
 
     results = {"test": evaluate_set(model, family, framing, test, result.seen_keys)}
     results.update(
-        evaluate_sets(model, pipeline, cfg.seed, result.seen_keys, datasets.log_eval_set(cfg))
+        evaluate_sets(model, pipeline, sets, result.seen_keys, datasets.log_eval_set(cfg))
     )
     log_results(results, ctx.output_dir, run_id)
     if result.history:
@@ -221,18 +224,30 @@ def _train_and_evaluate(
     return _objective(cfg.eval.objective, results, result.history)
 
 
+def draw_sets(pipeline: Pipeline, seed: int) -> dict[str, Problems]:
+    """Each evaluation set by name: a fresh draw from its own stream (independent of training,
+    so drawn before it: training marks which of their questions it shows)."""
+    return {s.name: sample(s.space, s.examples, s.rng(seed)) for s in pipeline.sets}
+
+
+def watched_keys(drawn: list[Problems]) -> np.ndarray:
+    """The question keys of sets to be scored (sorted, unique): what the overlap report asks of
+    training."""
+    return np.unique(np.concatenate([question_keys(p).astype(str) for p in drawn]))
+
+
 def evaluate_sets(
     model,
     pipeline: Pipeline,
-    seed: int,
+    drawn: dict[str, Problems],
     seen_keys: np.ndarray | None,
     on_data: Callable[[str, Problems, ProblemSpace], None] | None = None,
 ) -> dict[str, SetResult]:
-    """Each evaluation set: a fresh draw from its own stream, scored like the test set;
+    """Each evaluation set (`drawn` by `draw_sets`), scored like the test set;
     `on_data(name, problems, space)` sees each draw."""
     results = {}
     for s in pipeline.sets:
-        problems = sample(s.space, s.examples, s.rng(seed))
+        problems = drawn[s.name]
         if on_data is not None:
             on_data(s.name, problems, s.space)
         results[s.name] = evaluate_set(

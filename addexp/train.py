@@ -1,15 +1,20 @@
 """Fitting a compiled model under one of two data regimes, reporting each epoch as it ends.
 
-`fresh` (the tutorial): every epoch is one pass over a new draw of `train.examples` problems.
-`fixed` (the Keras example): one set of `train.examples` distinct problems, `val_fraction` of them
-held out, one pass per epoch. The questions trained on are kept for the overlap report; questions
-in `exclude` (a disjoint test set) are never trained on.
+`fresh` (the tutorial): every epoch is one pass over a new draw of `train.examples` problems,
+streamed in chunks. `fixed` (the Keras example): one set of `train.examples` distinct problems,
+`val_fraction` of them held out, one pass per epoch. The data are tf.data pipelines fed a
+chunk at a time (`addexp.batches`), trained in one `model.fit` over all epochs; Keras's own
+callbacks set the learning rate (`LearningRateScheduler`), stop on a NaN loss
+(`TerminateOnNaN`) and stop early (`EarlyStopping`). Questions in `exclude` (a disjoint test
+set) are never trained on.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +23,7 @@ import numpy as np
 
 from addexp import faults
 from addexp import problems as P
+from addexp.batches import EpochCursor, FixedSet, FreshStream, Seen, fingerprint, replay_seen
 from addexp.checkpoints import Progress
 from addexp.config import OPTIMIZERS
 from addexp.decode import decode
@@ -25,10 +31,12 @@ from addexp.evaluate import score
 from addexp.framings import expected_chars
 from addexp.pipeline import TrainingStreams
 
+log = logging.getLogger("addexp")
+
 
 @dataclass
 class TrainResult:
-    seen_keys: np.ndarray  # question keys of every problem trained on (for test/train_overlap)
+    seen_keys: np.ndarray  # the watched question keys trained on (for <set>/train_overlap)
     seconds: float  # wall time of this process's fit loop, data generation included
     history: list[dict[str, float]]  # one dict of metrics per epoch (resumed ones included)
 
@@ -43,14 +51,38 @@ class StopOnSignal(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def compile_model(model: keras.Model, framing, train_cfg) -> None:
+def compile_model(model: keras.Model, framing, train_cfg) -> bool:
     """The configured optimizer (with gradient clipping by norm when `train.clipnorm` > 0),
-    the framing's loss and metrics."""
+    the framing's loss and metrics, `train.steps_per_execution` batches per call of the
+    compiled training step, and XLA (`train.jit_compile`) for the training, evaluation and
+    prediction steps. Returns whether XLA is used.
+
+    Every family compiles with XLA on CPU. Where Keras finds a layer that cannot (an LSTM or GRU
+    running on cuDNN, on a GPU), Keras itself falls back to no XLA with a Python warning; this
+    is then logged as a warning naming the family, and the run records what was used
+    (`derived.jit_compile`), rather than refusing a config that works on another machine.
+    """
     clip = {"clipnorm": train_cfg.clipnorm} if train_cfg.clipnorm > 0 else {}
     optimizer = getattr(keras.optimizers, OPTIMIZERS[train_cfg.optimizer])(
         learning_rate=learning_rate(train_cfg, 0), **clip
     )
-    model.compile(optimizer=optimizer, loss=framing.loss, metrics=list(framing.metrics))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Model doesn't support `jit_compile=True`")
+        model.compile(
+            optimizer=optimizer,
+            loss=framing.loss,
+            metrics=list(framing.metrics),
+            jit_compile=bool(train_cfg.jit_compile),
+            steps_per_execution=train_cfg.steps_per_execution,
+        )
+    used = bool(model.jit_compile)
+    if train_cfg.jit_compile and not used:
+        log.warning(
+            "train.jit_compile=true: Keras cannot compile model %s with XLA here (a layer "
+            "does not support it, e.g. a recurrent layer on cuDNN); training without XLA",
+            model.name,
+        )
+    return used
 
 
 def learning_rate(train_cfg, epoch: int) -> float:
@@ -71,8 +103,9 @@ def learning_rate(train_cfg, epoch: int) -> float:
 
 def early_stopping(train_cfg) -> keras.callbacks.EarlyStopping | None:
     """Keras's EarlyStopping on a per-epoch metric (`train.early_stopping.monitor`, e.g.
-    `val/exact_match`), driven epoch by epoch by `fit`; None when off. Its patience counts
-    from the start of this process (a resumed run starts counting anew)."""
+    `val/exact_match`: `EpochReport`, before it in the callbacks, names the logs so); None
+    when off. Its patience counts from the start of this process (a resumed run starts
+    counting anew)."""
     es = train_cfg.early_stopping
     if not es.monitor:
         return None
@@ -89,11 +122,6 @@ def _arrays(framing, problems: P.Problems) -> tuple:
     return framing.inputs(problems), framing.targets(problems), framing.sample_weights(problems)
 
 
-def _rows(x, order: np.ndarray):
-    """Rows `order` of an input array, or of every array of a dict of inputs."""
-    return {k: v[order] for k, v in x.items()} if isinstance(x, dict) else x[order]
-
-
 def split_fixed(
     space: P.ProblemSpace, train_cfg, rng: np.random.Generator, exclude: np.ndarray | None
 ) -> tuple[P.Problems, P.Problems | None]:
@@ -105,28 +133,72 @@ def split_fixed(
     return train, data.take(slice(len(data) - n_val, None)) if n_val else None
 
 
-def draw_fresh(
-    space: P.ProblemSpace, train_cfg, rng: np.random.Generator, exclude: np.ndarray | None
-) -> P.Problems:
-    """One epoch of the `fresh` regime: `train.examples` new problems."""
-    return P.sample(space, train_cfg.examples, rng, exclude)
-
-
 def replay_seen_keys(
     space: P.ProblemSpace,
     train_cfg,
-    rng: np.random.Generator,
+    streams: TrainingStreams,
     exclude: np.ndarray | None,
-    epochs: int | None = None,
+    watched: np.ndarray,
+    epochs: int,
 ) -> np.ndarray:
-    """The question keys a run trained on in its first `epochs` epochs (default: all), redrawn
-    from its seed without training (the data streams are independent of the model), for the
-    overlap of sets evaluated later and for resuming. Leaves `rng` where training left it."""
+    """The keys of `watched` (question keys of sets to be scored) that a run trained on in its
+    first `epochs` epochs, redrawn from its seed without training (the data streams are
+    independent of the model): the fixed set, or the fresh regime's draws chunk by chunk, so
+    memory stays that of one chunk however long the run trained."""
+    seen = Seen(watched)
     if train_cfg.regime == "fixed":
-        return np.unique(P.question_keys(split_fixed(space, train_cfg, rng, exclude)[0]))
-    epochs = train_cfg.epochs if epochs is None else epochs
-    draws = [draw_fresh(space, train_cfg, rng, exclude) for _ in range(epochs)]
-    return np.unique(np.concatenate([P.question_keys(d) for d in draws]))
+        train, _ = split_fixed(space, train_cfg, streams.data, exclude)
+        seen.mark(0, P.question_keys(train))
+        seen.complete(0)
+    else:
+        replay_seen(space, train_cfg, streams, exclude, seen, epochs)
+    return seen.keys
+
+
+class EpochReport(keras.callbacks.Callback):
+    """Reports each epoch as it ends, first among the callbacks that read its logs.
+
+    Raises `faults.Interrupted` when a signal stopped the epoch (it is not recorded) and
+    `faults.Diverged` when its loss is NaN or infinite (TerminateOnNaN stopped it at that
+    batch). Otherwise names the logs as a run records them (`loss` -> `train/loss`,
+    `val_accuracy` -> `val/accuracy`, `learning_rate` from the LearningRateScheduler ->
+    `train/learning_rate`), adds `val/exact_match` (the validation set decoded), replaces
+    `logs` by them in place (so EarlyStopping, after it, monitors these names), counts the
+    epoch's questions as seen and calls `on_epoch(epoch, metrics, progress)`."""
+
+    def __init__(
+        self,
+        train_cfg,
+        on_epoch: Callable[[int, dict[str, float], Progress], None],
+        history: list[dict[str, float]],
+        data_digest: str,
+        seen: Seen,
+        validation: tuple | None = None,
+    ):
+        super().__init__()
+        self.epochs, self.on_epoch, self.history = train_cfg.epochs, on_epoch, history
+        self.data_digest, self.seen = data_digest, seen
+        self.validation = validation  # (family, framing, problems, expected characters)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        faults.check()  # a signal stopped the epoch: it is not recorded
+        logs = logs if logs is not None else {}
+        loss = float(logs["loss"])
+        if not math.isfinite(loss):
+            raise faults.Diverged(epoch + 1, self.epochs, loss)
+        metrics = {
+            (f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}"): float(v)
+            for k, v in logs.items()
+        }
+        if self.validation is not None:
+            family, framing, val, expected = self.validation
+            answers = decode(self.model, family, framing, val).answers
+            metrics["val/exact_match"] = score(val, expected, answers)["exact_match"]
+        logs.clear()
+        logs.update(metrics)
+        self.seen.complete(epoch)
+        self.history.append(metrics)
+        self.on_epoch(epoch, metrics, Progress(epoch + 1, self.data_digest, list(self.history)))
 
 
 def fit(
@@ -137,99 +209,86 @@ def fit(
     train_cfg,
     streams: TrainingStreams,
     on_epoch: Callable[[int, dict[str, float], Progress], None],
+    watched: np.ndarray,
     exclude: np.ndarray | None = None,
     resume: Progress | None = None,
     on_data: Callable[[str, P.Problems], None] | None = None,
 ) -> TrainResult:
-    """Train until `train.epochs` epochs are done; call `on_epoch(epoch, metrics, progress)`
-    after each (epoch counts from 0).
+    """Train until `train.epochs` epochs are done in one `model.fit`; call
+    `on_epoch(epoch, metrics, progress)` after each (epoch counts from 0).
 
-    Each epoch is one `model.fit` pass over its examples in an order drawn from the epoch's own
-    stream (`streams.order(epoch)`; Keras' shuffling draws from TensorFlow's global random state,
-    which a resumed process cannot reproduce). With `resume` (a checkpoint's progress whose
-    weights and optimizer state are already in `model`), the data of the epochs it completed are
-    redrawn (NumPy only, for the questions seen), the data stream must then be exactly where the
-    checkpoint saved it, and training goes on from there.
+    The data are `addexp.batches.FreshStream` or `FixedSet`. `watched`: question keys of the
+    sets to be scored (test and evaluation sets); the result's `seen_keys` are those trained
+    on. With `resume` (a checkpoint's progress whose weights and optimizer state are already
+    in `model`), the questions of the epochs it completed are redrawn (NumPy only, for the
+    overlap), the data must have the checkpoint's fingerprint (the fixed set, or the fresh
+    regime's first chunk: a checkpoint written by an addexp that draws problems otherwise is
+    refused with ValueError), and `fit` goes on from `initial_epoch`.
 
     `on_data(context, problems)` sees the training set and validation set once drawn
-    (`fresh`: the first epoch's draw). The learning rate is set per epoch (`learning_rate`), and
-    with `train.early_stopping` Keras's EarlyStopping may end training early.
+    (`fresh`: the first chunk of the first epoch, at most `batches.CHUNK` problems). Callbacks:
+    `EpochCursor` (the data's epoch), Keras's `LearningRateScheduler` (`learning_rate`),
+    `TerminateOnNaN`, `StopOnSignal`, `EpochReport` and, with `train.early_stopping`, Keras's
+    `EarlyStopping`, which may end training early (and restore the best weights at its end).
 
     Within a run's `faults.deferred()` block a signal stops the epoch after the current batch
     (`StopOnSignal`) and raises `faults.Interrupted` before the epoch is recorded; one that
     arrives while `on_epoch` records an epoch waits for it. Raises Diverged as soon as the loss
-    is NaN or infinite (Keras' TerminateOnNaN stops the epoch at that batch), and ValueError
-    when `resume` does not match this data stream.
+    is NaN or infinite. `seconds` is the wall time of `fit`, data generation included.
     """
-    fixed = train_cfg.regime == "fixed"
-    rng, done = streams.data, resume.epochs_done if resume else 0
-    validation = val = None
-    seen = []
-    if fixed:
-        train, val = split_fixed(space, train_cfg, rng, exclude)
-        x, y, w = _arrays(framing, train)
-        seen.append(P.question_keys(train))
+    done = resume.epochs_done if resume else 0
+    seen = Seen(watched)
+    validation = None
+    if train_cfg.regime == "fixed":
+        train, val = split_fixed(space, train_cfg, streams.data, exclude)
+        seen.mark(done, P.question_keys(train))
+        seen.complete(done)
+        digest = fingerprint(train)
+        data = FixedSet(_arrays(framing, train), train_cfg.batch_size, streams, done)
         if on_data:
             on_data("training", train)
         if val is not None:
-            validation = _arrays(framing, val)
-            val_expected = expected_chars(framing.text_format, val)  # once, not every epoch
+            validation = (family, framing, val, expected_chars(framing.text_format, val))
             if on_data:
                 on_data("validation", val)
-    elif done:
-        seen.append(replay_seen_keys(space, train_cfg, rng, exclude, done))
-    if resume is not None and rng.bit_generator.state != resume.data_stream:
+    else:
+        data = FreshStream(space, framing, train_cfg, streams, exclude, seen, done)
+        first = data.problems(0, 0)
+        digest = fingerprint(first)
+        replay_seen(space, train_cfg, streams, exclude, seen, done)
+        if on_data:
+            on_data("training", first)
+    if resume is not None and digest != resume.data_digest:
         raise ValueError(
-            f"the checkpoint's data stream is not where redrawing its {done} epochs leads: it "
-            "was written by a version of addexp that draws problems differently"
+            f"the checkpoint's training data (fingerprint {resume.data_digest}) are not what "
+            f"this addexp draws for the config (fingerprint {digest}): it was written by a "
+            "version of addexp that draws problems differently"
         )
 
     history = list(resume.history) if resume else []
+    report = EpochReport(train_cfg, on_epoch, history, digest, seen, validation)
+    callbacks = [
+        EpochCursor(data),
+        keras.callbacks.LearningRateScheduler(lambda epoch, _: learning_rate(train_cfg, epoch)),
+        keras.callbacks.TerminateOnNaN(),
+        StopOnSignal(),
+        report,
+    ]
     stopper = early_stopping(train_cfg)
     if stopper is not None:
-        stopper.set_model(model)
-        stopper.on_train_begin()
+        callbacks.append(stopper)
     start = time.perf_counter()
-    for epoch in range(done, train_cfg.epochs):
-        model.optimizer.learning_rate.assign(learning_rate(train_cfg, epoch))
-        if not fixed:
-            batch = draw_fresh(space, train_cfg, rng, exclude)
-            x, y, w = _arrays(framing, batch)
-            seen.append(P.question_keys(batch))
-            if on_data and epoch == 0:
-                on_data("training", batch)
-        order = streams.order(epoch).permutation(len(y))
+    if done < train_cfg.epochs:
         faults.check()
-        logs = model.fit(
-            _rows(x, order),
-            y[order],
-            sample_weight=None if w is None else w[order],
-            batch_size=train_cfg.batch_size,
-            epochs=1,
+        model.fit(
+            data.dataset(),
+            epochs=train_cfg.epochs,
+            initial_epoch=done,
             verbose=train_cfg.verbose,
-            validation_data=validation,
-            shuffle=False,
-            callbacks=[keras.callbacks.TerminateOnNaN(), StopOnSignal()],
-        ).history
-        faults.check()  # a signal stopped the epoch: it is not recorded
-        loss = float(logs["loss"][-1])
-        if not math.isfinite(loss):
-            raise faults.Diverged(epoch + 1, train_cfg.epochs, loss)
-        metrics = {
-            (f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}"): float(v[-1])
-            for k, v in logs.items()
-        }
-        if val is not None:
-            answers = decode(model, family, framing, val).answers
-            metrics["val/exact_match"] = score(val, val_expected, answers)["exact_match"]
-        metrics["train/learning_rate"] = learning_rate(train_cfg, epoch)
-        history.append(metrics)
-        on_epoch(epoch, metrics, Progress(epoch + 1, rng.bit_generator.state, list(history)))
-        if stopper is not None:
-            stopper.on_epoch_end(epoch, metrics)
-            if model.stop_training:
-                break
-    if stopper is not None:
-        stopper.on_train_end()  # restores the best epoch's weights if asked
+            validation_data=None if validation is None else _arrays(framing, validation[2]),
+            shuffle=False,  # the order is the data's own (Keras would warn it ignores it)
+            callbacks=callbacks,
+        )
+        faults.check()  # a signal after the last epoch was recorded
     seconds = time.perf_counter() - start
-    return TrainResult(np.unique(np.concatenate(seen)), seconds, history)
+    return TrainResult(seen.keys, seconds, history)

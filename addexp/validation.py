@@ -251,6 +251,7 @@ def _check_train(cfg: DictConfig, space: Any) -> None:
     _at_least("train.examples", t.examples, 1)
     # runs logged before checkpoints existed lack the key (addexp-eval validates their config)
     _at_least("train.checkpoint_every", t.get("checkpoint_every", 0), 0)
+    _at_least("train.steps_per_execution", t.get("steps_per_execution", 1), 1)
     if t.learning_rate <= 0:
         raise ConfigError(f"train.learning_rate={t.learning_rate} is out of range; it must be > 0.")
     _choice("train.optimizer", t.optimizer, sorted(OPTIMIZERS))

@@ -87,11 +87,15 @@ def test_fresh_run_logs_its_first_draw_and_tags_an_existing_experiment(tmp_path)
     inputs = _inputs(run)
     assert set(inputs) == {"training", "test"}
     training = inputs["training"]
-    assert json.loads(training.dataset.profile)["num_rows"] == 30  # one epoch's draw
+    assert json.loads(training.dataset.profile)["num_rows"] == 30  # the first chunk: all 30
     draw = json.loads(training.dataset.source)["draw"]
     assert draw["examples_per_epoch"] == 30 and draw["epochs"] == 2 and draw["regime"] == "fresh"
+    assert draw["rows"] == "epoch 0, chunk 0"
     tags = {t.key: t.value for t in training.tags}
-    assert tags["rows"] == "the first of 2 draws of 30 (a new draw every epoch)"
+    expected = (
+        "the first chunk of epoch 1: 30 of its 30 problems (a new draw every epoch, 2 epochs)"
+    )
+    assert tags["rows"] == expected
 
 
 def test_a_kind_chosen_in_the_ui_is_kept(tmp_path):

@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 
 import mlflow
+import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
 from addexp.validation import ConfigError, validate
 from tests.conftest import TINY, addexp, compose
+
+EPOCH_METRICS = {"train/loss", "train/accuracy", "train/learning_rate"}
+VAL_METRICS = {"val/loss", "val/accuracy", "val/exact_match"}
 
 
 def test_schedule_warmup_clipping_and_early_stopping_are_applied_and_recorded(tmp_path):
@@ -26,6 +30,7 @@ def test_schedule_warmup_clipping_and_early_stopping_are_applied_and_recorded(tm
         "train.early_stopping.monitor=val/exact_match",
         "train.early_stopping.patience=0",
         "train.early_stopping.min_delta=2",  # nothing improves by 2: stop after epoch 2
+        "train.steps_per_execution=4",
     ]
     result = addexp(args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -34,7 +39,11 @@ def test_schedule_warmup_clipping_and_early_stopping_are_applied_and_recorded(tm
     assert run["params.train.schedule"] == "cosine" and run["params.train.clipnorm"] == "1.0"
     assert run["params.train.early_stopping.monitor"] == "val/exact_match"
     assert run["metrics.train/epochs_trained"] == 2
-    history = MlflowClient().get_metric_history(run.run_id, "train/learning_rate")
+    assert run["params.derived.jit_compile"] == "False"
+    client = MlflowClient()
+    for key in EPOCH_METRICS | VAL_METRICS:  # one fit, every epoch reported as it ended
+        assert [m.step for m in client.get_metric_history(run.run_id, key)] == [0, 1]
+    history = client.get_metric_history(run.run_id, "train/learning_rate")
     rates = [m.value for m in sorted(history, key=lambda m: m.step)]
     assert rates[0] == pytest.approx(0.005)  # warm-up: half way in its one epoch
     assert rates[1] == pytest.approx(0.01 * 0.5 * (1 + math.cos(0)))  # cosine starts at the top
@@ -57,9 +66,44 @@ def test_schedule_warmup_clipping_and_early_stopping_are_applied_and_recorded(tm
         (["model=tagger", "format=aligned", "data.operations=[-]"], "lines up place values"),
         (["model=tagger", "format=aligned", "encoding=embedding"], "use encoding=onehot"),
         (["model=tagger", "format=aligned", "eval=terms"], "reads at most 2 terms"),
+        (["train.steps_per_execution=0"], "train.steps_per_execution=0 is out of range"),
     ],
 )
 def test_new_options_are_checked_before_a_run(overrides, message):
     with pytest.raises(ConfigError) as error:
         validate(compose(overrides))
     assert message in str(error.value)
+
+
+def test_one_fresh_fit_logs_every_epoch_with_xla_and_several_steps_per_execution(tmp_path):
+    """Each epoch's metrics logged at its step, the options recorded as params and what XLA did
+    as `derived.jit_compile`; the test set's overlap is the brute-force share of test questions
+    among every training question, redrawn from the seed."""
+    from addexp.batches import CHUNK, draw_chunk
+    from addexp.pipeline import build_pipeline, draw_test_set, training_streams
+    from addexp.problems import question_keys
+
+    options = ["train.jit_compile=true", "train.steps_per_execution=3", "train.batch_size=10"]
+    args = [*TINY, "train.epochs=3", "train.examples=60", "tracking.log_model=false", *options]
+    result = addexp(args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_tracking_uri(client.tracking_uri)
+    run = client.get_run(mlflow.search_runs(experiment_names=["addexp"]).iloc[0].run_id)
+    per_epoch = {k for k in run.data.metrics if k.startswith(("train/", "val/"))}
+    assert per_epoch == EPOCH_METRICS | {"train/seconds", "train/epochs_trained"}
+    for key in EPOCH_METRICS:
+        assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [0, 1, 2]
+    params = run.data.params
+    assert params["train.jit_compile"] == params["derived.jit_compile"] == "True"
+    assert params["train.steps_per_execution"] == "3"
+
+    cfg = compose(args)
+    pipeline = build_pipeline(cfg)
+    test, exclude = draw_test_set(cfg, pipeline.space)
+    streams = training_streams(cfg)
+    assert cfg.train.examples <= CHUNK  # one chunk per epoch
+    draws = [draw_chunk(pipeline.space, 60, streams, exclude, epoch, 0) for epoch in range(3)]
+    trained = np.concatenate([question_keys(d) for d in draws])
+    overlap = np.isin(question_keys(test), trained).mean()
+    assert run.data.metrics["test/train_overlap"] == pytest.approx(overlap)
