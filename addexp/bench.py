@@ -130,6 +130,21 @@ def _overrides(pairs: list[list[str]], p: argparse.ArgumentParser) -> dict[str, 
     return {name: tuple(values) for name, values in found.items()}
 
 
+def _check_overrides(overrides: dict[str, tuple[str, ...]], p: argparse.ArgumentParser) -> None:
+    """Compose every section's overrides as addexp would (no TensorFlow), so that a wrong key
+    or value stops the command in seconds, before anything is measured."""
+    from hydra.errors import HydraException
+
+    from addexp.benchmarks.setup import compose
+
+    for section, given in overrides.items():
+        try:
+            compose(["experiment=tutorial_seq2seq", *given])
+        except (HydraException, ValueError) as error:
+            message = str(error).strip().splitlines()[0]
+            p.error(f"--override {section} {' '.join(given)}: {message}")
+
+
 def _compile_options(args: argparse.Namespace) -> dict:
     options = {}
     if args.jit_compile is not None:
@@ -144,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     overrides = _overrides(args.override, p)
+    _check_overrides(overrides, p)
     out = args.out or (
         Path(tempfile.gettempdir()) / "addexp-bench" / "benchmarks.md"
         if args.tiny
@@ -156,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from addexp.benchmarks import report
     from addexp.benchmarks.measure import ProcessFailed
 
+    command = shlex.join(["addexp-bench", *argv])
     started, loads = report.now(), [os.getloadavg()]
+    commit = report.git_state(Path(report.__file__).resolve().parent)  # what is measured
     sections = []
     with tempfile.TemporaryDirectory(prefix="addexp-bench-", dir=args.scratch) as scratch:
         settings = Settings(
@@ -184,9 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"addexp-bench: {name} done in {section.seconds:.0f} s", file=sys.stderr)
             sections.append(section)
     loads.append(os.getloadavg())
-    command = shlex.join(["addexp-bench", *argv])
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report.document(report.header(command, started, tuple(loads)), sections))
+    head = report.header(command, commit, started, tuple(loads))
+    out.write_text(report.document(head, sections))
     print(f"addexp-bench: wrote {out}", file=sys.stderr)
     return 0
 

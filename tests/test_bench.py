@@ -80,6 +80,7 @@ def test_tiny_report_has_every_chosen_section_with_numbers(tmp_path):
         (["--only", "data,speed"], "speed: --only takes a comma-separated list of"),
         (["--override", "disk", "train.epochs=2"], "--override disk: the section must be"),
         (["--override", "memory", "train.epochs"], "the override must be KEY=VALUE"),
+        (["--override", "all", "train.epoch=2"], "--override overhead train.epoch=2:"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(tmp_path, args, message):

@@ -84,13 +84,15 @@ def git_state(folder: Path) -> str:
     return commit + (" (with uncommitted changes)" if status.stdout.strip() else "")
 
 
-def header(command: str, started: datetime, loads: tuple[tuple[float, ...], ...]) -> str:
-    """The report's head: machine, versions, command, date and the load around the sitting."""
+def header(
+    command: str, commit: str, started: datetime, loads: tuple[tuple[float, ...], ...]
+) -> str:
+    """The report's head: machine, versions, the commit measured (`git_state` when the sitting
+    began), command, date and the load around the sitting."""
     import sys
 
     cores = psutil.cpu_count(logical=False) or os.cpu_count()
     ram = psutil.virtual_memory().total / 2**30
-    commit = git_state(Path(__file__).resolve().parent)
     load_text = ", ".join(f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in loads)
     rows = [
         [

@@ -23,7 +23,11 @@ from addexp.benchmarks.setup import Built, build
 MODELS = (("tutorial", "tutorial_seq2seq"), ("Keras example", "keras_addition_rnn"))
 BATCHES = (32, 128, 512, 1024, 4096)
 TINY_BATCHES = (32, 128)
-TUTORIAL_BATCH = 10  # the tutorial's own batch size, for the estimate from the fit
+NOISY = (
+    "The step times of the smallest and the largest batch are too close to split into a fixed "
+    "cost per step and a cost per example (too few or too noisy measurements)."
+)
+TUTORIAL_BATCH = 10  # the tutorial's own batch size, for the estimate from the line
 
 
 def _examples(batch: int, tiny: bool) -> int:
@@ -44,6 +48,17 @@ def _fit_seconds(built: Built, x: np.ndarray, y: np.ndarray, batch: int) -> floa
     start = time.perf_counter()
     built.model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
     return time.perf_counter() - start
+
+
+def _line(batches: tuple[int, ...], step_seconds: list[float]) -> tuple[float, float]:
+    """(fixed seconds per step, seconds per example): the line through the step times of the
+    smallest and the largest batch, where each of the two is measured best (the fixed cost
+    dominates the smallest step, the per-example cost the largest). A least-squares line
+    through every batch would be led by the large steps and can put the fixed cost above the
+    smallest step's whole time when the machine is noisy."""
+    small, big = batches[0], batches[-1]
+    per_example = (step_seconds[-1] - step_seconds[0]) / (big - small)
+    return step_seconds[0] - small * per_example, per_example
 
 
 def run(settings: Settings) -> Section:
@@ -93,8 +108,7 @@ def run(settings: Settings) -> Section:
                     f"{100 * share.median:.1f}% ({100 * share.low:.1f}-{100 * share.high:.1f})",
                 ]
             )
-        per_example, per_step = np.polyfit(np.array(batches, float), np.array(step_times), 1)
-        fits[label] = (per_step, per_example)
+        fits[label] = _line(batches, step_times)
     table = Table(
         [
             "model",
@@ -113,9 +127,9 @@ def run(settings: Settings) -> Section:
             "training FLOPs per example",
             "ceiling: matmul GFLOP/s",
             "ceiling: examples/s",
-            "fit: fixed ms per step",
-            "fit: µs per example",
-            "fit: arithmetic GFLOP/s",
+            "line: fixed ms per step",
+            "line: µs per example",
+            "line: arithmetic GFLOP/s",
         ],
         [
             [
@@ -142,14 +156,42 @@ def run(settings: Settings) -> Section:
         "matmul rate of TensorFlow on all cores (2048 x 2048 products), measured between the "
         "model measurements, divided by the training FLOPs per example counted from the layer "
         "sizes: LSTM 2 x 4 x units x (inputs + units) per step, Dense 2 x inputs x units per "
-        "position, times 3 for forward and backward (`addexp/benchmarks/flops.py`). The fit "
-        "is a least-squares line through the median step times: step time = fixed cost + "
-        "batch x cost per example; its arithmetic rate is FLOPs per example / cost per example."
+        "position, times 3 for forward and backward (`addexp/benchmarks/flops.py`). The line "
+        "splits a step's time into a fixed cost and a cost per example, step time = fixed + "
+        "batch x per example, through the median step times of the smallest and the largest "
+        "batch (the fixed cost shows best in the first, the per-example cost in the second); "
+        "its arithmetic rate is FLOPs per example / cost per example."
     )
     tut_fixed, tut_per = fits["tutorial"]
     tut_rate_small = result[f"tutorial@{batches[0]}"]["rate"].median
     tut_rate_big = result[f"tutorial@{batches[-1]}"]["rate"].median
-    tutorial_batch_rate = TUTORIAL_BATCH / (tut_fixed + TUTORIAL_BATCH * tut_per)
+    keras_share = (
+        100
+        * result[f"Keras example@{batches[-1]}"]["rate"].median
+        * flops["Keras example"]
+        / (ceiling.median * 1e9)
+    )
+    split = (
+        "The line through the step times says where the time goes: a fixed "
+        f"{1000 * tut_fixed:.2f} ms per step whatever the batch (Keras's train step in Python, "
+        "TensorFlow dispatching one small kernel per LSTM time step and gate, the optimizer "
+        f"update) plus {1e6 * tut_per:.1f} µs per example, an arithmetic rate of "
+        f"{flops['tutorial'] / max(tut_per, 1e-12) / 1e9:.1f} GFLOP/s: the recurrent products "
+        "are (batch x (inputs + units)) by ((inputs + units) x 4 units) matrices done one time "
+        "step after another, far smaller and more memory-bound than a 2048 x 2048 matmul, so "
+        "even large batches stay well below the ceiling. At the tutorial's own batch size of "
+        f"{TUTORIAL_BATCH} the same line predicts {{rate:,.0f}} examples/s: {{share:.0f}}% of "
+        "each step is arithmetic and the rest per-step overhead, which is why the tutorial's "
+        "run is bound by steps, not by FLOPs, and why fewer, larger steps "
+        "(`steps_per_execution`, bigger batches) are what could speed it up."
+    )
+    if tut_per > 0 and tut_fixed > 0:
+        step = tut_fixed + TUTORIAL_BATCH * tut_per
+        split = split.format(
+            rate=TUTORIAL_BATCH / step, share=100 * TUTORIAL_BATCH * tut_per / step
+        )
+    else:
+        split = NOISY
     meaning = (
         f"The ceiling is {ceiling.median:.0f} GFLOP/s, i.e. "
         f"{ceiling.median * 1e9 / flops['tutorial']:,.0f} training examples/s of the tutorial "
@@ -157,20 +199,8 @@ def run(settings: Settings) -> Section:
         f"tutorial model trains {tut_rate_small:,.0f} examples/s "
         f"({100 * tut_rate_small * flops['tutorial'] / ceiling.median / 1e9:.1f}% of it); at "
         f"batch {batches[-1]}, {tut_rate_big:,.0f} "
-        f"({100 * tut_rate_big * flops['tutorial'] / ceiling.median / 1e9:.1f}%). The straight "
-        f"line through the step times says where the time goes: a fixed "
-        f"{1000 * tut_fixed:.2f} ms per step whatever the batch (Keras's train step in Python, "
-        "TensorFlow dispatching one small kernel per LSTM time step and gate, the optimizer "
-        f"update) plus {1e6 * tut_per:.1f} µs per example, an arithmetic rate of "
-        f"{flops['tutorial'] / tut_per / 1e9:.1f} GFLOP/s: the recurrent products are "
-        "(batch x (inputs + units)) by ((inputs + units) x 4 units) matrices done one time step "
-        "after another, far smaller and more memory-bound than a 2048 x 2048 matmul, so even "
-        "large batches stay well below the ceiling. At the tutorial's own batch size of "
-        f"{TUTORIAL_BATCH} the same line predicts {tutorial_batch_rate:,.0f} examples/s: "
-        f"{100 * TUTORIAL_BATCH * tut_per / (tut_fixed + TUTORIAL_BATCH * tut_per):.0f}% of "
-        "each step is arithmetic and the rest per-step overhead, which is why the tutorial's "
-        "run is bound by steps, not by FLOPs, and why fewer, larger steps "
-        "(`steps_per_execution`, bigger batches) are what could speed it up."
+        f"({100 * tut_rate_big * flops['tutorial'] / ceiling.median / 1e9:.1f}%); the Keras "
+        f"example's larger LSTMs get closer ({keras_share:.0f}% at batch {batches[-1]}). " + split
     )
     return Section(
         "throughput", "Throughput: training examples per second", method, [table, counts], meaning

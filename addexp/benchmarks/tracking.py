@@ -8,6 +8,7 @@ the `mlflow` package apart from the rest (its docstring gives the method and why
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from collections import defaultdict
 
@@ -20,9 +21,9 @@ TOP_ENTRIES = 8
 LOGGING = ("log_metric", "log_param", "log_dict", "log_artifact", "log_batch", "log_figure")
 
 
-def ranked_means(means: dict[str, float], top: int) -> list[tuple[str, float]]:
+def ranked(seconds: dict[str, float], top: int) -> list[tuple[str, float]]:
     """The `top` entries with the most seconds, most first."""
-    return sorted(means.items(), key=lambda kv: -kv[1])[:top]
+    return sorted(seconds.items(), key=lambda kv: -kv[1])[:top]
 
 
 def run(settings: Settings) -> Section:
@@ -85,15 +86,18 @@ def run(settings: Settings) -> Section:
             ],
         ],
     )
-    n = settings.repeats
-    means = {name: sum(values) / n for name, values in entries.items()}
+    n = settings.repeats  # a function a run did not enter counts 0 for it
+    medians = {
+        name: statistics.median([*values, *[0.0] * (n - len(values))])
+        for name, values in entries.items()
+    }
     entry_table = Table(
-        ["MLflow function entered from addexp", "seconds per run (mean of repeats)"],
-        [[f"`{name}`", f"{seconds:.2f}"] for name, seconds in ranked_means(means, TOP_ENTRIES)],
+        ["MLflow function entered from addexp", "seconds per run (median of repeats)"],
+        [[f"`{name}`", f"{seconds:.2f}"] for name, seconds in ranked(medians, TOP_ENTRIES)],
     )
     calls, whole = result["calls"].median, process.median
-    biggest = ", ".join(f"`{name}` {seconds:.2f} s" for name, seconds in ranked_means(means, 3))
-    logging = sum(s for name, s in means.items() if any(w in name for w in LOGGING))
+    biggest = ", ".join(f"`{name}` {seconds:.2f} s" for name, seconds in ranked(medians, 3))
+    logging = sum(s for name, s in medians.items() if any(w in name for w in LOGGING))
     method = (
         "`addexp` with the default experiment (the tutorial: 30 epochs, each logging its "
         "metrics and checkpoint) in a child process, under `python -m "
@@ -106,8 +110,8 @@ def run(settings: Settings) -> Section:
         "classes, context managers), and rather than cProfile, whose tracing slows "
         "pure-Python MLflow far more than TensorFlow's kernels and so inflates MLflow's share. "
         "All repeats log to one temporary SQLite store, which the first run creates (MLflow "
-        "builds its schema then, which shows in the maxima); the second table gives the "
-        "mean over repeats of the MLflow functions addexp entered, by the time spent in them."
+        "builds its schema then, which shows in the maxima); the second table gives, for the "
+        "MLflow functions addexp entered, the median over repeats of the time spent in them."
     )
     meaning = (
         f"A run of the tutorial spends {calls:.1f} s of its {whole:.1f} s in MLflow calls "
