@@ -88,3 +88,11 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "b.md").exists()
+
+
+def test_batch_sizes_slower_than_a_smaller_batch_are_named():
+    from addexp.benchmarks.throughput import dips, irregular
+
+    assert dips({32: 1.0, 128: 3.0, 512: 2.0, 1024: 2.5, 4096: 4.0}) == [512, 1024]
+    assert irregular({"tutorial": {32: 1.0, 128: 2.0, 512: 3.0}}) == ""
+    assert "the tutorial model at batch 512" in irregular({"tutorial": {128: 2.0, 512: 1.0}})

@@ -61,6 +61,28 @@ def _line(batches: tuple[int, ...], step_seconds: list[float]) -> tuple[float, f
     return step_seconds[0] - small * per_example, per_example
 
 
+def dips(rates: dict[int, float]) -> list[int]:
+    """Batch sizes (in order) whose examples/s fall below those of a smaller batch."""
+    sizes = sorted(rates)
+    return [b for i, b in enumerate(sizes) if any(rates[a] > rates[b] for a in sizes[:i])]
+
+
+def irregular(rates: dict[str, dict[int, float]]) -> str:
+    """A sentence naming the batch sizes, per model, slower per example than a smaller batch;
+    empty when examples/s rise with the batch for every model."""
+    found = {label: dips(by_batch) for label, by_batch in rates.items()}
+    named = [
+        f"the {label} model at batch {', '.join(map(str, b))}" for label, b in found.items() if b
+    ]
+    if not named:
+        return ""
+    return (
+        f" Examples/s do not rise steadily with the batch size: {' and '.join(named)} "
+        "train fewer examples/s (medians) than at a smaller batch, so the line is a summary "
+        "of the two ends, not a law for every batch size between."
+    )
+
+
 def run(settings: Settings) -> Section:
     batches = settings.size(BATCHES, TINY_BATCHES)
     models, arrays, flops = {}, {}, {}
@@ -200,7 +222,11 @@ def run(settings: Settings) -> Section:
         f"({100 * tut_rate_small * flops['tutorial'] / ceiling.median / 1e9:.1f}% of it); at "
         f"batch {batches[-1]}, {tut_rate_big:,.0f} "
         f"({100 * tut_rate_big * flops['tutorial'] / ceiling.median / 1e9:.1f}%); the Keras "
-        f"example's larger LSTMs get closer ({keras_share:.0f}% at batch {batches[-1]}). " + split
+        f"example's larger LSTMs get closer ({keras_share:.0f}% at batch {batches[-1]}). "
+        + split
+        + irregular(
+            {label: {b: result[f"{label}@{b}"]["rate"].median for b in batches} for label in models}
+        )
     )
     return Section(
         "throughput", "Throughput: training examples per second", method, [table, counts], meaning
