@@ -57,13 +57,15 @@ class LoggedRun:
         import mlflow
         from mlflow.tracking import MlflowClient
 
+        # MLflow resolves a run's logged model through the global tracking URI, even for a
+        # client given its own: without this, a store other than ./mlflow.db is not found.
+        mlflow.set_tracking_uri(self.uri)
         client = MlflowClient(self.uri)
         if not client.list_artifacts(self.run_id, "model"):
             raise RunError(
                 f"run {self.run_id} in {self.uri} has no logged model "
                 "(it was trained with tracking.log_model=false)."
             )
-        mlflow.set_tracking_uri(self.uri)
         return mlflow.keras.load_model(f"runs:/{self.run_id}/model")
 
 

@@ -165,12 +165,25 @@ def test_predict_command_answers_typed_questions(trained, tmp_path):
     assert json.loads(as_json.stdout)[0]["question"] == "3+4"
 
 
-def addexp_predict(args: list[str]):
+def addexp_predict(args: list[str], cwd: Path | None = None):
+    """The real command; MLflow's tracking URI is not inherited (`--uri` names the store)."""
+    import os
     import subprocess
     import sys
 
     exe = Path(sys.executable).with_name("addexp-predict")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env
+    )
+
+
+def test_predict_reads_the_store_named_by_uri_from_any_folder(trained, tmp_path):
+    uri, run_id = trained["_uri"], trained["seq2seq_right_reversed_embedding"]
+    result = addexp_predict(["--run", run_id, "--uri", uri, "3+4"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[0] == "3+4"
+    assert not (tmp_path / "mlflow.db").exists()  # no store made where it was started
 
 
 MALFORMED = {

@@ -1,0 +1,213 @@
+"""`addexp-bench`: measure addexp against its references in one sitting and write the report.
+
+    addexp-bench                                  # every section -> docs/benchmarks.md
+    addexp-bench --only data,throughput --out /tmp/b.md
+    addexp-bench --override overhead train.epochs=10 --steps-per-execution 8
+    addexp-bench --tiny                           # smallest sizes, a smoke test (tmp output)
+
+Sections (`--only`): overhead (addexp against the plain Keras script), data (sampling and
+encoding against the tutorial's loops), throughput (training examples/s against the arithmetic
+ceiling), inference (decoding, and the cold latency of addexp-predict), tracking (time in MLflow
+per run), memory (peak memory against problems per epoch). Each comparison alternates its sides
+and reports medians and ranges of `--repeats` (at least 3). Every store, Hydra output and model
+goes to a temporary folder that is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
+
+from addexp.benchmarks.settings import SECTIONS, Settings
+
+EXIT_USAGE = 2
+MIN_REPEATS = 3  # a median of fewer is no summary
+
+
+def _sections(text: str) -> list[str]:
+    chosen = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(unknown) or 'nothing'}: --only takes a comma-separated list of "
+            f"{', '.join(SECTIONS)}"
+        )
+    return [s for s in SECTIONS if s in chosen]  # report order, whatever the order given
+
+
+def _repeats(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < MIN_REPEATS:
+        raise argparse.ArgumentTypeError(
+            f"{text}: --repeats must be an integer >= {MIN_REPEATS} (medians of fewer "
+            "measurements say nothing about the spread)"
+        )
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be an integer >= 1")
+    return int(text)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="addexp-bench",
+        description="Benchmark addexp against its references and write a Markdown report.",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="the report (default docs/benchmarks.md; --tiny: "
+        "a file in the system's temporary folder)",
+    )
+    p.add_argument(
+        "--only",
+        type=_sections,
+        default=list(SECTIONS),
+        help=f"comma-separated sections, of {','.join(SECTIONS)} (default: all)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=_repeats,
+        default=MIN_REPEATS,
+        help=f"measurements per side, >= {MIN_REPEATS} (default {MIN_REPEATS})",
+    )
+    p.add_argument(
+        "--tiny",
+        action="store_true",
+        help="smallest sizes: checks that every section runs, numbers mean little",
+    )
+    p.add_argument(
+        "--override",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("SECTION", "KEY=VALUE"),
+        help="an addexp override for one section's runs and models (or 'all'), "
+        "e.g. --override memory train.steps_per_execution=8; repeat as needed",
+    )
+    p.add_argument(
+        "--jit-compile",
+        choices=["auto", "true", "false"],
+        help="throughput: Keras compile's jit_compile (default: as addexp compiles)",
+    )
+    p.add_argument(
+        "--steps-per-execution",
+        type=_positive,
+        help="throughput: Keras compile's steps_per_execution (default: as addexp)",
+    )
+    p.add_argument(
+        "--scratch",
+        type=Path,
+        default=Path(tempfile.gettempdir()),
+        help="where the temporary folder for stores and outputs is made",
+    )
+    return p
+
+
+def _overrides(pairs: list[list[str]], p: argparse.ArgumentParser) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for section, override in pairs:
+        if section not in (*SECTIONS, "all"):
+            p.error(f"--override {section}: the section must be one of {', '.join(SECTIONS)}, all")
+        if "=" not in override.lstrip("+~"):
+            p.error(f"--override {section} {override}: the override must be KEY=VALUE")
+        for name in SECTIONS if section == "all" else (section,):
+            found.setdefault(name, []).append(override)
+    return {name: tuple(values) for name, values in found.items()}
+
+
+def _check_overrides(overrides: dict[str, tuple[str, ...]], p: argparse.ArgumentParser) -> None:
+    """Compose every section's overrides as addexp would (no TensorFlow), so that a wrong key
+    or value stops the command in seconds, before anything is measured."""
+    from hydra.errors import HydraException
+
+    from addexp.benchmarks.setup import compose
+
+    for section, given in overrides.items():
+        try:
+            compose(["experiment=tutorial_seq2seq", *given])
+        except (HydraException, ValueError) as error:
+            message = str(error).strip().splitlines()[0]
+            p.error(f"--override {section} {' '.join(given)}: {message}")
+
+
+def _compile_options(args: argparse.Namespace) -> dict:
+    options = {}
+    if args.jit_compile is not None:
+        options["jit_compile"] = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+    if args.steps_per_execution is not None:
+        options["steps_per_execution"] = args.steps_per_execution
+    return options
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = parser()
+    args = p.parse_args(argv)
+    overrides = _overrides(args.override, p)
+    _check_overrides(overrides, p)
+    out = args.out or (
+        Path(tempfile.gettempdir()) / "addexp-bench" / "benchmarks.md"
+        if args.tiny
+        else Path("docs/benchmarks.md")
+    )
+    if not args.scratch.is_dir():
+        p.error(f"--scratch {args.scratch}: no such folder")
+    import importlib
+
+    from addexp.benchmarks import report
+    from addexp.benchmarks.measure import ProcessFailed
+
+    command = shlex.join(["addexp-bench", *argv])
+    started, loads = report.now(), [os.getloadavg()]
+    commit = report.git_state(Path(report.__file__).resolve().parent)  # what is measured
+    sections = []
+    with tempfile.TemporaryDirectory(prefix="addexp-bench-", dir=args.scratch) as scratch:
+        settings = Settings(
+            repeats=args.repeats,
+            tiny=args.tiny,
+            scratch=Path(scratch),
+            images=out.parent / "img",
+            images_link="img",
+            overrides=overrides,
+            compile_options=_compile_options(args),
+        )
+        for name in args.only:
+            print(f"addexp-bench: {name} ...", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            module = importlib.import_module(f"addexp.benchmarks.{name}")
+            try:
+                section = module.run(settings)
+            except (ProcessFailed, ValueError, FileNotFoundError) as error:
+                print(
+                    f"addexp-bench: section {name} failed; no report written: {error}",
+                    file=sys.stderr,
+                )
+                return 1
+            section.seconds = time.perf_counter() - start
+            print(f"addexp-bench: {name} done in {section.seconds:.0f} s", file=sys.stderr)
+            sections.append(section)
+    loads.append(os.getloadavg())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    head = report.header(command, commit, started, tuple(loads))
+    out.write_text(report.document(head, sections))
+    print(f"addexp-bench: wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""Tracking: the share of a run's time spent in MLflow calls.
+
+`addexp` (the default experiment, the tutorial) runs in a child process under
+`addexp.benchmarks.mlflow_share`, which samples the main thread's stack and books time inside
+the `mlflow` package apart from the rest (its docstring gives the method and why it was chosen).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+from addexp.benchmarks.measure import Stat, alternate, run_process
+from addexp.benchmarks.report import Section, Table
+from addexp.benchmarks.settings import Settings
+
+TINY = ["train.epochs=2", "train.examples=200", "eval.examples=50"]
+TOP_ENTRIES = 8
+LOGGING = ("log_metric", "log_param", "log_dict", "log_artifact", "log_batch", "log_figure")
+
+
+def ranked(seconds: dict[str, float], top: int) -> list[tuple[str, float]]:
+    """The `top` entries with the most seconds, most first."""
+    return sorted(seconds.items(), key=lambda kv: -kv[1])[:top]
+
+
+def run(settings: Settings) -> Section:
+    from mlflow.tracking import MlflowClient
+
+    folder = settings.folder("tracking")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    entries: dict[str, list[float]] = defaultdict(list)
+
+    def once(repeat: int) -> dict[str, float]:
+        out = folder / f"share-{repeat}.json"
+        command = [
+            sys.executable,
+            "-m",
+            "addexp.benchmarks.mlflow_share",
+            str(out),
+            f"tracking.uri={uri}",
+            "eval.show=0",
+            *settings.size([], TINY),
+            *settings.extra("tracking"),
+        ]
+        finished = run_process(command, folder)
+        share = json.loads(out.read_text())
+        for name, seconds in share["entries"].items():
+            entries[name].append(seconds)
+        client = MlflowClient(uri)
+        (run,) = client.search_runs(
+            [client.get_experiment_by_name("addexp").experiment_id],
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        main = share["main"]
+        return {
+            "process": finished.seconds,
+            "train": run.data.metrics["train/seconds"],
+            "calls": main.get("mlflow calls", 0.0),
+            "import": main.get("mlflow import", 0.0),
+            "background": share["background"],
+        }
+
+    result = alternate({"run": once}, settings.repeats)["run"]
+    process = result["process"]
+
+    def share(key: str) -> str:
+        values = tuple(v / p for v, p in zip(result[key].values, process.values, strict=True))
+        s = Stat(values)
+        return f"{100 * s.median:.1f}% ({100 * s.low:.1f}-{100 * s.high:.1f})"
+
+    table = Table(
+        ["", "seconds", "share of the process"],
+        [
+            ["whole process (start to exit)", process.text(".1f"), "100%"],
+            ["training loop (`train/seconds`)", result["train"].text(".1f"), share("train")],
+            ["in MLflow calls (main thread)", result["calls"].text(".2f"), share("calls")],
+            ["importing MLflow (main thread)", result["import"].text(".2f"), share("import")],
+            [
+                "in MLflow on other threads (not holding up the run)",
+                result["background"].text(".2f"),
+                "-",
+            ],
+        ],
+    )
+    n = settings.repeats  # a function a run did not enter counts 0 for it
+    medians = {
+        name: statistics.median([*values, *[0.0] * (n - len(values))])
+        for name, values in entries.items()
+    }
+    entry_table = Table(
+        ["MLflow function entered from addexp", "seconds per run (median of repeats)"],
+        [[f"`{name}`", f"{seconds:.2f}"] for name, seconds in ranked(medians, TOP_ENTRIES)],
+    )
+    calls, whole = result["calls"].median, process.median
+    biggest = ", ".join(f"`{name}` {seconds:.2f} s" for name, seconds in ranked(medians, 3))
+    logging = sum(s for name, s in medians.items() if any(w in name for w in LOGGING))
+    method = (
+        "`addexp` with the default experiment (the tutorial: 30 epochs, each logging its "
+        "metrics and checkpoint) in a child process, under `python -m "
+        "addexp.benchmarks.mlflow_share`: a thread samples every Python stack each 5 ms and "
+        "books the time since its last look to MLflow when any frame of the main thread is in "
+        "the `mlflow` package (a call into MLflow and everything it calls: SQLAlchemy, pandas, "
+        "Keras's saving for the model flavour), to importing MLflow when that frame is module "
+        "code, and to the rest otherwise. Sampling rather than wrapping MLflow's functions, "
+        "which misses calls made through doors the wrapper does not know (client, dataset "
+        "classes, context managers), and rather than cProfile, whose tracing slows "
+        "pure-Python MLflow far more than TensorFlow's kernels and so inflates MLflow's share. "
+        "All repeats log to one temporary SQLite store, which the first run creates (MLflow "
+        "builds its schema then, which shows in the maxima); the second table gives, for the "
+        "MLflow functions addexp entered, the median over repeats of the time spent in them."
+    )
+    meaning = (
+        f"A run of the tutorial spends {calls:.1f} s of its {whole:.1f} s in MLflow calls "
+        f"({100 * calls / whole:.0f}%, median) and {result['import'].median:.1f} s importing "
+        f"MLflow. The biggest items: {biggest}. Logging metrics, params, dicts and artifacts "
+        f"(every epoch's metrics and checkpoint, the plots and predictions at the end) takes "
+        f"{logging:.2f} s in all; the rest is opening the store and the run and the model in "
+        "MLflow's Keras flavour, once per run whatever its length. Checkpoints can be logged "
+        "less often with `train.checkpoint_every`."
+    )
+    return Section(
+        "tracking", "Tracking: time in MLflow per run", method, [table, entry_table], meaning
+    )
