@@ -5,7 +5,8 @@
     addexp-bench --override overhead train.epochs=10 --steps-per-execution 8
     addexp-bench --tiny                           # smallest sizes, a smoke test (tmp output)
 
-Sections (`--only`): overhead (addexp against the plain Keras script), data (sampling and
+Sections (`--only`): overhead (addexp against the plain Keras script), presets (each fast_*
+preset against the preset it speeds up: time and exact match), data (sampling and
 encoding against the tutorial's loops), throughput (training examples/s against the arithmetic
 ceiling), inference (decoding, and the cold latency of addexp-predict), tracking (time in MLflow
 per run), memory (peak memory against problems per epoch). Each comparison alternates its sides

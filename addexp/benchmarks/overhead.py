@@ -122,11 +122,11 @@ def run(settings: Settings) -> Section:
     train_ratio = ours["train"].median / ref["train"].median
     meaning = (
         f"addexp's training loop takes {train_ratio:.2f}x the reference's "
-        f"({ours['train'].median:.1f} s against {ref['train'].median:.1f} s). Both call "
-        "`model.fit` once per epoch on a fresh draw; addexp also runs two callbacks after every "
-        "batch (Keras's TerminateOnNaN, which reads the loss, and the check for a waiting "
-        "signal), feeds each epoch in an order drawn from its own stream (a copy of the "
-        "arrays), and after every epoch writes the checkpoint, sends the metrics to MLflow and "
+        f"({ours['train'].median:.1f} s against {ref['train'].median:.1f} s). The reference "
+        "calls `model.fit` once per epoch on arrays it draws whole; addexp makes one `fit` over "
+        "all epochs fed by a tf.data stream of chunks drawn in the background, and at the end "
+        "of every epoch Keras's callbacks run (learning rate, TerminateOnNaN, the check for a "
+        "waiting signal) and addexp writes the checkpoint, sends the metrics to MLflow and "
         "prints the progress line. Outside training addexp spends "
         f"{outside_ours:.1f} s to the reference's {outside_ref:.1f} s: composing and checking "
         "the config, opening the store, logging params, datasets, plots, predictions and the "

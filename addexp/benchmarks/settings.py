@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("overhead", "data", "throughput", "inference", "tracking", "memory")
+SECTIONS = ("overhead", "presets", "data", "throughput", "inference", "tracking", "memory")
 
 
 @dataclass(frozen=True)
