@@ -120,7 +120,15 @@ LENGTH_STUDY = {
 
 
 def test_every_preset_is_checked_here():
-    checked = [*PUBLISHED, *EXTENSIONS, "ext_baseline", *LENGTH_STUDY, "length_base", *DECODERS]
+    checked = [
+        *PUBLISHED,
+        *EXTENSIONS,
+        "ext_baseline",
+        *LENGTH_STUDY,
+        "length_base",
+        *DECODERS,
+        *FAST,
+    ]
     assert sorted(checked) == PRESETS
 
 
@@ -134,6 +142,19 @@ def test_decoder_presets_are_the_keras_example_with_another_decoder(preset):
     assert cfg.model.name == preset.removeprefix("keras_")
     for section in ("data", "format", "encoding", "train", "eval"):
         assert cfg[section] == keras_rnn[section]
+
+
+FAST = {"fast_tutorial": "tutorial_seq2seq", "fast_addition_rnn": "keras_addition_rnn"}
+
+
+@pytest.mark.parametrize("preset", sorted(FAST))
+def test_fast_presets_keep_the_published_problem_data_and_test(preset):
+    cfg, published = compose([f"experiment={preset}"]), compose([f"experiment={FAST[preset]}"])
+    validate(cfg)
+    assert cfg.data == published.data and cfg.eval == published.eval
+    for key in ("regime", "examples", "val_fraction", "distinct"):
+        assert cfg.train[key] == published.train[key], key
+    assert cfg.train.epochs < published.train.epochs
 
 
 @pytest.mark.parametrize("preset", sorted(LENGTH_STUDY))
