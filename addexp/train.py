@@ -53,8 +53,9 @@ class StopOnSignal(keras.callbacks.Callback):
 
 def compile_model(model: keras.Model, framing, train_cfg) -> bool:
     """The configured optimizer (with gradient clipping by norm when `train.clipnorm` > 0),
-    the framing's loss and metrics, `train.steps_per_execution` batches per call of the
-    compiled training step, and XLA (`train.jit_compile`) for the training, evaluation and
+    the framing's loss and metrics (weighted by the framing's sample weights, as the loss is:
+    steps after an answer's end count in neither), `train.steps_per_execution` batches per call
+    of the compiled training step, and XLA (`train.jit_compile`) for the training, evaluation and
     prediction steps. Returns whether XLA is used.
 
     Every family compiles with XLA on CPU. Where Keras finds a layer that cannot (an LSTM or GRU
@@ -71,7 +72,7 @@ def compile_model(model: keras.Model, framing, train_cfg) -> bool:
         model.compile(
             optimizer=optimizer,
             loss=framing.loss,
-            metrics=list(framing.metrics),
+            weighted_metrics=list(framing.metrics),  # with the loss's sample weights
             jit_compile=bool(train_cfg.jit_compile),
             steps_per_execution=train_cfg.steps_per_execution,
         )

@@ -65,3 +65,23 @@ def test_mapping_lstm_masks_missing_terms():
     problems = sample(space, 32, np.random.default_rng(1))
     mask = np.asarray(model.get_layer("masking").compute_mask(framing.inputs(problems)))
     assert (mask == (problems.operands != -1)).all()
+
+
+def test_accuracy_counts_the_steps_the_loss_counts():
+    """Teacher forcing weighs the steps after END 0 in the loss; accuracy must skip them too,
+    or an exact model would show a per-step accuracy below its exact match."""
+    from addexp.train import compile_model
+
+    cfg = compose(["model=teacher_forcing", "model.units=[8]", "data.largest=99"])
+    pipeline = build_pipeline(cfg)
+    framing = pipeline.framing
+    model = build_model(cfg.model, framing.shapes)
+    compile_model(model, framing, cfg.train)
+    problems = sample(pipeline.space, 64, np.random.default_rng(0))
+    x, y, w = framing.inputs(problems), framing.targets(problems), framing.sample_weights(problems)
+    assert (w == 0).any()  # short answers end early: there are steps to skip
+    got = model.evaluate(x, y, sample_weight=w, return_dict=True, verbose=0)["accuracy"]
+    predicted = model.predict(x, verbose=0).argmax(axis=-1)
+    target = y if y.ndim == predicted.ndim else y.argmax(axis=-1)
+    expected = ((predicted == target) * w).sum() / w.sum()
+    assert got == pytest.approx(expected, abs=1e-5)

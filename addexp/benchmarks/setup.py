@@ -62,7 +62,7 @@ def build(overrides: Sequence[str], compile_options: dict[str, Any] | None = Non
         model.compile(
             optimizer=model.optimizer,
             loss=framing.loss,
-            metrics=list(framing.metrics),
+            weighted_metrics=list(framing.metrics),  # with the loss's sample weights
             **compile_options,
         )
     return Built(cfg, pipeline, model)

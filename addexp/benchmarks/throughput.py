@@ -159,9 +159,7 @@ def run(settings: Settings) -> Section:
                 f"{flops[label] / 1e6:.2f} M",
                 ceiling.text(".1f"),
                 f"{ceiling.median * 1e9 / flops[label]:,.0f}",
-                f"{1000 * fits[label][0]:.2f}",
-                f"{1e6 * fits[label][1]:.1f}",
-                f"{flops[label] / fits[label][1] / 1e9:.1f}",
+                *_line_cells(fits[label], flops[label]),
             ]
             for label in models
         ],
@@ -231,3 +229,12 @@ def run(settings: Settings) -> Section:
     return Section(
         "throughput", "Throughput: training examples per second", method, [table, counts], meaning
     )
+
+
+def _line_cells(fit: tuple[float, float], flops: float) -> list[str]:
+    """Fixed ms per step, µs per example and arithmetic GFLOP/s of a fitted line; '-' for all
+    three when the timings could not be split (a negative part: too close, or too noisy)."""
+    fixed, per_example = fit
+    if fixed < 0 or per_example <= 0:
+        return ["-", "-", "-"]
+    return [f"{1000 * fixed:.2f}", f"{1e6 * per_example:.1f}", f"{flops / per_example / 1e9:.1f}"]
