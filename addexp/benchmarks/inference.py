@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from addexp.benchmarks.measure import alternate, console_script, run_process
+from addexp.benchmarks.measure import alternate, console_script, latest_run, run_process
 from addexp.benchmarks.report import Section, Table
 from addexp.benchmarks.settings import Settings
 from addexp.benchmarks.setup import build
@@ -63,8 +63,6 @@ def _decode_rates(settings: Settings) -> tuple[list[list[str]], dict[str, float]
 
 def _trained_run(settings: Settings) -> tuple[str, str]:
     """A tiny real run of the tutorial in a scratch store: (tracking URI, run id)."""
-    from mlflow.tracking import MlflowClient
-
     folder = settings.folder("inference")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     command = [
@@ -75,10 +73,7 @@ def _trained_run(settings: Settings) -> tuple[str, str]:
         *settings.extra("inference"),
     ]
     run_process(command, folder)
-    client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name("addexp")
-    (run,) = client.search_runs([experiment.experiment_id], max_results=1)
-    return uri, run.info.run_id
+    return uri, latest_run(uri).info.run_id
 
 
 def run(settings: Settings) -> Section:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -145,3 +146,17 @@ def run_process(command: Sequence[str], cwd: Path, timeout: float = 3600) -> Fin
             f"{' '.join(command)} exited with status {popen.returncode}:\n{stderr[-3000:]}"
         )
     return Finished(seconds, peak, popen.returncode, stdout, stderr)
+
+
+def latest_run(uri: str) -> Any:
+    """The newest run of experiment `addexp` in the store at `uri` (an MLflow `Run`): the one a
+    child `addexp` process just finished there. Raises ValueError when the store has none."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("addexp")
+    if experiment is not None:
+        order = ["attributes.start_time DESC"]
+        for run in client.search_runs([experiment.experiment_id], order_by=order, max_results=1):
+            return run
+    raise ValueError(f"no addexp run in {uri}")

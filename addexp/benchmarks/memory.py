@@ -8,7 +8,7 @@ turn within each repeat.
 
 from __future__ import annotations
 
-from addexp.benchmarks.measure import Stat, alternate, console_script, run_process
+from addexp.benchmarks.measure import Stat, alternate, console_script, latest_run, run_process
 from addexp.benchmarks.report import Section, Table
 from addexp.benchmarks.settings import Settings
 
@@ -48,8 +48,6 @@ def _plot(sizes: tuple[int, ...], peaks: list[Stat], path) -> None:
 
 
 def run(settings: Settings) -> Section:
-    from mlflow.tracking import MlflowClient
-
     sizes = settings.size(SIZES, TINY_SIZES)
     folder = settings.folder("memory")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
@@ -65,12 +63,7 @@ def run(settings: Settings) -> Section:
                 *extra,
             ]
             finished = run_process(command, folder)
-            client = MlflowClient(uri)
-            (run,) = client.search_runs(
-                [client.get_experiment_by_name("addexp").experiment_id],
-                order_by=["attributes.start_time DESC"],
-                max_results=1,
-            )
+            run = latest_run(uri)
             return {
                 "peak": finished.peak_rss,
                 "process": finished.seconds,

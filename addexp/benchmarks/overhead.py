@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from addexp.benchmarks.measure import alternate, console_script, run_process
+from addexp.benchmarks.measure import alternate, console_script, latest_run, run_process
 from addexp.benchmarks.report import Section, Table
 from addexp.benchmarks.settings import Settings
 
@@ -39,8 +39,6 @@ def _settings_of(overrides: list[str]) -> dict[str, str]:
 
 
 def run(settings: Settings) -> Section:
-    from mlflow.tracking import MlflowClient
-
     folder = settings.folder("overhead")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     extra = [*(f"{k}={v}" for k, v in settings.size({}, TINY).items()), *settings.extra("overhead")]
@@ -68,12 +66,7 @@ def run(settings: Settings) -> Section:
             *extra,
         ]
         finished = run_process(command, folder)
-        client = MlflowClient(uri)
-        (run,) = client.search_runs(
-            [client.get_experiment_by_name("addexp").experiment_id],
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
+        run = latest_run(uri)
         metrics = run.data.metrics
         return {
             "process": finished.seconds,

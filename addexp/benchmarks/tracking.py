@@ -12,7 +12,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-from addexp.benchmarks.measure import Stat, alternate, run_process
+from addexp.benchmarks.measure import Stat, alternate, latest_run, run_process
 from addexp.benchmarks.report import Section, Table
 from addexp.benchmarks.settings import Settings
 
@@ -27,8 +27,6 @@ def ranked(seconds: dict[str, float], top: int) -> list[tuple[str, float]]:
 
 
 def run(settings: Settings) -> Section:
-    from mlflow.tracking import MlflowClient
-
     folder = settings.folder("tracking")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     entries: dict[str, list[float]] = defaultdict(list)
@@ -49,12 +47,7 @@ def run(settings: Settings) -> Section:
         share = json.loads(out.read_text())
         for name, seconds in share["entries"].items():
             entries[name].append(seconds)
-        client = MlflowClient(uri)
-        (run,) = client.search_runs(
-            [client.get_experiment_by_name("addexp").experiment_id],
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
+        run = latest_run(uri)
         main = share["main"]
         return {
             "process": finished.seconds,
