@@ -118,11 +118,10 @@ def main(cfg: DictConfig) -> float | JobFailed:
         if link is not None:
             _check_tracking(cfg, link)
         resolved(cfg)
-        # the store before validation: it is quick to check, and opening it writes no run
+        validate(cfg)  # before the store: an invalid config leaves no new store behind
         store = (
             link.store if link else tracking.open_store(cfg.tracking, Path(hydra_cfg.runtime.cwd))
         )
-        validate(cfg)
         if cfg.train.resume:
             from addexp.resume import check
 
