@@ -152,10 +152,19 @@ def cli() -> None:
     """The console script (`addexp`, `python -m addexp`): `main`, with an interrupt that reaches
     the process outside any run (while Hydra starts a job, between a sweep's jobs, in a parallel
     sweep's controller) told in one line too."""
+    from addexp.hydra_errors import is_composition_error, one_paragraph
+
+    full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user asked for tracebacks
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # composition errors reach us instead of Hydra's report
     try:
         main()
     except KeyboardInterrupt as stop:
         faults.report(stop, in_sweep=False)
+    except Exception as error:
+        if full_errors or not is_composition_error(error):
+            raise
+        print(f"addexp: invalid configuration: {one_paragraph(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -28,8 +28,12 @@ def _tool(name: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def _wait_for_training(uri: str, process: subprocess.Popen, timeout: float = 180) -> None:
     """Until a child run of the sweep has logged an epoch."""
     deadline = time.monotonic() + timeout
+    jobs = Path(uri.removeprefix("sqlite:///")).with_name("multirun")
     while time.monotonic() < deadline:
         assert process.poll() is None, "addexp ended before it could be killed"
+        if not jobs.exists():  # the store is not ready yet; querying it would create it here,
+            time.sleep(1)  # racing addexp's own creation of its tables
+            continue
         try:
             runs = all_runs(uri)
         except Exception:  # the store or the experiment is still being created

@@ -1,0 +1,56 @@
+"""Hydra's composition errors (a bad override, an unknown key or option) as one paragraph.
+
+Hydra prints these itself, over several lines and with a hint about `HYDRA_FULL_ERROR`, and exits
+with status 1. addexp reports every mistake in a config the same way, in one paragraph with exit
+status 2, so `addexp` asks Hydra to raise them (`HYDRA_FULL_ERROR=1`, unless the user set it) and
+rewrites them here.
+"""
+
+from __future__ import annotations
+
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
+
+# Type internals, links, and Hydra's advice to append a key, which a schema refuses anyway.
+DETAIL_LINES = ("reference_type=", "object_type=", "See https://hydra.cc/", "To append to your")
+
+
+def is_composition_error(error: BaseException) -> bool:
+    """Whether `error` is Hydra's or OmegaConf's complaint about the config or an override."""
+    return isinstance(error, HydraException | OmegaConfBaseException)
+
+
+def one_paragraph(error: BaseException) -> str:
+    """`error`'s message and its OmegaConf cause as one line: Hydra's lists of available options
+    joined by commas, the key OmegaConf names kept, type internals and the config search path
+    left out. Example: "Error merging override train.epochs=2.5: Value '2.5' of type 'float'
+    could not be converted to Integer (key train.epochs)."
+    """
+    texts = [str(error)]
+    override = getattr(error, "override", None)  # a parse error names its override apart
+    if isinstance(override, str) and override not in texts[0]:
+        texts[0] = f"override {override!r}: {texts[0]}"
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, OmegaConfBaseException) and str(cause).splitlines()[0] not in texts[0]:
+        texts.append(str(cause))
+    sentences: list[str] = []
+    options: list[str] = []
+    for raw in "\n".join(texts).splitlines():
+        line = raw.strip()
+        if line == "Config search path:":
+            break
+        if not line or line.startswith(DETAIL_LINES):
+            continue
+        if raw.startswith("\t"):  # one of Hydra's "Available options" lines
+            options.append(line)
+            continue
+        if options:
+            sentences[-1] += " " + ", ".join(options) + "."
+            options = []
+        if line.startswith("full_key:"):
+            sentences[-1] = sentences[-1].rstrip(".") + f" (key {line.split(':', 1)[1].strip()})."
+            continue
+        sentences.append(line if line.endswith((".", ":")) else line + ".")
+    if options:
+        sentences[-1] += " " + ", ".join(options) + "."
+    return " ".join(sentences).replace(":.", ":")
