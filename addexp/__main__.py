@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
+# a resumed run fetches its checkpoint: no download bars between the epochs' progress lines
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
