@@ -125,8 +125,8 @@ def layouts_for(framing: Any, problems: Problems, any_length: bool) -> Layouts:
     """The layout of every row of `problems`. For a family that reads any length (`any_length`
     and a framing that knows its training space), each row's is `framing.fitted` to
     `row_space` of its own key, so it depends on that row and the run alone; otherwise (or for
-    no rows) every row is written in `framing`'s own layout. Raises nothing itself; a row that
-    a fixed layout cannot hold raises ValueError when it is written."""
+    no rows) every row is written in `framing`'s own layout, and a row that layout cannot hold
+    raises ValueError when it is written (`TextFormat.questions`)."""
     space = getattr(framing, "space", None)
     if not any_length or space is None or len(problems) == 0:
         return Layouts((framing,), np.zeros(len(problems), dtype=np.int64))
