@@ -5,6 +5,10 @@ call `decode`, so what a run logs and what a user gets from a saved model cannot
 model family may bring its own decode (`ModelFamily.decode`): a decoder that feeds back its own
 output step by step, or a model that writes wider answers than it was trained on; otherwise one
 forward pass is read by the framing.
+
+For a family that reads any length, each question is written in a layout of its own
+(`addexp.layouts`): its answer depends on it and the model alone, never on the questions asked
+with it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 from addexp import faults
 from addexp.framings import Answers
+from addexp.layouts import Layouts, layouts_for
 from addexp.problems import Problems
 
 PREDICT_BATCH = 1024  # examples per forward pass
@@ -22,30 +27,36 @@ PREDICT_BATCH = 1024  # examples per forward pass
 
 @dataclass(frozen=True)
 class Decoded:
-    """Answers to a batch of problems, the framing (layout) they were written in and how long
-    inference took (seconds of wall time, encoding and decoding included)."""
+    """Answers to a batch of problems (characters padded to the layouts' common width), the
+    layout each was written in (`layouts`: its `expected` and `own` are what scoring compares
+    with) and how long inference took (seconds of wall time, encoding and decoding included)."""
 
     answers: Answers
-    framing: Any
+    layouts: Layouts
     seconds: float
 
 
 def decode(model: Any, family: Any, framing: Any, problems: Problems) -> Decoded:
     """Answer `problems` with `model`.
 
-    For a family that reads any length the layout is first widened to fit these questions
-    (`framing.fitted`); otherwise the framing's own layout must already hold them (the run's
-    widths were computed over every space it evaluates), and a wider question raises
-    ValueError from the text layout.
+    For a family that reads any length the rows are grouped by the layout of each row alone
+    (`layouts_for`), each group is decoded in its own layout (vectorised within the group) and
+    the answers are put back in the original order. Otherwise the framing's own layout must
+    already hold them (the run's widths were computed over every space it evaluates), and a
+    wider question raises ValueError from the text layout.
     """
     start = time.perf_counter()
-    if family.any_length:
-        framing = framing.fitted(problems)
+    layouts = layouts_for(framing, problems, family.any_length)
     faults.check()  # inside a run, a signal that waited stops it before and after inference
-    if family.decode is not None:
-        answers = family.decode(model, framing, problems, PREDICT_BATCH)
-    else:
-        outputs = model.predict(framing.inputs(problems), batch_size=PREDICT_BATCH, verbose=0)
-        answers = framing.answers(outputs)
+    parts = [_decode_one(model, family, f, problems.take(rows)) for f, rows in layouts.groups()]
+    answers = layouts.join(parts)
     faults.check()
-    return Decoded(answers, framing, time.perf_counter() - start)
+    return Decoded(answers, layouts, time.perf_counter() - start)
+
+
+def _decode_one(model: Any, family: Any, framing: Any, problems: Problems) -> Answers:
+    """Answers to problems that share `framing`'s layout."""
+    if family.decode is not None:
+        return family.decode(model, framing, problems, PREDICT_BATCH)
+    outputs = model.predict(framing.inputs(problems), batch_size=PREDICT_BATCH, verbose=0)
+    return framing.answers(outputs)

@@ -14,7 +14,7 @@ import numpy as np
 
 from addexp.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs
 from addexp.operations import symbols_of
-from addexp.problems import MISSING, Problems, ProblemSpace, spanning_space
+from addexp.problems import MISSING, Problems, ProblemSpace
 from addexp.text import (
     PAD,
     TextFormat,
@@ -91,15 +91,14 @@ class Seq2SeqFraming:
         self.mask_loss = mask_loss
         self.space = space  # the training space (its operations and brackets)
 
-    def fitted(self, problems: Problems) -> Seq2SeqFraming:
-        """The same framing with widths wide enough for `problems` (for families that read any
-        length): the layout of the space they span (widest operand, most terms, the training
-        operations and brackets), never narrower than this one. It depends on the questions
-        only, never on their answers, so a typed question and an evaluation set holding it are
-        laid out alike."""
+    def fitted(self, space: ProblemSpace) -> Seq2SeqFraming:
+        """The same framing with widths wide enough for every question of `space` (for
+        families that read any length; `addexp.layouts` picks the space of each question):
+        this layout widened to `space`, never narrower. The training space (`self.space`:
+        operations, brackets, the aligned format's term slots) stays as it is."""
         if self.space is None:
             return self
-        wider = self.text_format.widened(spanning_space(problems, self.space))
+        wider = self.text_format.widened(space)
         if wider == self.text_format:
             return self
         fitted = copy.copy(self)
@@ -242,9 +241,13 @@ class AlignedFraming(Seq2SeqFraming):
         return self.text_format.answer_width
 
     @property
+    def slots(self) -> int:
+        """Terms an input step holds (the training space's most): fixed by the trained model."""
+        return self.space.max_terms if self.space is not None else 2
+
+    @property
     def shapes(self) -> Shapes:
-        terms = self.space.max_terms if self.space is not None else 2
-        return Shapes((self.steps, terms * 10), self.steps, 10)
+        return Shapes((self.steps, self.slots * 10), self.steps, 10)
 
     def _places(self, values: np.ndarray) -> np.ndarray:
         """(..., steps) decimal digits of non-negative integers, least significant first."""
@@ -256,7 +259,7 @@ class AlignedFraming(Seq2SeqFraming):
     def inputs(self, problems: Problems) -> np.ndarray:
         operands = np.where(problems.operands == MISSING, 0, problems.operands)
         digits = self._places(operands)  # (n, terms, steps)
-        terms = self.shapes.input_shape[1] // 10
+        terms = self.slots
         if digits.shape[1] < terms:  # fewer terms than the model's slots: the rest are 0
             digits = np.pad(digits, ((0, 0), (0, terms - digits.shape[1]), (0, 0)))
         one_hot = np.eye(10, dtype=np.float32)[digits]  # (n, terms, steps, 10)
@@ -307,10 +310,6 @@ class MappingFraming:
 
     def sample_weights(self, problems: Problems) -> None:
         return None
-
-    def fitted(self, problems: Problems) -> MappingFraming:
-        """Fixed terms and scale: the layout never changes."""
-        return self
 
     def invert(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, 1) scaled outputs -> (values, valid), (n,) each: back to integer units, rounded

@@ -66,29 +66,45 @@ def breakdown_plot(table: dict, path: Path, title: str) -> Path:
     return path
 
 
-def _check_pair(expected: np.ndarray, predicted: np.ndarray) -> None:
-    if expected.ndim != 2 or expected.shape != predicted.shape or expected.shape[0] == 0:
+def _check_pair(
+    expected: np.ndarray, predicted: np.ndarray, own: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays as NumPy arrays and `own` (None: every position); ValueError unless all are
+    equal (n, width), n >= 1."""
+    expected, predicted = np.asarray(expected), np.asarray(predicted)
+    own = np.ones(expected.shape, bool) if own is None else np.asarray(own, bool)
+    shapes = {expected.shape, predicted.shape, own.shape}
+    if expected.ndim != 2 or len(shapes) != 1 or expected.shape[0] == 0:
         raise ValueError(
-            f"expected and predicted must be equal (n, width) arrays with n >= 1; "
-            f"got {expected.shape} and {predicted.shape}"
+            f"expected and predicted (and own) must be equal (n, width) arrays with n >= 1; "
+            f"got {expected.shape}, {predicted.shape} and {own.shape}"
         )
+    return expected, predicted, own
 
 
 def position_accuracy(
-    expected: np.ndarray, predicted: np.ndarray, path: Path, title: str, pad: str = " "
+    expected: np.ndarray,
+    predicted: np.ndarray,
+    path: Path,
+    title: str,
+    pad: str = " ",
+    own: np.ndarray | None = None,
 ) -> Path:
     """Bar chart of the share of answers right at each answer position, left to right as a
     person reads the answer (the model may have written it reversed), with the share of answers
     that hold a symbol other than the pad there, so positions that are mostly padding show.
 
-    `expected`, `predicted`: (n, width) single characters in reading order. Writes a PNG to
-    `path` and returns it. Raises ValueError if the arrays are not equal (n, width), n >= 1.
+    `expected`, `predicted`: (n, width) single characters in reading order; `own`: (n, width)
+    bool, the positions each answer's own layout holds (`Layouts.own`; None: all), so the
+    padding that puts narrower layouts into one array is left out: shares at a position are
+    over the answers whose layout holds it. Writes a PNG to `path` and returns it. Raises
+    ValueError if the arrays are not equal (n, width), n >= 1.
     """
-    expected, predicted = np.asarray(expected), np.asarray(predicted)
-    _check_pair(expected, predicted)
+    expected, predicted, own = _check_pair(expected, predicted, own)
     n, width = expected.shape
-    accuracy = 100 * (expected == predicted).mean(axis=0)
-    occupied = 100 * (expected != pad).mean(axis=0)
+    held = np.maximum(own.sum(axis=0), 1)  # answers whose layout holds each position
+    accuracy = 100 * ((expected == predicted) & own).sum(axis=0) / held
+    occupied = 100 * ((expected != pad) & own).sum(axis=0) / held
     positions = np.arange(1, width + 1)
     fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * width + 2), 3.4))
     bars = ax.bar(positions, accuracy, color="tab:blue", label="right at this position")
@@ -143,35 +159,42 @@ def _symbol_order(symbols: np.ndarray, pad: str) -> list[str]:
 
 
 def confusion_counts(
-    expected: np.ndarray, predicted: np.ndarray, pad: str = " "
+    expected: np.ndarray, predicted: np.ndarray, pad: str = " ", own: np.ndarray | None = None
 ) -> tuple[list[str], np.ndarray]:
     """(symbols, counts): counts[i, j] is how often expected symbol i was predicted as symbol j,
-    over every position of (n, width) character arrays; symbols are the digits in order, then the
-    other symbols present, the pad last. Raises ValueError if the arrays are not equal (n, width).
+    over every position of (n, width) character arrays that `own` holds; symbols are the digits
+    in order, then the other symbols present there, the pad last. Raises ValueError if the
+    arrays are not equal (n, width).
     """
-    expected, predicted = np.asarray(expected), np.asarray(predicted)
-    _check_pair(expected, predicted)
-    symbols = _symbol_order(np.concatenate([expected.ravel(), predicted.ravel()]), pad)
+    expected, predicted, own = _check_pair(expected, predicted, own)
+    expected, predicted = expected[own], predicted[own]
+    symbols = _symbol_order(np.concatenate([expected, predicted]), pad)
     table = np.array(symbols)
     order = np.argsort(table)  # index of each symbol in display order, found by binary search
-    rows = order[np.searchsorted(table[order], expected.ravel())]
-    cols = order[np.searchsorted(table[order], predicted.ravel())]
+    rows = order[np.searchsorted(table[order], expected)]
+    cols = order[np.searchsorted(table[order], predicted)]
     counts = np.zeros((len(symbols), len(symbols)), dtype=np.int64)
     np.add.at(counts, (rows, cols), 1)
     return symbols, counts
 
 
 def symbol_confusion(
-    expected: np.ndarray, predicted: np.ndarray, path: Path, title: str, pad: str = " "
+    expected: np.ndarray,
+    predicted: np.ndarray,
+    path: Path,
+    title: str,
+    pad: str = " ",
+    own: np.ndarray | None = None,
 ) -> Path:
     """Heat map of predicted against expected answer symbol over every answer position: rows are
     the expected symbol, columns the predicted one, colour the share of that row (%), each cell
     labelled with its count; the pad is labelled `pad`. A perfect model fills the diagonal.
 
-    `expected`, `predicted`: (n, width) single characters in reading order. Writes a PNG to
-    `path` and returns it. Raises ValueError if the arrays are not equal (n, width), n >= 1.
+    `expected`, `predicted`: (n, width) single characters in reading order; only positions
+    that `own` holds are counted. Writes a PNG to `path` and returns it. Raises ValueError if
+    the arrays are not equal (n, width), n >= 1.
     """
-    symbols, counts = confusion_counts(expected, predicted, pad)
+    symbols, counts = confusion_counts(expected, predicted, pad, own)
     totals = counts.sum(axis=1, keepdims=True)
     share = np.divide(100 * counts, totals, out=np.zeros(counts.shape), where=totals > 0)
 
@@ -197,11 +220,16 @@ def symbol_confusion(
 
 
 def answer_plots(
-    expected: np.ndarray, predicted: np.ndarray, folder: Path, title: str
+    expected: np.ndarray,
+    predicted: np.ndarray,
+    folder: Path,
+    title: str,
+    own: np.ndarray | None = None,
 ) -> list[Path]:
     """Both answer plots of a test set into `folder`: `answer_positions.png` and
-    `answer_confusion.png` (see `position_accuracy` and `symbol_confusion` for the arrays)."""
+    `answer_confusion.png` (see `position_accuracy` and `symbol_confusion` for the arrays and
+    `own`, the positions of each answer's own layout)."""
     return [
-        position_accuracy(expected, predicted, folder / "answer_positions.png", title),
-        symbol_confusion(expected, predicted, folder / "answer_confusion.png", title),
+        position_accuracy(expected, predicted, folder / "answer_positions.png", title, own=own),
+        symbol_confusion(expected, predicted, folder / "answer_confusion.png", title, own=own),
     ]

@@ -74,6 +74,7 @@ def read_problems(logged, questions: list[str], answers: list[str] | None):
     against everything the run can take (symbols, form, widths) before any model is loaded.
     Raises QuestionError naming the first question the run cannot take."""
     from addexp.framings import alphabet_for
+    from addexp.layouts import layouts_for
     from addexp.problems import Problems
     from addexp.questions import parse_questions
 
@@ -83,55 +84,66 @@ def read_problems(logged, questions: list[str], answers: list[str] | None):
     if answers is not None:
         given = _expected(answers, questions)
         problems = Problems(problems.operands, problems.templates, given)
-    fitted = framing.fitted(problems) if pipeline.family.any_length else framing
-    _check_fits(fitted, problems, questions, pipeline)
+    layouts = layouts_for(framing, problems, pipeline.family.any_length)
+    _check_fits(layouts, problems, questions, pipeline)
     return problems
 
 
 def predict_table(logged, model, questions: list[str], problems, answers: list[str] | None) -> dict:
     """Columns `question`, `predicted` and, with answers, `expected`, `correct`; plus the
-    per-character comparison for the summary. `problems`: `read_problems` of the questions."""
+    per-character accuracy for the summary (`_char_accuracy`, as `evaluate.char_accuracy`:
+    each question over its own layout). `problems`: `read_problems` of the questions."""
     from addexp.decode import decode
-    from addexp.framings import expected_chars
+    from addexp.evaluate import char_accuracy
 
     pipeline = logged.pipeline
     decoded = decode(model, pipeline.family, pipeline.framing, problems)
     typed = np.array(["".join(q.split()) for q in questions])  # spaces carry no meaning
     table = {"question": typed, "predicted": decoded.answers.text}
     if answers is not None:
-        expected = expected_chars(decoded.framing.text_format, problems)
-        right = decoded.answers.chars == expected
+        right = decoded.answers.chars == decoded.layouts.expected(problems)
         table["expected"] = np.array([a.strip() for a in answers])
         table["correct"] = right.all(axis=1)
-        table["_char_accuracy"] = right.mean()
+        table["_char_accuracy"] = char_accuracy(right, decoded.layouts.own())
     return table
 
 
-def _check_fits(framing, problems, questions: list[str], pipeline) -> None:
-    """Every question fits the layout and every exact answer fits the answer width."""
-    from addexp.framings import MappingFraming, alphabet_for
+def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
+    """Every question fits its own layout (`layouts`: `layouts_for` the questions), every
+    exact answer fits that layout's answer width and is written in the run's symbols, and a
+    fixed number of input slots (the mapping framing, the aligned format) holds every term.
+    Raises QuestionError naming the first question, in the order given, that does not."""
+    from addexp.framings import AlignedFraming, MappingFraming, alphabet_for
     from addexp.questions import QuestionError
     from addexp.text import render_integers
 
-    fmt = framing.text_format
-    texts = np.asarray(problems.questions(fmt.operand_width))
-    lengths = np.strings.str_len(texts)
+    n = len(problems)
+    lengths, question_widths, answer_widths = (np.zeros(n, np.int64) for _ in range(3))
+    for framing, rows in layouts.groups():
+        fmt = framing.text_format
+        lengths[rows] = np.strings.str_len(problems.take(rows).questions(fmt.operand_width))
+        question_widths[rows], answer_widths[rows] = fmt.question_width, fmt.answer_width
     answer_lengths = np.strings.str_len(render_integers(problems.targets))
+    framing, slots = pipeline.framing, None  # terms a fixed number of input slots holds
+    if isinstance(framing, MappingFraming):
+        slots = framing.terms
+    elif isinstance(framing, AlignedFraming):
+        slots = framing.slots
     for i, question in enumerate(questions):
-        if isinstance(framing, MappingFraming) and problems.counts[i] > framing.terms:
+        if slots is not None and problems.counts[i] > slots:
             raise QuestionError(
                 f"question {question!r} has {problems.counts[i]} terms; the run reads at most "
-                f"{framing.terms}."
+                f"{slots}."
             )
-        if lengths[i] > fmt.question_width:
+        if lengths[i] > question_widths[i]:
             raise QuestionError(
                 f"question {question!r} is {lengths[i]} characters as the run writes it; the "
-                f"run reads at most {fmt.question_width}."
+                f"run reads at most {question_widths[i]}."
             )
-        if answer_lengths[i] > fmt.answer_width:
+        if answer_lengths[i] > answer_widths[i]:
             raise QuestionError(
                 f"question {question!r} has an answer of {answer_lengths[i]} characters; the run "
-                f"writes at most {fmt.answer_width}."
+                f"writes at most {answer_widths[i]}."
             )
         if problems.targets[i] < 0 and "-" not in alphabet_for(pipeline.space).symbols:
             raise QuestionError(

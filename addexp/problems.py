@@ -195,22 +195,6 @@ def operand_digits(problems: Problems) -> np.ndarray:
     return np.where(present, np.strings.str_len(problems.operands.astype(str)), 0)
 
 
-def spanning_space(problems: Problems, base: ProblemSpace) -> ProblemSpace:
-    """The smallest space of `base`'s operations and brackets that holds every one of
-    `problems`: operands between their smallest and largest, terms up to their most. It is
-    read off the questions alone, never their answers; problems drawn from `base` span a
-    space inside it."""
-    present = problems.operands[problems.operands != MISSING]
-    counts = problems.counts
-    return base.with_changes(
-        min_terms=int(counts.min(initial=1)),
-        max_terms=int(counts.max(initial=1)),
-        mode="range",
-        low=int(present.min()) if present.size else 0,
-        largest=int(present.max()) if present.size else 0,
-    )
-
-
 def space_from_config(data: Any) -> ProblemSpace:
     """The problem space a `data` config section (or a mapping of the same keys) describes."""
     weights = data["operation_weights"]

@@ -194,7 +194,8 @@ def _train_and_evaluate(
     from addexp.plots import answer_plots
 
     tested = results["test"]
-    for plot in answer_plots(tested.expected, tested.predicted, ctx.output_dir, run_name):
+    own = tested.layouts.own()
+    for plot in answer_plots(tested.expected, tested.predicted, ctx.output_dir, run_name, own):
         mlflow.log_artifact(str(plot))
     if family.figures is not None:
         for figure in family.figures(model, framing, test, ctx.output_dir / family.name):

@@ -28,7 +28,7 @@ from addexp.checkpoints import Progress
 from addexp.config import OPTIMIZERS
 from addexp.decode import decode
 from addexp.evaluate import score
-from addexp.framings import expected_chars
+from addexp.layouts import layouts_for
 from addexp.pipeline import TrainingStreams
 
 log = logging.getLogger("addexp")
@@ -249,7 +249,8 @@ def fit(
         if on_data:
             on_data("training", train)
         if val is not None:
-            validation = (family, framing, val, expected_chars(framing.text_format, val))
+            expected = layouts_for(framing, val, family.any_length).expected(val)
+            validation = (family, framing, val, expected)
             if on_data:
                 on_data("validation", val)
     else:

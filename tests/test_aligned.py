@@ -53,8 +53,9 @@ def test_a_perfect_tagger_scores_one_and_reads_back_the_exact_sum(space, seed):
 def test_longer_questions_get_more_places_and_the_same_slots():
     space = ProblemSpace(2, 2, mode="digits", min_digits=1, max_digits=5)
     framing = aligned(space)
-    long = sample(eval_set_space(space, {"digits": 50}), 10, np.random.default_rng(1))
-    fitted = framing.fitted(long)
+    long_space = eval_set_space(space, {"digits": 50})
+    long = sample(long_space, 10, np.random.default_rng(1))
+    fitted = framing.fitted(long_space)
     assert framing.steps == 6 and fitted.steps == 51
     x = fitted.inputs(long)
     assert x.shape == (10, 51, 20)

@@ -325,7 +325,7 @@ def test_one_layout_serves_every_set_unless_the_family_reads_any_length():
     assert [s.name for s in seq2seq.sets] == ["length_x1", "length_x2", "length_x4", "length_x10"]
     assert [s.space.max_operand_digits for s in seq2seq.sets] == [3, 6, 12, 30]
     assert [s.space.low for s in seq2seq.sets] == [100, 10**5, 10**11, 10**29]
-    fmt = seq2seq.framing.text_format  # reads any length: the training layout, widened per set
+    fmt = seq2seq.framing.text_format  # reads any length: the training layout, widened per question
     assert (fmt.question_width, fmt.answer_width) == (7, 4)
 
 

@@ -20,6 +20,10 @@ from addexp.context import RunContext
 from addexp.run import run
 from tests.conftest import TINY, addexp, compose
 
+# A decoder that reads its own answers, trained tiny, ends every answer at once; this much
+# training (about 15 s more) makes it write digits, so what it writes can depend on the layout.
+WRITES_ANSWERS = ["train.examples=2000", "train.epochs=3"]
+
 # name -> overrides: together they cover every family, padding, reversal, encoding and masking.
 RUNS = {
     "seq2seq_left_onehot_sets": ["+eval.sets.wide={digits: 3}", "+eval.sets.more={extra_terms: 1}"],
@@ -48,6 +52,8 @@ RUNS = {
         "model.beam_width=3",
         "format.reverse_output=true",
         "+eval.sets.longer={digits: 4}",
+        "+eval.sets.mixed={max_terms: 4}",  # 2 to 4 terms: one layout per term count
+        *WRITES_ANSWERS,
     ],
     "attention_dot_unpadded_embedding": [
         "model=attention",
@@ -57,8 +63,14 @@ RUNS = {
         "encoding.masking=true",
         "format.padding=none",
         "+eval.sets.longer={digits: 3}",
+        *WRITES_ANSWERS,
     ],
-    "tagger_aligned": ["model=tagger", "format=aligned", "+eval.sets.long={digits: 12}"],
+    "tagger_aligned": [
+        "model=tagger",
+        "format=aligned",
+        "+eval.sets.long={digits: 12}",
+        "+eval.sets.mixed={operands: digits, min_digits: 1, max_digits: 8}",
+    ],
     "mapping_lstm_masked": ["model=mapping_lstm", "data.max_terms=3", "encoding.masking=true"],
     "mlp": ["model=mlp", "+eval.sets.bigger={largest: 20}"],
 }
@@ -120,6 +132,80 @@ def test_predict_reproduces_what_the_run_logged(trained, tmp_path, name, capsys)
         exact = sum(p["correct"] == "True" for p in predicted) / len(predicted)
         assert exact == pytest.approx(metrics[f"{prefix}/exact_match"])
         assert f"exact_match {exact:.4f}" in capsys.readouterr().err
+
+
+# Runs of families that read any length -> questions far longer than trained, or of more terms.
+LONGER = {
+    "seq2seq_left_onehot_sets": ["123456789012345678901234567890+98765", "1+2+3+4+5"],
+    "teacher_forcing_gru_bidirectional_beam": ["123456789012345678901234567890+9", "1+2+3+4"],
+    "attention_dot_unpadded_embedding": ["98765432109876543210+1", "10+9+8+7+6"],
+    "tagger_aligned": ["123456789012345678901234567890+98765", "99999999999+1"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(LONGER))
+def test_an_answer_is_the_same_alone_and_asked_with_longer_questions(
+    trained, tmp_path, name, capsys
+):
+    uri, run_id = trained["_uri"], trained[name]
+    short = [r["input"] for r in _logged(uri, run_id, "predictions.csv", tmp_path)[:3]]
+    short.append("12+7")  # just beyond the trained operands (1..10): a layout of its own
+    alone = []
+    for question in short:
+        assert predict.main(["--run", run_id, "--uri", uri, "--format", "json", question]) == 0
+        alone.append(json.loads(capsys.readouterr().out)[0]["predicted"])
+    first, *rest = LONGER[name]
+    asked = [first, *short, *rest]
+    result = addexp_predict(["--run", run_id, "--uri", uri, "--format", "json", *asked])
+    assert result.returncode == 0, result.stderr[-2000:]
+    together = json.loads(result.stdout)
+    assert [row["question"] for row in together] == asked
+    assert [row["predicted"] for row in together[1 : 1 + len(short)]] == alone
+
+
+# Runs with an evaluation set `mixed` of several layouts -> what a question's layout follows.
+MIXED = {
+    "teacher_forcing_gru_bidirectional_beam": lambda q: q.count("+") + 1,  # terms
+    "tagger_aligned": lambda q: max(len(term) for term in q.split("+")),  # widest operand
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIXED))
+def test_a_set_of_mixed_layouts_scores_each_question_as_it_would_alone(
+    trained, tmp_path, name, capsys
+):
+    uri, run_id = trained["_uri"], trained[name]
+    logged = MlflowClient(uri).get_run(run_id).data.metrics
+    rows = _logged(uri, run_id, "predictions/mixed.csv", tmp_path)
+    parts: dict[int, list[dict]] = {}
+    for row in rows:
+        parts.setdefault(MIXED[name](row["input"]), []).append(row)
+    assert len(parts) > 1
+    char_accuracy = 0.0
+    for key, part in parts.items():
+        questions, out = tmp_path / f"part{key}.csv", tmp_path / f"part{key}_out.csv"
+        with questions.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["question", "answer"])
+            writer.writerows([r["input"], r["expected"]] for r in part)
+        args = ["--run", run_id, "--uri", uri, "--file", str(questions), "--format", "csv"]
+        assert predict.main([*args, "--out", str(out)]) == 0
+        summary = capsys.readouterr().err
+        with out.open() as handle:
+            predicted = list(csv.DictReader(handle))
+        assert [p["predicted"] for p in predicted] == [r["predicted"] for r in part]
+        assert [p["correct"] for p in predicted] == [r["correct"] for r in part]
+        char_accuracy += (
+            len(part) / len(rows) * float(summary.split("char_accuracy ")[1].split()[0])
+        )
+        one = part[-1]  # and one question of the part entirely alone
+        assert predict.main(["--run", run_id, "--uri", uri, "--format", "json", one["input"]]) == 0
+        assert json.loads(capsys.readouterr().out)[0]["predicted"] == one["predicted"]
+    # each question scored over its own layout's width, questions weighing alike
+    assert logged["mixed/char_accuracy"] == pytest.approx(char_accuracy, abs=1e-4)
+    assert logged["mixed/exact_match"] == pytest.approx(
+        sum(r["correct"] == "True" for r in rows) / len(rows)
+    )
 
 
 def test_attention_maps_are_logged(trained):
@@ -216,6 +302,7 @@ def test_a_question_the_run_cannot_take_is_one_line_and_exit_2(trained, question
         ("mlp", "1+2+3", "has 3 terms; the run reads at most 2"),
         ("mlp", "99999+1", "is 7 characters as the run writes it; the run reads at most 5"),
         ("mlp", "9+99", "has an answer of 3 characters; the run writes at most 2"),
+        ("tagger_aligned", "1+2+3", "has 3 terms; the run reads at most 2"),
     ],
 )
 def test_questions_beyond_what_the_run_reads_are_refused(trained, run, question, message, capsys):
