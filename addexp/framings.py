@@ -56,7 +56,7 @@ class Answers:
 
 def expected_chars(text_format: TextFormat, problems: Problems) -> np.ndarray:
     """The right answers, laid out (in reading order) exactly as a perfect model writes them."""
-    return text_format.answers(render_integers(problems.targets))
+    return text_format.answers_of(problems.targets)
 
 
 def _answer_span(chars: np.ndarray, side: str) -> np.ndarray:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from addexp.operations import OPERATIONS
-from addexp.problems import Problems, ProblemSpace
+from addexp.problems import SLOT, Problems, ProblemSpace
+from addexp.render import as_chars, expression_codes, integer_codes
 
 PAD = " "  # the pad symbol, also between per-term padded operands (Problems.questions)
 PADDINGS = ("left", "right", "per_term", "none")  # "none": right-padded for batching, masked
@@ -148,7 +149,21 @@ class TextFormat:
         return "left" if self.padding in ("left", "per_term") else "right"
 
     def questions(self, problems: Problems) -> np.ndarray:
-        """(n, question_width) characters exactly as the model reads them."""
+        """(n, question_width) characters exactly as the model reads them: int64 operands
+        written straight into character codes (`addexp.render`), Python integers as strings.
+        Raises ValueError for a question wider than `question_width`."""
+        if problems.operands.dtype == np.int64:
+            codes = expression_codes(
+                problems.operands,
+                problems.templates,
+                self.question_width,
+                self.side,
+                ord(PAD),
+                self.operand_width,
+                self.reverse_input,
+                SLOT,
+            )
+            return as_chars(codes)
         text = render_expressions(problems, self.operand_width)
         chars = char_matrix(pad(text, self.question_width, self.side), self.question_width)
         return chars[:, ::-1] if self.reverse_input else chars
@@ -157,6 +172,15 @@ class TextFormat:
         """(n, answer_width) characters of padded answers (unpadded strings in), in reading
         order; `model_order` applies the output reversal."""
         return char_matrix(pad(text, self.answer_width, self.side), self.answer_width)
+
+    def answers_of(self, values: np.ndarray) -> np.ndarray:
+        """(n, answer_width) characters of the values' padded decimal answers, in reading
+        order: the same as `answers(render_integers(values))`, int64 values written straight
+        into character codes. Raises ValueError for an answer wider than `answer_width`."""
+        values = np.asarray(values)
+        if values.dtype == np.int64:
+            return as_chars(integer_codes(values, self.answer_width, self.side, ord(PAD)))
+        return self.answers(render_integers(values))
 
     def model_order(self, answer_chars: np.ndarray) -> np.ndarray:
         """Reading order <-> the order the model writes (least significant digit first when
