@@ -57,7 +57,7 @@ def _digit_codes(values: np.ndarray, chars: np.ndarray, places: int, inner_fill:
     signed = bool(negative.any())
     magnitude = np.abs(values) if signed else values
     digits = chars - negative if signed else chars
-    fewest = int(digits.min(initial=0))
+    fewest = int(digits.min()) if digits.size else 0
     for k in range(places):
         quotient = magnitude // 10
         code = magnitude - 10 * quotient + ZERO
@@ -92,7 +92,7 @@ class _Layout:
 
     def operand(self, values: np.ndarray, chars: np.ndarray, field: np.ndarray, end: np.ndarray):
         """Write operands right-aligned in fields of `field` characters ending before `end`."""
-        narrowest = int(field.min(initial=0))
+        narrowest = int(field.min()) if field.size else 0
         for k, code in _digit_codes(values, chars, int(field.max(initial=0)), SPACE):
             self.out[self.place(end - 1 - k, k < field if k >= narrowest else None)] = code
 
