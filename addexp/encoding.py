@@ -52,9 +52,15 @@ class Alphabet:
         return np.array(list(self.symbols), dtype="<U1")[indices]
 
     def one_hot(self, indices: np.ndarray) -> np.ndarray:
-        """(n, w) indices -> (n, w, len(alphabet)) float32 one-hot vectors (rows of the
-        identity gathered by `np.take`, a few times faster than fancy indexing `eye[indices]`)."""
-        return np.take(np.eye(len(self.symbols), dtype=np.float32), indices, axis=0)
+        """(n, w) indices -> (n, w, len(alphabet)) float32 one-hot vectors."""
+        return one_hot(indices, len(self.symbols))
+
+
+def one_hot(indices: np.ndarray, depth: int) -> np.ndarray:
+    """(...) integer indices in [0, depth) -> (..., depth) float32 one-hot vectors: rows of
+    the identity gathered by `np.take`, a few times faster than fancy indexing `eye[indices]`
+    (same values). Indices outside [-depth, depth) raise IndexError, as fancy indexing does."""
+    return np.take(np.eye(depth, dtype=np.float32), indices, axis=0)
 
 
 def encode_inputs(indices: np.ndarray, alphabet: Alphabet, encoding: str, masking: bool):

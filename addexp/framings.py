@@ -12,15 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from addexp.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs
+from addexp.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs, one_hot
 from addexp.operations import symbols_of
 from addexp.problems import MISSING, Problems, ProblemSpace, spanning_space
 from addexp.text import (
     PAD,
     TextFormat,
-    char_matrix,
+    integer_chars,
     join_rows,
-    pad,
     parse_integers,
     render_integers,
 )
@@ -174,15 +173,14 @@ class AutoregressiveFraming(Seq2SeqFraming):
 
     def answer_tokens(self, problems: Problems) -> np.ndarray:
         """(n, answer_width + 1) symbol indices: the answer in model order, END, padding."""
-        width = self.text_format.answer_width
-        text = render_integers(problems.targets)
-        lengths = np.strings.str_len(text)
+        width, n = self.text_format.answer_width, len(problems)
         if self.text_format.reverse_output:  # digits reversed, then the padding
-            chars = char_matrix(pad(text, width, "left"), width)[:, ::-1]
+            chars = integer_chars(problems.targets, width, "left", reverse=True)
         else:
-            chars = char_matrix(pad(text, width, "right"), width)
-        chars = np.concatenate([chars, np.full((len(text), 1), PAD)], axis=1)
-        chars[np.arange(len(text)), lengths] = END
+            chars = integer_chars(problems.targets, width, "right")
+        lengths = (chars != PAD).sum(axis=1)
+        chars = np.concatenate([chars, np.full((n, 1), PAD)], axis=1)
+        chars[np.arange(n), lengths] = END
         return self.alphabet.to_indices(chars)
 
     def inputs(self, problems: Problems) -> dict[str, np.ndarray]:
@@ -259,11 +257,11 @@ class AlignedFraming(Seq2SeqFraming):
         terms = self.shapes.input_shape[1] // 10
         if digits.shape[1] < terms:  # fewer terms than the model's slots: the rest are 0
             digits = np.pad(digits, ((0, 0), (0, terms - digits.shape[1]), (0, 0)))
-        one_hot = np.eye(10, dtype=np.float32)[digits]  # (n, terms, steps, 10)
-        return one_hot.transpose(0, 2, 1, 3).reshape(len(problems), self.steps, terms * 10)
+        vectors = one_hot(digits, 10)  # (n, terms, steps, 10)
+        return vectors.transpose(0, 2, 1, 3).reshape(len(problems), self.steps, terms * 10)
 
     def targets(self, problems: Problems) -> np.ndarray:
-        return np.eye(10, dtype=np.float32)[self._places(problems.targets)]
+        return one_hot(self._places(problems.targets), 10)
 
     def sample_weights(self, problems: Problems) -> None:
         return None

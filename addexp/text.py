@@ -30,6 +30,20 @@ def render_integers(values: np.ndarray) -> np.ndarray:
     return np.asarray(values).astype(str)
 
 
+def integer_chars(
+    values: np.ndarray, width: int, side: str = "left", reverse: bool = False
+) -> np.ndarray:
+    """(n, width) characters of the values' decimal text, padded on `side` ('left':
+    right-aligned) and, with `reverse`, last character first. int64 values are written
+    straight into character codes (`addexp.render`), Python integers as strings. Raises
+    ValueError for a value wider than `width`."""
+    values = np.asarray(values)
+    if values.dtype == np.int64:
+        return as_chars(integer_codes(values, width, side, ord(PAD), reverse))
+    chars = char_matrix(pad(render_integers(values), width, side), width)
+    return chars[:, ::-1] if reverse else chars
+
+
 def pad(text: np.ndarray, width: int, padding: str) -> np.ndarray:
     """Pad every string to exactly `width` characters on the given side."""
     longest = int(np.strings.str_len(text).max(initial=0))
@@ -175,12 +189,9 @@ class TextFormat:
 
     def answers_of(self, values: np.ndarray) -> np.ndarray:
         """(n, answer_width) characters of the values' padded decimal answers, in reading
-        order: the same as `answers(render_integers(values))`, int64 values written straight
-        into character codes. Raises ValueError for an answer wider than `answer_width`."""
-        values = np.asarray(values)
-        if values.dtype == np.int64:
-            return as_chars(integer_codes(values, self.answer_width, self.side, ord(PAD)))
-        return self.answers(render_integers(values))
+        order: the same as `answers(render_integers(values))` (`integer_chars`). Raises
+        ValueError for an answer wider than `answer_width`."""
+        return integer_chars(values, self.answer_width, self.side)
 
     def model_order(self, answer_chars: np.ndarray) -> np.ndarray:
         """Reading order <-> the order the model writes (least significant digit first when
