@@ -3,8 +3,11 @@
 A problem is a row of operands, an expression *template* ("(#+#)*#": one '#' per operand, in
 order) and the exact value. Templates are built by merging neighbouring items, all rows at once:
 without brackets the merge order is the usual precedence (so the text needs none); with brackets
-it is random, and the text gets the brackets a reader needs. Values are int64 when the space
-cannot overflow it, otherwise Python integers (object arrays): always exact.
+it is random, and the text gets the brackets a reader needs. A bracket-free space of one
+operation (a+b+c, the common case) reads left to right, so it skips the merge: its values are
+folded column by column and its templates follow from the term count, from the same random
+draws (same problems, same stream afterwards). Values are int64 when the space cannot overflow
+it, otherwise Python integers (object arrays): always exact.
 """
 
 from __future__ import annotations

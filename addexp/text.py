@@ -1,8 +1,10 @@
 """Writing problems as fixed-width character strings, and reading answers back.
 
-Everything works on NumPy string arrays (`np.strings`), so rendering and parsing run in C over
-whole arrays. Widths are exact: the length of the longest string any of the run's problem spaces
-(training and every evaluation set) can produce, so one layout serves them all.
+Everything works on whole arrays: int64 problems and answers are written straight into
+character codes (`addexp.render`), Python integers (beyond int64) and parsing go through NumPy's
+string functions (`np.strings`), both in C. Widths are exact: the length of the longest string
+any of the run's problem spaces (training and every evaluation set) can produce, so one layout
+serves them all.
 """
 
 from __future__ import annotations
