@@ -1,9 +1,10 @@
 """Integers and expression templates written straight into character codes, whole arrays at once.
 
 A row's text is laid out by arithmetic on int64 arrays: its digits by repeated integer division
-by 10 (NumPy divides by a scalar with a multiply and a shift), each template character's place
-by the cumulative count of characters before it, and the codes are scattered into one (n, width)
-uint32 array of Unicode code points. Viewed as '<U1' that array is the characters a model reads;
+by 10 (NumPy divides an array by a scalar through libdivide: a multiply and a shift, no
+hardware division per element), each template character's place by the running count of
+characters before it, and the codes are scattered into one (n, width) uint32 array of Unicode
+code points. Viewed as '<U1' that array is the characters a model reads;
 viewed as '<U{width}' (rows padded with NUL) it is the unpadded strings. This is the hot path of
 every fresh epoch, so it avoids NumPy's string functions (`np.strings.replace`, `rjust`,
 `astype(str)`), which build and copy a string per element: written here, not taken from a
@@ -134,11 +135,13 @@ def expression_codes(
     Rows that share one template (fixed term count without brackets: the common case) are laid
     out operand by operand along that template; otherwise each row's template is read."""
     n = len(operands)
+    if n == 0:
+        return np.zeros((0, width or 0), dtype=np.uint32)
     templates = np.ascontiguousarray(templates, dtype=str)
     columns = np.ascontiguousarray(operands.T)  # (terms, n): one contiguous row per operand
     chars = char_counts(columns)
     field = np.maximum(chars, operand_width)
-    shared = n > 0 and bool((templates == templates[0]).all())
+    shared = bool((templates == templates[0]).all())
     lay_out = _shared_template if shared else _own_templates
     return lay_out(columns, chars, field, templates, width, side, fill, reverse, slot)
 

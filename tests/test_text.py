@@ -138,6 +138,15 @@ def test_integer_codes_are_the_decimal_text_padded_and_reversed(values, side, re
     ]
 
 
+def test_no_rows_lay_out_as_no_rows():
+    space = ProblemSpace(2, 3)
+    none = sample(space, 20, np.random.default_rng(0)).take(slice(0, 0))
+    fmt = TextFormat.for_spaces([space])
+    assert none.questions().shape == (0,)
+    assert fmt.questions(none).shape == (0, fmt.question_width)
+    assert fmt.answers_of(none.targets).shape == (0, fmt.answer_width)
+
+
 def test_codes_that_do_not_fit_fail_as_the_string_path_does():
     problems = sample(ProblemSpace(2, 2, low=100, largest=999), 10, np.random.default_rng(0))
     narrow = TextFormat(6, 3)
