@@ -309,7 +309,7 @@ def _fold_chain(space: ProblemSpace, operands: np.ndarray) -> tuple[Problems, np
     """Candidates of a bracket-free space with one operation: `a op b op c` reads left to
     right, so each value is the operands folded column by column with the operation's own
     `apply` (// flags division by zero), and the template follows from the term count alone.
-    The same problems as the general merge in `_draw`, without its per-merge string work."""
+    The same problems as `_merge_trees` draws, without its per-merge string work."""
     operation = OPERATIONS[space.operations[0]]
     counts = term_counts(operands)
     dtype = space.dtype()
