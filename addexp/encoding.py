@@ -38,13 +38,14 @@ class Alphabet:
     def to_indices(self, chars: np.ndarray) -> np.ndarray:
         """(n, w) single characters -> (n, w) int32 indices; unknown symbols raise ValueError."""
         points = np.ascontiguousarray(chars, dtype="<U1").view(np.uint32)
-        table = np.full(max(map(ord, self.symbols)) + 1, -1, dtype=np.int32)
+        # index per code point; the last entry (-1) stands for every code point beyond
+        table = np.full(max(map(ord, self.symbols)) + 2, -1, dtype=np.int32)
         table[[ord(s) for s in self.symbols]] = np.arange(len(self.symbols))
-        indices = np.where(points < len(table), table[np.minimum(points, len(table) - 1)], -1)
+        indices = np.take(table, points, mode="clip")
         if (indices < 0).any():
             bad = sorted({str(c) for c in chars[indices < 0]})
             raise ValueError(f"symbols {bad} are not in the alphabet {self.symbols!r}")
-        return indices.astype(np.int32)
+        return indices
 
     def to_chars(self, indices: np.ndarray) -> np.ndarray:
         """(n, w) int indices -> (n, w) single characters."""
@@ -52,7 +53,14 @@ class Alphabet:
 
     def one_hot(self, indices: np.ndarray) -> np.ndarray:
         """(n, w) indices -> (n, w, len(alphabet)) float32 one-hot vectors."""
-        return np.eye(len(self.symbols), dtype=np.float32)[indices]
+        return one_hot(indices, len(self.symbols))
+
+
+def one_hot(indices: np.ndarray, depth: int) -> np.ndarray:
+    """(...) integer indices in [0, depth) -> (..., depth) float32 one-hot vectors: rows of
+    the identity gathered by `np.take`, a few times faster than fancy indexing `eye[indices]`
+    (same values). Indices outside [-depth, depth) raise IndexError, as fancy indexing does."""
+    return np.take(np.eye(depth, dtype=np.float32), indices, axis=0)
 
 
 def encode_inputs(indices: np.ndarray, alphabet: Alphabet, encoding: str, masking: bool):

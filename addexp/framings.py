@@ -12,15 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from addexp.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs
+from addexp.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs, one_hot
 from addexp.operations import symbols_of
 from addexp.problems import MISSING, Problems, ProblemSpace
 from addexp.text import (
     PAD,
     TextFormat,
-    char_matrix,
+    integer_chars,
     join_rows,
-    pad,
     parse_integers,
     render_integers,
 )
@@ -56,7 +55,7 @@ class Answers:
 
 def expected_chars(text_format: TextFormat, problems: Problems) -> np.ndarray:
     """The right answers, laid out (in reading order) exactly as a perfect model writes them."""
-    return text_format.answers(render_integers(problems.targets))
+    return text_format.answers_of(problems.targets)
 
 
 def _answer_span(chars: np.ndarray, side: str) -> np.ndarray:
@@ -173,15 +172,14 @@ class AutoregressiveFraming(Seq2SeqFraming):
 
     def answer_tokens(self, problems: Problems) -> np.ndarray:
         """(n, answer_width + 1) symbol indices: the answer in model order, END, padding."""
-        width = self.text_format.answer_width
-        text = render_integers(problems.targets)
-        lengths = np.strings.str_len(text)
+        width, n = self.text_format.answer_width, len(problems)
         if self.text_format.reverse_output:  # digits reversed, then the padding
-            chars = char_matrix(pad(text, width, "left"), width)[:, ::-1]
+            chars = integer_chars(problems.targets, width, "left", reverse=True)
         else:
-            chars = char_matrix(pad(text, width, "right"), width)
-        chars = np.concatenate([chars, np.full((len(text), 1), PAD)], axis=1)
-        chars[np.arange(len(text)), lengths] = END
+            chars = integer_chars(problems.targets, width, "right")
+        lengths = (chars != PAD).sum(axis=1)
+        chars = np.concatenate([chars, np.full((n, 1), PAD)], axis=1)
+        chars[np.arange(n), lengths] = END
         return self.alphabet.to_indices(chars)
 
     def inputs(self, problems: Problems) -> dict[str, np.ndarray]:
@@ -262,11 +260,11 @@ class AlignedFraming(Seq2SeqFraming):
         terms = self.slots
         if digits.shape[1] < terms:  # fewer terms than the model's slots: the rest are 0
             digits = np.pad(digits, ((0, 0), (0, terms - digits.shape[1]), (0, 0)))
-        one_hot = np.eye(10, dtype=np.float32)[digits]  # (n, terms, steps, 10)
-        return one_hot.transpose(0, 2, 1, 3).reshape(len(problems), self.steps, terms * 10)
+        vectors = one_hot(digits, 10)  # (n, terms, steps, 10)
+        return vectors.transpose(0, 2, 1, 3).reshape(len(problems), self.steps, terms * 10)
 
     def targets(self, problems: Problems) -> np.ndarray:
-        return np.eye(10, dtype=np.float32)[self._places(problems.targets)]
+        return one_hot(self._places(problems.targets), 10)
 
     def sample_weights(self, problems: Problems) -> None:
         return None

@@ -3,8 +3,11 @@
 A problem is a row of operands, an expression *template* ("(#+#)*#": one '#' per operand, in
 order) and the exact value. Templates are built by merging neighbouring items, all rows at once:
 without brackets the merge order is the usual precedence (so the text needs none); with brackets
-it is random, and the text gets the brackets a reader needs. Values are int64 when the space
-cannot overflow it, otherwise Python integers (object arrays): always exact.
+it is random, and the text gets the brackets a reader needs. A bracket-free space of one
+operation (a+b+c, the common case) reads left to right, so it skips the merge: its values are
+folded column by column and its templates follow from the term count, from the same random
+draws (same problems, same stream afterwards). Values are int64 when the space cannot overflow
+it, otherwise Python integers (object arrays): always exact.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 
 from addexp.bounds import value_range
 from addexp.operations import LEAF_PRECEDENCE, OPERATIONS
+from addexp.render import NUL, as_strings, expression_codes
 
 SLOT = "#"  # stands for the next operand in a template
 MISSING = -1  # operand cell of a row with fewer than max_terms terms
@@ -39,11 +43,18 @@ class Problems:
 
     @property
     def counts(self) -> np.ndarray:
-        return (self.operands != MISSING).sum(axis=1)
+        """(n,) terms of every row."""
+        return term_counts(self.operands)
 
     def questions(self, operand_width: int = 0) -> np.ndarray:
         """(n,) questions such as '7+10' or '(3-12)*4', unpadded; with `operand_width` every
-        operand is left-padded with spaces to that width (' 7+10': per-term padding)."""
+        operand is left-padded with spaces to that width (' 7+10': per-term padding). int64
+        operands are written as character codes (`addexp.render`), Python integers as strings."""
+        if self.operands.dtype == np.int64:
+            codes = expression_codes(
+                self.operands, self.templates, None, "right", NUL, operand_width, slot=SLOT
+            )
+            return as_strings(codes)
         text = self.templates
         for column in self.operands.T:
             operand = column.astype(str)
@@ -54,6 +65,10 @@ class Problems:
 
     def take(self, index: np.ndarray | slice) -> Problems:
         return Problems(self.operands[index], self.templates[index], self.targets[index])
+
+    def copy(self) -> Problems:
+        """The same rows in arrays of their own (no view of a larger draw)."""
+        return Problems(self.operands.copy(), self.templates.copy(), self.targets.copy())
 
     @staticmethod
     def concat(parts: list[Problems]) -> Problems:
@@ -153,8 +168,17 @@ class ProblemSpace:
             else:
                 values = values % 10**digits  # the low digits of a uniform draw are uniform
         counts = rng.integers(self.min_terms, self.max_terms, size=n, endpoint=True)
-        values[np.arange(self.max_terms) >= counts[:, None]] = MISSING
+        for column in range(self.min_terms, self.max_terms):  # columns some rows go without
+            values[counts <= column, column] = MISSING
         return values
+
+
+def term_counts(operands: np.ndarray) -> np.ndarray:
+    """(n,) operands present in each row of (n, max_terms) operands (MISSING beyond)."""
+    counts = np.zeros(len(operands), dtype=np.int64)
+    for column in operands.T:  # a pass per column: several times faster than sum(axis=1)
+        counts += column != MISSING
+    return counts
 
 
 def below_power_of_ten(digits: int, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -246,17 +270,68 @@ def _close_up(array: np.ndarray, gone: np.ndarray) -> np.ndarray:
     return np.take_along_axis(array, index, axis=1)
 
 
-def _draw(space: ProblemSpace, n: int, rng: np.random.Generator) -> tuple[Problems, np.ndarray]:
-    """n candidate problems and a mask of the usable ones (defined, within the bracket depth)."""
+def _draw_leaves(space: ProblemSpace, n: int, rng: np.random.Generator) -> tuple:
+    """The random part of n candidates, in the order both ways of merging rely on: operands
+    (n, max_terms), then operator indices into OPERATIONS (n, max(max_terms - 1, 1))."""
     names = list(OPERATIONS)
     allowed = np.array([names.index(o) for o in space.operations])
     weights = np.array(space.weights, float) / sum(space.weights) if space.weights else None
-    prec_of = _PRECEDENCE
-
     operands = space.draw_operands(n, rng)
-    counts = (operands != MISSING).sum(axis=1)
+    ops = allowed[rng.choice(len(allowed), size=(n, max(space.max_terms - 1, 1)), p=weights)]
+    return operands, ops
+
+
+def _chain_templates(symbol: str, counts: np.ndarray) -> np.ndarray:
+    """(n,) templates '#', '#+#', '#+#+#', ... of `counts` slots ('#' for 0), as '<U{w}' of
+    the longest one."""
+    table = [SLOT + (symbol + SLOT) * (k - 1) for k in range(int(counts.max(initial=1)) + 1)]
+    table[0] = SLOT
+    return np.array(table, dtype=f"<U{len(table[-1])}").take(counts)
+
+
+def _fold_chain(space: ProblemSpace, operands: np.ndarray) -> tuple[Problems, np.ndarray]:
+    """Candidates of a bracket-free space with one operation: `a op b op c` reads left to
+    right, so each value is the operands folded column by column with the operation's own
+    `apply` (// flags division by zero), and the template follows from the term count alone.
+    The same problems as `_merge_trees` draws, without its per-merge string work."""
+    operation = OPERATIONS[space.operations[0]]
+    counts = term_counts(operands)
+    dtype = space.dtype()
+    value = np.where(operands[:, 0] == MISSING, 0, operands[:, 0]).astype(dtype)
+    bad = np.zeros(len(operands), bool)
+    for column in range(1, space.max_terms):
+        right = operands[:, column].astype(dtype, copy=False)
+        active = counts > column
+        if active.all():
+            value, bad_here = operation.apply(value, right)
+            bad |= bad_here
+        else:
+            rows = np.flatnonzero(active)
+            value[rows], bad_here = operation.apply(value[rows], right[rows])
+            bad[rows] |= bad_here
+    return Problems(operands, _chain_templates(operation.symbol, counts), value), ~bad
+
+
+def _draw(space: ProblemSpace, n: int, rng: np.random.Generator) -> tuple[Problems, np.ndarray]:
+    """n candidate problems and a mask of the usable ones (defined, within the bracket depth).
+    Bracket-free spaces of one operation take `_fold_chain`; the rest `_merge_trees`."""
+    operands, ops = _draw_leaves(space, n, rng)
+    if not space.brackets and len(space.operations) == 1:
+        return _fold_chain(space, operands)
+    return _merge_trees(space, operands, ops, rng)
+
+
+def _merge_trees(
+    space: ProblemSpace, operands: np.ndarray, ops: np.ndarray, rng: np.random.Generator
+) -> tuple[Problems, np.ndarray]:
+    """Candidates of any space from their operands and operators (`_draw_leaves`): items
+    merged pairwise, by precedence or (with brackets) at random places drawn from `rng`,
+    the text bracketed where a reader needs it; and the mask of usable rows."""
+    n = len(operands)
+    names = list(OPERATIONS)
+    prec_of = _PRECEDENCE
+    counts = term_counts(operands)
     t = space.max_terms
-    ops = allowed[rng.choice(len(allowed), size=(n, max(t - 1, 1)), p=weights)]
     text = np.full((n, t), SLOT, dtype=np.dtypes.StringDType())
     value = np.where(operands == MISSING, 0, operands).astype(space.dtype())
     prec = np.full((n, t), LEAF_PRECEDENCE)
@@ -325,10 +400,14 @@ def sample(
         batch, usable = _draw(space, max(2 * (n - found), 16), rng)
         if exclude is not None:
             usable &= ~np.isin(question_keys(batch), exclude)
-        part = batch.take(np.flatnonzero(usable)[: n - found])
+        wanted = n - found
+        if usable[:wanted].all():  # the usual case: the first rows will do (copied, not views)
+            part = batch.take(slice(0, wanted)).copy()
+        else:
+            part = batch.take(np.flatnonzero(usable)[:wanted])
         parts.append(part)
         found += len(part)
-    return Problems.concat(parts)
+    return parts[0] if len(parts) == 1 else Problems.concat(parts)
 
 
 def question_keys(problems: Problems, unordered: bool = False) -> np.ndarray:

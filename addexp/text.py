@@ -1,8 +1,10 @@
 """Writing problems as fixed-width character strings, and reading answers back.
 
-Everything works on NumPy string arrays (`np.strings`), so rendering and parsing run in C over
-whole arrays. Widths are exact: the length of the longest string any of the run's problem spaces
-(training and every evaluation set) can produce, so one layout serves them all.
+Everything works on whole arrays: int64 problems and answers are written straight into
+character codes (`addexp.render`), Python integers (beyond int64) and parsing go through NumPy's
+string functions (`np.strings`), both in C. Widths are exact: the length of the longest string
+any of the run's problem spaces (training and every evaluation set) can produce, so one layout
+serves them all.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from addexp.operations import OPERATIONS
-from addexp.problems import Problems, ProblemSpace
+from addexp.problems import SLOT, Problems, ProblemSpace
+from addexp.render import as_chars, expression_codes, integer_codes
 
 PAD = " "  # the pad symbol, also between per-term padded operands (Problems.questions)
 PADDINGS = ("left", "right", "per_term", "none")  # "none": right-padded for batching, masked
@@ -27,6 +30,20 @@ def render_expressions(problems: Problems, operand_width: int = 0) -> np.ndarray
 def render_integers(values: np.ndarray) -> np.ndarray:
     """Answers as decimal strings, unpadded."""
     return np.asarray(values).astype(str)
+
+
+def integer_chars(
+    values: np.ndarray, width: int, side: str = "left", reverse: bool = False
+) -> np.ndarray:
+    """(n, width) characters of the values' decimal text, padded on `side` ('left':
+    right-aligned) and, with `reverse`, last character first. int64 values are written
+    straight into character codes (`addexp.render`), Python integers as strings. Raises
+    ValueError for a value wider than `width`."""
+    values = np.asarray(values)
+    if values.dtype == np.int64:
+        return as_chars(integer_codes(values, width, side, ord(PAD), reverse))
+    chars = char_matrix(pad(render_integers(values), width, side), width)
+    return chars[:, ::-1] if reverse else chars
 
 
 def pad(text: np.ndarray, width: int, padding: str) -> np.ndarray:
@@ -148,7 +165,21 @@ class TextFormat:
         return "left" if self.padding in ("left", "per_term") else "right"
 
     def questions(self, problems: Problems) -> np.ndarray:
-        """(n, question_width) characters exactly as the model reads them."""
+        """(n, question_width) characters exactly as the model reads them: int64 operands
+        written straight into character codes (`addexp.render`), Python integers as strings.
+        Raises ValueError for a question wider than `question_width`."""
+        if problems.operands.dtype == np.int64:
+            codes = expression_codes(
+                problems.operands,
+                problems.templates,
+                self.question_width,
+                self.side,
+                ord(PAD),
+                self.operand_width,
+                self.reverse_input,
+                SLOT,
+            )
+            return as_chars(codes)
         text = render_expressions(problems, self.operand_width)
         chars = char_matrix(pad(text, self.question_width, self.side), self.question_width)
         return chars[:, ::-1] if self.reverse_input else chars
@@ -157,6 +188,12 @@ class TextFormat:
         """(n, answer_width) characters of padded answers (unpadded strings in), in reading
         order; `model_order` applies the output reversal."""
         return char_matrix(pad(text, self.answer_width, self.side), self.answer_width)
+
+    def answers_of(self, values: np.ndarray) -> np.ndarray:
+        """(n, answer_width) characters of the values' padded decimal answers, in reading
+        order: the same as `answers(render_integers(values))` (`integer_chars`). Raises
+        ValueError for an answer wider than `answer_width`."""
+        return integer_chars(values, self.answer_width, self.side)
 
     def model_order(self, answer_chars: np.ndarray) -> np.ndarray:
         """Reading order <-> the order the model writes (least significant digit first when

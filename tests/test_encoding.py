@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addexp.encoding import ENCODINGS, Alphabet, argmax_indices, encode_inputs
+from addexp.encoding import ENCODINGS, Alphabet, argmax_indices, encode_inputs, one_hot
 from addexp.framings import Seq2SeqFraming, alphabet_for, expected_chars
 from addexp.problems import ProblemSpace, sample
 from addexp.text import PADDINGS, TextFormat, join_rows
@@ -34,6 +34,20 @@ def test_indices_and_one_hot_decode_back_to_the_text(text):
     assert (one_hot.sum(-1) == 1).all()
     assert join_rows(SUMS.to_chars(argmax_indices(one_hot))).tolist() == text
     assert join_rows(SUMS.to_chars(indices)).tolist() == text
+
+
+@given(
+    depth=st.integers(1, 20),
+    shape=st.lists(st.integers(0, 6), min_size=1, max_size=3),
+    seed=st.integers(0, 2**32 - 1),
+)
+@settings(max_examples=40, deadline=None)
+def test_one_hot_is_the_identity_row_of_every_index(depth, shape, seed):
+    indices = np.random.default_rng(seed).integers(0, depth, size=shape).astype(np.int32)
+    vectors = one_hot(indices, depth)
+    expected = np.eye(depth, dtype=np.float32)[indices]
+    assert vectors.dtype == np.float32 and vectors.shape == (*shape, depth)
+    assert (vectors == expected).all()
 
 
 def test_input_encodings_and_what_masking_hides():

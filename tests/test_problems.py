@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from addexp import problems as P
 from addexp.problems import (
     MISSING,
     ProblemSpace,
@@ -17,7 +18,7 @@ from addexp.problems import (
 )
 from addexp.text import render_expressions
 from tests.reference_eval import evaluate
-from tests.strategies import spaces
+from tests.strategies import chain_spaces, spaces
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -37,6 +38,37 @@ def test_every_expression_evaluates_to_its_exact_target(space, seed):
     for t in text:  # bracket nesting within the limit
         depth = np.cumsum([{"(": 1, ")": -1}.get(c, 0) for c in t])
         assert depth.max(initial=0) <= space.brackets
+
+
+@given(space=chain_spaces(), seed=seeds, n=st.integers(16, 300))
+@settings(max_examples=150, deadline=None)
+def test_one_operation_chains_fold_to_the_problems_the_tree_merge_draws(space, seed, n):
+    """The numeric path draws what the general one does from the same stream: same rows,
+    same dtypes, same usable mask, and the stream left in the same state."""
+    folding, merging = np.random.default_rng(seed), np.random.default_rng(seed)
+    folded, folded_usable = P._draw(space, n, folding)
+    operands, ops = P._draw_leaves(space, n, merging)
+    merged, merged_usable = P._merge_trees(space, operands, ops, merging)
+    assert folding.bit_generator.state == merging.bit_generator.state
+    assert folded.operands.dtype == merged.operands.dtype
+    assert (folded.operands == merged.operands).all()
+    assert folded.templates.dtype == merged.templates.dtype
+    assert (folded.templates == merged.templates).all()
+    assert folded.targets.dtype == merged.targets.dtype
+    assert folded.targets.tolist() == merged.targets.tolist()
+    assert (folded_usable == merged_usable).all()
+    if space.operations == ("//",) and space.min_value == 0:
+        assert (~folded_usable).any() or (folded.operands[:, 1:] != 0).all()
+
+
+def test_sampling_a_one_operation_chain_keeps_its_stream():
+    """Seeds keep their problems: the fold changes how rows are built, not which are drawn."""
+    space = ProblemSpace(2, 4, operations=("-",), low=0, largest=99)
+    problems = sample(space, 5, np.random.default_rng(7))
+    assert render_expressions(problems).tolist() == [
+        "94-62-68-89", "57-77", "5-30", "91-0", "13-79-11-46"
+    ]  # fmt: skip
+    assert problems.targets.tolist() == [-125, -20, -25, 91, -123]
 
 
 def test_flat_expressions_follow_precedence_and_need_no_brackets():

@@ -7,11 +7,14 @@ import re
 from math import ceil, log10
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addexp.problems import MISSING, Problems, ProblemSpace, sample
+from addexp import render
+from addexp.problems import MISSING, SLOT, Problems, ProblemSpace, sample
 from addexp.text import (
+    PAD,
     PADDINGS,
     TextFormat,
     answer_width,
@@ -65,6 +68,93 @@ def test_layouts_fit_the_widths_and_read_back_exactly(
         assert (written == answers[:, ::-1]).all()
     values, valid = parse_integers(join_rows(answers))
     assert valid.all() and [int(v) for v in values] == [int(v) for v in problems.targets]
+
+
+def _as_python_integers(problems: Problems) -> Problems:
+    """The same problems with object operands, which `Problems.questions` and
+    `TextFormat.questions` write through NumPy's string functions."""
+    return Problems(
+        problems.operands.astype(object), problems.templates, problems.targets.astype(object)
+    )
+
+
+@given(
+    space=spaces(),
+    seed=st.integers(0, 2**32 - 1),
+    padding=st.sampled_from(PADDINGS),
+    reverse_input=st.booleans(),
+    spare=st.integers(0, 3),
+)
+@settings(max_examples=150, deadline=None)
+def test_character_codes_write_exactly_what_the_string_path_writes(
+    space, seed, padding, reverse_input, spare
+):
+    """int64 problems go straight to character codes; the string path (Python integers) is
+    the reference: unpadded questions at any per-term width, every padding and reversal, the
+    one-template and the per-row layouts, and answers (negative ones too)."""
+    problems = sample(space, 120, np.random.default_rng(seed))
+    strings = _as_python_integers(problems)
+    for width in (0, space.max_operand_digits, space.max_operand_digits + spare):
+        ours, theirs = problems.questions(width), strings.questions(width)
+        assert ours.tolist() == theirs.tolist()
+    fmt = TextFormat.for_spaces([space], padding, reverse_input)
+    fmt = TextFormat(
+        fmt.question_width + spare, fmt.answer_width + spare, padding, reverse_input, False,
+        fmt.operand_width,
+    )  # fmt: skip
+    ours, theirs = fmt.questions(problems), fmt.questions(strings)
+    assert ours.dtype == theirs.dtype == np.dtype("<U1") and (ours == theirs).all()
+    per_row = render._own_templates(
+        np.ascontiguousarray(problems.operands.T),
+        render.char_counts(problems.operands.T),
+        np.maximum(render.char_counts(problems.operands.T), fmt.operand_width),
+        np.ascontiguousarray(problems.templates),
+        fmt.question_width,
+        fmt.side,
+        ord(PAD),
+        reverse_input,
+        SLOT,
+    )
+    assert (render.as_chars(per_row) == theirs).all()
+    answers = fmt.answers_of(problems.targets)
+    assert answers.dtype == np.dtype("<U1")
+    assert (answers == fmt.answers(render_integers(problems.targets))).all()
+    assert (answers == fmt.answers_of(strings.targets)).all()
+
+
+@given(
+    values=st.lists(st.integers(-(2**62), 2**62), min_size=1, max_size=40),
+    side=st.sampled_from(["left", "right"]),
+    reverse=st.booleans(),
+)
+@settings(max_examples=80, deadline=None)
+def test_integer_codes_are_the_decimal_text_padded_and_reversed(values, side, reverse):
+    width = max(len(str(v)) for v in values)
+    codes = render.integer_codes(np.array(values, dtype=np.int64), width, side, ord(PAD), reverse)
+    fill = str.rjust if side == "left" else str.ljust
+    expected = [fill(str(v), width, PAD) for v in values]
+    assert join_rows(render.as_chars(codes)).tolist() == [
+        e[::-1] if reverse else e for e in expected
+    ]
+
+
+def test_no_rows_lay_out_as_no_rows():
+    space = ProblemSpace(2, 3)
+    none = sample(space, 20, np.random.default_rng(0)).take(slice(0, 0))
+    fmt = TextFormat.for_spaces([space])
+    assert none.questions().shape == (0,)
+    assert fmt.questions(none).shape == (0, fmt.question_width)
+    assert fmt.answers_of(none.targets).shape == (0, fmt.answer_width)
+
+
+def test_codes_that_do_not_fit_fail_as_the_string_path_does():
+    problems = sample(ProblemSpace(2, 2, low=100, largest=999), 10, np.random.default_rng(0))
+    narrow = TextFormat(6, 3)
+    for rows in (problems, _as_python_integers(problems)):
+        with pytest.raises(ValueError, match="a string of 7 characters does not fit width 6"):
+            narrow.questions(rows)
+        with pytest.raises(ValueError, match="does not fit width 3"):
+            narrow.answers_of(rows.targets * 10)
 
 
 @given(terms=st.integers(1, 4), low=st.integers(0, 5), largest=st.integers(5, 120))

@@ -1,7 +1,8 @@
 """Data: problems per second from sampling to one-hot arrays, addexp against the tutorial.
 
-addexp's path is `addexp.problems.sample` (NumPy, exact at any size) and the framing's `inputs`
-and `targets` (padding, indices, one-hot), exactly what a run calls per epoch; the reference is
+addexp's path is `addexp.problems.sample` (NumPy, exact at any size; a sum is folded column by
+column) and the framing's `inputs` and `targets` (questions and answers written into character
+codes, padded, indexed, one-hot), exactly what a run calls per epoch; the reference is
 the tutorial's `generate_data` (random_sum_pairs, to_string, integer_encode, one_hot_encode;
 `addexp.benchmarks.tutorial_data`). Both produce one-hot questions and answers of the same widths
 for the same problem space (two terms uniform in 1..largest).
@@ -103,12 +104,17 @@ def run(settings: Settings) -> Section:
     meaning = (
         f"addexp prepares data {speedups[0]:.0f}x as fast as the tutorial's loops for the "
         f"tutorial's problem, {speedups[1]:.0f}x at 3 digits and {speedups[2]:.0f}x at 50 "
-        f"digits: the gap {trend} with the length of the strings, because the loops pay a "
-        "Python call per character and per one-hot entry while addexp works on whole columns "
-        "(beyond int64 its operands are Python integers in object arrays, so drawing and "
-        "rendering them is per element there too, but padding, indexing and one-hot are not). "
+        f"digits (the gap {trend} with the length of the operands). The loops pay a Python "
+        "call per problem, per character and per one-hot entry. addexp pays a few passes over "
+        "whole arrays per character column instead: while operands fit int64 it draws them as "
+        "arrays, folds a sum column by column and writes questions and answers straight into "
+        "character codes (a digit is an integer division, its place a running count of "
+        "characters); much of what remains is writing the float32 one-hot arrays themselves. "
+        "Beyond int64 (the 50-digit case) operands are Python integers in object arrays: "
+        "drawing, adding and writing them as strings is per element there too, and only "
+        "padding, indexing and one-hot stay whole-array. "
         f"For the tutorial's own run ({tutorial_run:,} problems in all) that is "
-        f"{tutorial_run / first[0]:.2f} s with the loops against {tutorial_run / first[1]:.2f} s "
+        f"{tutorial_run / first[0]:.2f} s with the loops against {tutorial_run / first[1]:.3f} s "
         "with addexp, next to about half a minute of training: data preparation never limits "
         "the tutorial. It matters for large fresh epochs (the memory section trains on up to "
         "a million problems per epoch) and for long operands."
