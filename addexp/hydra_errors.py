@@ -8,8 +8,10 @@ rewrites them here.
 
 from __future__ import annotations
 
+import difflib
+
 from hydra.errors import HydraException
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 # Type internals, links, and Hydra's advice to append a key, which a schema refuses anyway.
 DETAIL_LINES = ("reference_type=", "object_type=", "See https://hydra.cc/", "To append to your")
@@ -53,4 +55,30 @@ def one_paragraph(error: BaseException) -> str:
         sentences.append(line if line.endswith((".", ":")) else line + ".")
     if options:
         sentences[-1] += " " + ", ".join(options) + "."
+    if isinstance(cause, OmegaConfBaseException):
+        sentences += _allowed(cause)
     return " ".join(sentences).replace(":.", ":")
+
+
+def _allowed(cause: OmegaConfBaseException) -> list[str]:
+    """What the config allows where OmegaConf refused: the keys of the section an unknown key
+    was set in (and the closest, if one is close), or the values of a boolean."""
+    if isinstance(cause, ConfigKeyError | ConfigAttributeError):
+        section = getattr(cause, "parent_node", None)
+        key = getattr(cause, "key", None)
+        if section is None or key is None:
+            return []
+        keys = [str(k) for k in section]
+        path = str(getattr(cause, "full_key", key)).rpartition(".")[0] or "the config"
+        name = section.get("name") if "name" in keys else None
+        where = f"{path} ({name})" if isinstance(name, str) else path
+        said = [f"The keys of {where}: {', '.join(keys)}."]
+        close = difflib.get_close_matches(str(key), keys, n=1)
+        if close:
+            said.append(
+                f"Did you mean {close[0] if path == 'the config' else f'{path}.{close[0]}'}?"
+            )
+        return said
+    if "not a valid bool" in str(cause):
+        return ["It must be true or false."]
+    return []

@@ -139,14 +139,16 @@ def test_multirun_sweep_gives_one_finished_run_per_job(tmp_path):
         ("model=nope", "Could not find 'model/nope'"),
         ("experiment=nope", "Could not find 'experiment/nope'"),
         ("train.jit_compile=maybe", "not a valid bool (type str) (key train.jit_compile)"),
-        ("train.epochz=3", "Key 'epochz' not in 'TrainConfig' (key train.epochz)"),
+        ("train.epochz=3", "(key train.epochz). The keys of train: epochs, batch_size"),
+        ("train.epochz=3", "Did you mean train.epochs?"),
+        ("experiment=fast_tutorial model=seq2seq", "keys of model (seq2seq): name, encoder_units"),
         ("train.epochs=[1", "override 'train.epochs=[1': no viable alternative"),
     ],
 )
 def test_bad_input_exits_nonzero_with_a_short_message_and_no_finished_run(
     tmp_path, override, expected
 ):
-    result = addexp([override], cwd=tmp_path, timeout=120)
+    result = addexp(override.split(), cwd=tmp_path, timeout=120)
     assert result.returncode == 2
     said = [line for line in result.stderr.splitlines() if line.startswith("addexp: ")]
     assert len(said) == 1 and expected in said[0], result.stderr
