@@ -16,11 +16,14 @@ runs = mlflow.search_runs(
 print(" ".join(runs.run_id))
 PY
 ); do
-  addexp-eval --run "$run" eval=length_study model.beam_width=4
+  # a fresh draw from the training space ("trained"), greedy; then every set with a beam of 4
+  addexp-eval --run "$run" '+eval.sets.trained={}'
+  addexp-eval --run "$run" eval=length_study '+eval.sets.trained={}' model.beam_width=4
 done
 sets="test digits_5 digits_10 digits_20 digits_50 digits_100"
 addexp-compare --experiment length_study --group-by tags.preset \
   --metric $(for s in $sets; do printf '%s/exact_match ' "$s"; done)
 addexp-compare --experiment length_study --group-by tags.preset \
   --filter "params.model.beam_width = '1'" \
-  --metric $(for s in $sets; do [ "$s" = test ] || printf 'beam4/%s/exact_match ' "$s"; done)
+  --metric trained/exact_match \
+  $(for s in trained $sets; do [ "$s" = test ] || printf 'beam4/%s/exact_match ' "$s"; done)
