@@ -205,6 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     loads.append(os.getloadavg())
     out.parent.mkdir(parents=True, exist_ok=True)
     head = report.header(command, commit, started, tuple(loads))
+    if args.tiny:  # a smoke test's numbers are read as if they were a benchmark's otherwise
+        head += (
+            "\n\n**Smoke test (`--tiny`): the smallest sizes, to check that every section runs. "
+            "The numbers and the readings drawn from them mean little.**"
+        )
     out.write_text(report.document(head, sections))
     print(f"addexp-bench: wrote {out}", file=sys.stderr)
     return 0

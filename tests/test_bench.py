@@ -56,6 +56,7 @@ def test_tiny_report_has_every_chosen_section_with_numbers(tmp_path):
     for key in ("machine", "TensorFlow", "Keras", "MLflow", "NumPy", "addexp", "date"):
         assert f"| {key} |" in text
     assert "`addexp-bench --tiny --only data,throughput,tracking --out " in text
+    assert "**Smoke test (`--tiny`)" in text  # never to be read as a benchmark
     found = sections(text)
     assert set(found) == {"data", "throughput", "tracking"}  # and only the chosen ones
     for key, section in found.items():
