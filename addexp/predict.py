@@ -151,6 +151,26 @@ def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
             )
 
 
+def beyond_training(space, problems, questions: list[str], shown: int = 3) -> str:
+    """One sentence naming the questions whose operands or term count the training space never
+    draws (their answers test generalisation, not what was fitted); "" when there are none."""
+    outside = np.flatnonzero(~space.holds(problems))
+    if not outside.size:
+        return ""
+    terms = (
+        str(space.min_terms)
+        if space.min_terms == space.max_terms
+        else f"{space.min_terms}-{space.max_terms}"
+    )
+    named = ", ".join(repr("".join(questions[i].split())) for i in outside[:shown])
+    more = f" and {outside.size - shown} more" if outside.size > shown else ""
+    return (
+        f"{outside.size} of {len(questions)} questions go beyond what the run trained on "
+        f"(operands {space.min_value}..{space.max_value}, {terms} terms): {named}{more}; "
+        "their answers test generalisation."
+    )
+
+
 def _render(table: dict, fmt: str) -> str:
     columns = [k for k in table if not k.startswith("_")]
     rows = list(zip(*(table[k].tolist() for k in columns), strict=True))
@@ -211,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"addexp-predict: --out {args.out}: {error.strerror}.", file=sys.stderr)
             return EXIT_USAGE
     print(output)
+    beyond = beyond_training(logged.pipeline.space, problems, questions)
+    if beyond:
+        print(f"addexp-predict: note: {beyond}", file=sys.stderr)
     if answers is not None:
         print(
             f"exact_match {table['correct'].mean():.4f}  "

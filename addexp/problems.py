@@ -150,6 +150,15 @@ class ProblemSpace:
         bound = max(abs(lo), abs(hi), self.max_value**2)
         return np.dtype(np.int64) if bound < INT64_SAFE else np.dtype(object)
 
+    def holds(self, problems: Problems) -> np.ndarray:
+        """(n,) bool: whether each problem's term count and operands are ones this space draws
+        (its operations and brackets are not looked at): False marks a question beyond it."""
+        counts = problems.counts
+        present = problems.operands != MISSING
+        low = np.where(present, problems.operands, self.min_value) >= self.min_value
+        high = np.where(present, problems.operands, self.max_value) <= self.max_value
+        return (low & high).all(axis=1) & (counts >= self.min_terms) & (counts <= self.max_terms)
+
     def with_changes(self, **changes: Any) -> ProblemSpace:
         """A copy with some fields replaced (evaluation sets derive from the training space)."""
         return replace(self, **changes)

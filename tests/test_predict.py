@@ -247,8 +247,18 @@ def test_predict_command_answers_typed_questions(trained, tmp_path):
     lines = result.stdout.strip().splitlines()
     assert [line.split(" ")[0] for line in lines] == ["3+4", "10+2"]  # as typed, spaces dropped
     assert all(line.split(" ")[1].lstrip("-").isdigit() for line in lines)
+    assert "go beyond" not in result.stderr  # both within the training space
     as_json = addexp_predict(["--run", run_id, "--uri", uri, "--format", "json", "3+4"])
     assert json.loads(as_json.stdout)[0]["question"] == "3+4"
+
+
+def test_predict_names_the_questions_beyond_the_training_space(trained):
+    uri, run_id = trained["_uri"], trained["seq2seq_right_reversed_embedding"]
+    result = addexp_predict(["--run", run_id, "--uri", uri, "3+4", "12+3", "0+5"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(result.stdout.strip().splitlines()) == 3  # answered all the same
+    note = "2 of 3 questions go beyond what the run trained on (operands 1..10, 2 terms): "
+    assert note + "'12+3', '0+5'; their answers test generalisation." in result.stderr
 
 
 def addexp_predict(args: list[str], cwd: Path | None = None):

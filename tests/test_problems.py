@@ -217,3 +217,22 @@ def test_carries_and_carry_chains_by_column_addition():
     assert rows["carries", 0] == (1, 1.0) and rows["carries", 1] == (2, 0.0)
     assert rows["digits", 1] == (3, 2 / 3)  # 5+5+5+5, 7-3, 1+2*3
     assert ("carries", NOT_A_SUM) not in rows
+
+
+@settings(max_examples=40, deadline=None)
+@given(space=spaces(), seed=st.integers(0, 2**31 - 1))
+def test_a_space_holds_what_it_draws_and_not_a_term_or_operand_beyond_it(space, seed):
+    drawn = P.sample(space, 50, np.random.default_rng(seed))
+    assert space.holds(drawn).all()
+    wider = P.sample(
+        space.with_changes(mode="range", low=space.max_value + 1, largest=space.max_value + 9),
+        20,
+        np.random.default_rng(seed),
+    )
+    assert not space.holds(wider).any()  # every operand past the largest
+    more = P.sample(
+        space.with_changes(max_terms=space.max_terms + 1, min_terms=space.max_terms + 1),
+        20,
+        np.random.default_rng(seed),
+    )
+    assert not space.holds(more).any()  # one term too many
