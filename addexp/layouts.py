@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from addexp.framings import Answers, expected_chars
-from addexp.problems import MISSING, Problems, ProblemSpace, operand_digits
+from addexp.problems import Problems, ProblemSpace, operand_digits
 from addexp.text import PAD
 
 
@@ -32,9 +32,7 @@ def row_keys(problems: Problems, base: ProblemSpace) -> np.ndarray:
     """(n, 3) int64: what each row's layout depends on, read off its question alone (never
     its answer): the digits of its widest operand if some operand exceeds `base`'s largest
     (else 0), 1 if some operand is below `base`'s smallest (else 0), and its term count."""
-    present = problems.operands != MISSING
-    beyond = (present & (problems.operands > base.max_value)).any(axis=1)
-    below = (present & (problems.operands < base.min_value)).any(axis=1)
+    below, beyond = base.operands_outside(problems)
     digits = operand_digits(problems).max(axis=1, initial=0)
     return np.stack([np.where(beyond, digits, 0), below, problems.counts], axis=1).astype(np.int64)
 

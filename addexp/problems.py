@@ -150,14 +150,20 @@ class ProblemSpace:
         bound = max(abs(lo), abs(hi), self.max_value**2)
         return np.dtype(np.int64) if bound < INT64_SAFE else np.dtype(object)
 
+    def operands_outside(self, problems: Problems) -> tuple[np.ndarray, np.ndarray]:
+        """(below, beyond), (n,) bool each: whether some operand of each problem is below this
+        space's smallest operand, and whether some operand is above its largest."""
+        present = problems.operands != MISSING
+        below = (present & (problems.operands < self.min_value)).any(axis=1)
+        beyond = (present & (problems.operands > self.max_value)).any(axis=1)
+        return below, beyond
+
     def holds(self, problems: Problems) -> np.ndarray:
         """(n,) bool: whether each problem's term count and operands are ones this space draws
         (its operations and brackets are not looked at): False marks a question beyond it."""
         counts = problems.counts
-        present = problems.operands != MISSING
-        low = np.where(present, problems.operands, self.min_value) >= self.min_value
-        high = np.where(present, problems.operands, self.max_value) <= self.max_value
-        return (low & high).all(axis=1) & (counts >= self.min_terms) & (counts <= self.max_terms)
+        below, beyond = self.operands_outside(problems)
+        return ~below & ~beyond & (counts >= self.min_terms) & (counts <= self.max_terms)
 
     def with_changes(self, **changes: Any) -> ProblemSpace:
         """A copy with some fields replaced (evaluation sets derive from the training space)."""
@@ -294,7 +300,6 @@ def _chain_templates(symbol: str, counts: np.ndarray) -> np.ndarray:
     """(n,) templates '#', '#+#', '#+#+#', ... of `counts` slots ('#' for 0), as '<U{w}' of
     the longest one."""
     table = [SLOT + (symbol + SLOT) * (k - 1) for k in range(int(counts.max(initial=1)) + 1)]
-    table[0] = SLOT
     return np.array(table, dtype=f"<U{len(table[-1])}").take(counts)
 
 

@@ -159,7 +159,6 @@ def _cached(model: Any) -> InferenceModels:
 def encoder_states(nets: InferenceModels, questions: Any) -> list[np.ndarray]:
     """The encoder's outputs as a list of arrays, also when it has one (a single GRU layer's
     state), which Keras returns bare."""
-
     encoded = nets.encoder.predict_on_batch(questions)
     if not isinstance(encoded, list | tuple):
         encoded = [encoded]
