@@ -103,7 +103,7 @@ class TrainConfig:
     checkpoint_every: int = 1  # log the checkpoint to the run every N epochs; 0 = when it stops
     resume: str | None = None  # run id: continue that run's checkpoint in a new run
     jit_compile: bool = False  # compile the training step with XLA (Keras compile's jit_compile)
-    steps_per_execution: int = 1  # batches per call of the compiled training step
+    steps_per_execution: int = 0  # batches per call of the training step; 0: ~512 examples' worth
 
 
 @dataclass

@@ -143,7 +143,7 @@ def _train_and_evaluate(
     mlflow.log_params(derived_params(space, framing, cfg.train.threads or ctx.threads))
 
     model = build_model(cfg.model, framing.shapes)
-    mlflow.log_param("derived.jit_compile", str(compile_model(model, framing, cfg.train)))
+    mlflow.log_params(compile_model(model, framing, cfg.train))
     started = None
     if source is not None:
         started = checkpoints.restore(model, source.checkpoint)

@@ -51,12 +51,32 @@ class StopOnSignal(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def compile_model(model: keras.Model, framing, train_cfg) -> bool:
+EXAMPLES_PER_EXECUTION = 512  # train.steps_per_execution=0: about this many examples a call
+
+
+def steps_per_execution(train_cfg) -> int:
+    """Batches per call of the compiled training step: `train.steps_per_execution`, or with 0
+    (the default) enough batches for about `EXAMPLES_PER_EXECUTION` examples, at least one.
+
+    Keras runs them in one `tf.function` call (a `tf.while_loop` over the batches), so the
+    Python of a train step (calling the function, reading the optional outputs, the per-batch
+    callbacks) is paid once per call instead of once per batch: at the tutorial's batch of 10
+    that Python is about as long as the step's arithmetic. The updates are the same, in the same
+    order, so the result is the same bit for bit. What changes is how often per-batch callbacks
+    run: a NaN loss or a waiting signal stops training after the call it happens in (a few tens
+    of milliseconds at this size) instead of after the batch."""
+    if train_cfg.steps_per_execution:
+        return int(train_cfg.steps_per_execution)
+    return max(1, math.ceil(EXAMPLES_PER_EXECUTION / train_cfg.batch_size))
+
+
+def compile_model(model: keras.Model, framing, train_cfg) -> dict[str, str]:
     """The configured optimizer (with gradient clipping by norm when `train.clipnorm` > 0),
     the framing's loss and metrics (weighted by the framing's sample weights, as the loss is:
-    steps after an answer's end count in neither), `train.steps_per_execution` batches per call
-    of the compiled training step, and XLA (`train.jit_compile`) for the training, evaluation and
-    prediction steps. Returns whether XLA is used.
+    steps after an answer's end count in neither), `steps_per_execution(train_cfg)` batches per
+    call of the compiled training step, and XLA (`train.jit_compile`) for the training,
+    evaluation and prediction steps. Returns what was used, as the run records it:
+    `derived.jit_compile` and `derived.steps_per_execution`.
 
     Every family compiles with XLA on CPU. Where Keras finds a layer that cannot (an LSTM or GRU
     running on cuDNN, on a GPU), Keras itself falls back to no XLA with a Python warning; this
@@ -74,7 +94,7 @@ def compile_model(model: keras.Model, framing, train_cfg) -> bool:
             loss=framing.loss,
             weighted_metrics=list(framing.metrics),  # with the loss's sample weights
             jit_compile=bool(train_cfg.jit_compile),
-            steps_per_execution=train_cfg.steps_per_execution,
+            steps_per_execution=steps_per_execution(train_cfg),
         )
     used = bool(model.jit_compile)
     if train_cfg.jit_compile and not used:
@@ -83,7 +103,10 @@ def compile_model(model: keras.Model, framing, train_cfg) -> bool:
             "does not support it, e.g. a recurrent layer on cuDNN); training without XLA",
             model.name,
         )
-    return used
+    return {
+        "derived.jit_compile": str(used),
+        "derived.steps_per_execution": str(model.steps_per_execution),
+    }
 
 
 def learning_rate(train_cfg, epoch: int) -> float:

@@ -144,6 +144,8 @@ def validate(cfg: DictConfig) -> None:
     _choice("encoding.name", cfg.encoding.name, list(ENCODINGS))
     if "embedding_dim" in cfg.model:
         _at_least("model.embedding_dim", cfg.model.embedding_dim, 1)
+    if "unroll_max_steps" in cfg.model:
+        _at_least("model.unroll_max_steps", cfg.model.unroll_max_steps, 0)
     if cfg.format.padding == "none" and not cfg.encoding.masking:
         raise ConfigError(
             "format.padding=none leaves variable-length questions to masking; "
@@ -251,7 +253,7 @@ def _check_train(cfg: DictConfig, space: Any) -> None:
     _at_least("train.examples", t.examples, 1)
     # runs logged before checkpoints existed lack the key (addexp-eval validates their config)
     _at_least("train.checkpoint_every", t.get("checkpoint_every", 0), 0)
-    _at_least("train.steps_per_execution", t.get("steps_per_execution", 1), 1)
+    _at_least("train.steps_per_execution", t.get("steps_per_execution", 0), 0)
     if t.learning_rate <= 0:
         raise ConfigError(f"train.learning_rate={t.learning_rate} is out of range; it must be > 0.")
     _choice("train.optimizer", t.optimizer, sorted(OPTIMIZERS))

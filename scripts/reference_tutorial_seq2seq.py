@@ -3,6 +3,9 @@
 It is the timing and accuracy reference for ``addexp experiment=tutorial_seq2seq``: same problem,
 widths, model, optimiser and training loop (30 fits of one epoch on a fresh draw of 1000
 examples, batch 10). Run: ``python scripts/reference_tutorial_seq2seq.py --seed 1``.
+``--unroll --steps-per-execution 52`` runs it the way addexp executes the same model by default
+(unrolled LSTMs, 52 batches per call of the compiled step), to tell the runner's own cost from
+the execution's.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--unroll", action="store_true", help="unroll both LSTMs")
+    parser.add_argument("--steps-per-execution", type=int, default=1)
     args = parser.parse_args()
     keras.utils.set_random_seed(args.seed)
 
@@ -71,13 +76,18 @@ def main() -> None:
     model = keras.Sequential(
         [
             keras.Input((n_in, n_chars)),
-            keras.layers.LSTM(100),
+            keras.layers.LSTM(100, unroll=args.unroll),
             keras.layers.RepeatVector(n_out),
-            keras.layers.LSTM(50, return_sequences=True),
+            keras.layers.LSTM(50, return_sequences=True, unroll=args.unroll),
             keras.layers.TimeDistributed(keras.layers.Dense(n_chars, activation="softmax")),
         ]
     )
-    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.compile(
+        loss="categorical_crossentropy",
+        optimizer="adam",
+        metrics=["accuracy"],
+        steps_per_execution=args.steps_per_execution,
+    )
 
     start = time.perf_counter()
     for _ in range(args.epochs):

@@ -36,9 +36,37 @@ def test_presets_build_the_published_architectures(preset, weights, output_shape
     _, framing, model = _built([f"experiment={preset}"])
     assert model.count_params() == weights
     assert model.output_shape == output_shape
-    steps, *features = framing.shapes.input_shape
-    expected_steps = None if "seq2seq" in preset or "keras" in preset else steps
-    assert model.input_shape == (None, expected_steps, *features)
+    # every published question is short enough for the seq2seq family to unroll: fixed steps
+    assert model.input_shape == (None, *framing.shapes.input_shape)
+
+
+def test_seq2seq_unrolled_computes_what_the_loop_computes():
+    """Unrolling changes how the time steps run, not what they compute: with the same weights
+    the unrolled model and the looped one (free length) give the same outputs, and a twin built
+    for a wider layout (loop beyond `unroll_max_steps`, unrolled within) answers as the looped
+    model does at that width."""
+    from addexp.models.seq2seq import for_layout
+
+    space, framing, unrolled = _built(["data.largest=999"])
+    *_, looped = _built(["data.largest=999", "model.unroll_max_steps=0"])
+    assert unrolled.input_shape[1] == framing.text_format.question_width
+    assert looped.input_shape[1] is None
+    assert [layer.unroll for layer in unrolled.layers if hasattr(layer, "unroll")] == [True] * 2
+    looped.set_weights(unrolled.get_weights())
+    x = framing.inputs(sample(space, 64, np.random.default_rng(0)))
+    np.testing.assert_allclose(unrolled.predict(x, verbose=0), looped.predict(x, verbose=0),
+                               atol=1e-6)  # fmt: skip
+
+    wide = np.concatenate([np.zeros_like(x[:, :40]), x], axis=1)  # 47 steps, 9 answer steps
+    twin = for_layout(unrolled, 47, 9, max_steps=32)
+    assert twin.input_shape[1] is None  # 47 > 32: the loop again
+    assert [layer.unroll for layer in twin.layers if hasattr(layer, "unroll")] == [False, True]
+    np.testing.assert_allclose(
+        twin.predict(wide, verbose=0),
+        for_layout(looped, 47, 9, max_steps=0).predict(wide, verbose=0),
+        atol=1e-6,
+    )
+    assert for_layout(unrolled, x.shape[1], unrolled.output_shape[1], 32) is unrolled
 
 
 @pytest.mark.parametrize("encoding", ["onehot", "integer", "embedding"])

@@ -66,7 +66,7 @@ def test_schedule_warmup_clipping_and_early_stopping_are_applied_and_recorded(tm
         (["model=tagger", "format=aligned", "data.operations=[-]"], "lines up place values"),
         (["model=tagger", "format=aligned", "encoding=embedding"], "use encoding=onehot"),
         (["model=tagger", "format=aligned", "eval=terms"], "reads at most 2 terms"),
-        (["train.steps_per_execution=0"], "train.steps_per_execution=0 is out of range"),
+        (["train.steps_per_execution=-1"], "train.steps_per_execution=-1 is out of range"),
     ],
 )
 def test_new_options_are_checked_before_a_run(overrides, message):
@@ -96,7 +96,7 @@ def test_one_fresh_fit_logs_every_epoch_with_xla_and_several_steps_per_execution
         assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [0, 1, 2]
     params = run.data.params
     assert params["train.jit_compile"] == params["derived.jit_compile"] == "True"
-    assert params["train.steps_per_execution"] == "3"
+    assert params["train.steps_per_execution"] == params["derived.steps_per_execution"] == "3"
 
     cfg = compose(args)
     pipeline = build_pipeline(cfg)
