@@ -113,3 +113,29 @@ def test_accuracy_counts_the_steps_the_loss_counts():
     target = y if y.ndim == predicted.ndim else y.argmax(axis=-1)
     expected = ((predicted == target) * w).sum() / w.sum()
     assert got == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_tagger_unrolled_computes_what_the_loop_computes(bidirectional):
+    """The tagger unrolled over the training layout's places answers as the looped tagger with
+    the same weights, and its decode reads longer numbers through a twin that loops again."""
+    from addexp.layouts import layouts_for
+    from addexp.models import FAMILIES, bind
+
+    base = ["experiment=fast_tutorial", f"model.bidirectional={str(bidirectional).lower()}"]
+    space, framing, unrolled = _built(base)
+    cfg = compose([*base, "model.unroll_max_steps=0"])
+    looped = build_model(cfg.model, framing.shapes)
+    assert unrolled.input_shape[1] == framing.steps and looped.input_shape[1] is None
+    looped.set_weights(unrolled.get_weights())
+    x = framing.inputs(sample(space, 64, np.random.default_rng(0)))
+    np.testing.assert_allclose(unrolled.predict(x, verbose=0), looped.predict(x, verbose=0),
+                               atol=1e-6)  # fmt: skip
+
+    forty = space.with_changes(low=10**39, largest=10**40 - 1)  # sums of 41 places > 32
+    long = sample(forty, 32, np.random.default_rng(1))
+    [(wide, _)] = layouts_for(framing, long, True).groups()
+    assert wide.steps == 41
+    got = bind(FAMILIES["tagger"], compose(base).model).decode(unrolled, wide, long, 1024)
+    expected = bind(FAMILIES["tagger"], cfg.model).decode(looped, wide, long, 1024)
+    assert (got.chars == expected.chars).all()

@@ -45,7 +45,7 @@ def addexp_execution(overrides: list[str]) -> list[str]:
     """The reference script's flags for the execution `addexp experiment=tutorial_seq2seq
     OVERRIDES` uses: `--unroll` when addexp unrolls the encoder, and its steps per execution."""
     from addexp.benchmarks.setup import compose
-    from addexp.models.seq2seq import unrolled
+    from addexp.models.unrolling import unrolled
     from addexp.pipeline import build_pipeline
     from addexp.train import steps_per_execution
 

@@ -4,14 +4,8 @@ The weights depend neither on the question's length nor on how many steps Repeat
 so the family reads any length: to answer questions of another layout, `decode` runs a twin of
 the trained model built for that layout's widths, with the same weights.
 
-Short sequences are unrolled (Keras's `unroll=True`: the time steps written out as one graph
-instead of a `tf.while_loop`) when they have at most `model.unroll_max_steps` steps. The
-arithmetic is the same step for step (outputs agree to float32 rounding, not bit for bit:
-TensorFlow may order the kernels otherwise); what goes is the loop's own cost per step and in
-its gradient, which weighs on small recurrent layers on a CPU (docs/benchmarks.md). An
-unrolled layer needs a known number of steps, so an unrolled model's input has a fixed length
-(the training layout's) and other layouts get a twin; longer sequences keep the loop, whose graph
-does not grow with the length.
+Short sequences are unrolled (`addexp.models.unrolling`): the encoder when the question has
+at most `model.unroll_max_steps` steps, the decoder when the answer has.
 """
 
 from __future__ import annotations
@@ -35,12 +29,6 @@ class Config:
     unroll_max_steps: int = 32  # unroll the encoder, the decoder, if that short; 0: never
 
 
-def unrolled(steps: int | None, max_steps: int) -> bool:
-    """Whether a recurrent layer over `steps` time steps is unrolled (None: a free length,
-    never unrolled)."""
-    return steps is not None and 0 < steps <= max_steps
-
-
 def build(cfg: Any, shapes: Any) -> Any:
     """keras.Model: (batch, steps, features) or (batch, steps) indices -> (batch,
     shapes.output_steps, shapes.output_symbols) softmax. `steps` is free unless the encoder is
@@ -49,6 +37,7 @@ def build(cfg: Any, shapes: Any) -> Any:
     from keras import layers
 
     from addexp.models.inputs import sequence_input
+    from addexp.models.unrolling import unrolled
 
     encoder_unrolled = unrolled(shapes.input_shape[0], cfg.unroll_max_steps)
     decoder_unrolled = unrolled(shapes.output_steps, cfg.unroll_max_steps)
@@ -77,32 +66,25 @@ def build(cfg: Any, shapes: Any) -> Any:
 
 def for_layout(model: Any, question_steps: int, answer_steps: int, max_steps: int) -> Any:
     """The same model (shared weights) reading `question_steps` and writing `answer_steps`:
-    `model` itself when it already does, otherwise its config with the RepeatVector count, the
-    input length (fixed where the encoder is unrolled, free where it is not) and each LSTM's
-    `unroll` (`unrolled(steps, max_steps)`) set for these widths, rebuilt by Keras, weights
-    copied."""
-    import keras
+    `model` itself when it already does, otherwise a twin (`unrolling.twin`) with the
+    RepeatVector count, the input's length and each LSTM's `unroll` set for these widths."""
+    from addexp.models.unrolling import twin, unrolled
 
-    steps_in = model.input_shape[1]
-    if model.output_shape[1] == answer_steps and steps_in in (None, question_steps):
+    if model.output_shape[1] == answer_steps and model.input_shape[1] in (None, question_steps):
         return model
-    encoder_unrolled = unrolled(question_steps, max_steps)
-    config = model.get_config()
-    for layer in config["layers"]:
-        kind, layer_cfg = layer["class_name"], layer["config"]
-        if kind == "RepeatVector":
-            layer_cfg["n"] = answer_steps
-        elif kind == "InputLayer":
-            shape = list(layer_cfg["batch_shape"])
-            shape[1] = question_steps if encoder_unrolled else None
-            layer_cfg["batch_shape"] = shape
-        elif kind == "LSTM":
-            decoder = layer_cfg["name"].startswith("decoder_")
-            steps = answer_steps if decoder else question_steps
-            layer_cfg["unroll"] = unrolled(steps, max_steps)
-    twin = keras.Model.from_config(config)
-    twin.set_weights(model.get_weights())
-    return twin
+
+    def repeat(layer: dict) -> None:
+        if layer["class_name"] == "RepeatVector":
+            layer["config"]["n"] = answer_steps
+
+    fixed = question_steps if unrolled(question_steps, max_steps) else None
+    return twin(
+        model,
+        {"question": fixed},
+        lambda name: answer_steps if name.startswith("decoder_") else question_steps,
+        max_steps,
+        repeat,
+    )
 
 
 def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:

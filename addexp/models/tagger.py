@@ -2,7 +2,8 @@
 
 It reads the `aligned` format (one step per place value, least significant first) and writes
 one answer digit per step, so it reads and writes numbers of any length: the carry is the only
-thing a step needs from the steps before it.
+thing a step needs from the steps before it. Up to `model.unroll_max_steps` places its layers are
+unrolled (`addexp.models.unrolling`); other numbers of places are read by a twin.
 """
 
 from __future__ import annotations
@@ -25,18 +26,22 @@ class Config:
     bidirectional: bool = False  # also read from the most significant place down
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
+    unroll_max_steps: int = 32  # unroll when the layout has at most this many places; 0: never
 
 
 def build(cfg: Any, shapes: Any) -> Any:
     """keras.Model: (batch, places, terms x 10) one-hot digits -> (batch, places, 10) softmax;
-    the number of places is free."""
+    the number of places is free unless the layers are unrolled (then it is the layout's)."""
     import keras
     from keras import layers
 
     from addexp.models.recurrent import CELLS
+    from addexp.models.unrolling import unrolled
 
     cell = getattr(layers, CELLS[cfg.cell])
-    inputs = keras.Input(shape=(None, shapes.input_shape[1]), name="places")
+    unroll = unrolled(shapes.input_shape[0], cfg.unroll_max_steps)
+    steps = shapes.input_shape[0] if unroll else None
+    inputs = keras.Input(shape=(steps, shapes.input_shape[1]), name="places")
     x = inputs
     for i, units in enumerate(cfg.units):
         rnn = cell(
@@ -44,6 +49,7 @@ def build(cfg: Any, shapes: Any) -> Any:
             return_sequences=True,
             dropout=cfg.dropout,
             recurrent_dropout=cfg.recurrent_dropout,
+            unroll=unroll,
             name=f"tagger_{i}",
         )
         x = (
@@ -53,3 +59,16 @@ def build(cfg: Any, shapes: Any) -> Any:
         )
     outputs = layers.Dense(shapes.output_symbols, activation="softmax", name="digit")(x)
     return keras.Model(inputs, outputs, name=NAME)
+
+
+def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:
+    """Answers to `problems` in `framing`'s layout: one forward pass of `model`, or of a twin
+    (`unrolling.twin`) when its input is unrolled for another number of places."""
+    from addexp.models.unrolling import twin, unrolled
+
+    steps = framing.steps
+    if model.input_shape[1] not in (None, steps):
+        fixed = steps if unrolled(steps, cfg.unroll_max_steps) else None
+        model = twin(model, {"places": fixed}, lambda _: steps, cfg.unroll_max_steps)
+    outputs = model.predict(framing.inputs(problems), batch_size=batch_size, verbose=0)
+    return framing.answers(outputs)

@@ -1,0 +1,64 @@
+"""Unrolled recurrent layers over short sequences, and twins of a model for other lengths.
+
+Keras's `unroll=True` writes a recurrent layer's time steps out as one graph instead of a
+`tf.while_loop`. The arithmetic is the same step for step (outputs agree to float32 rounding,
+not bit for bit: TensorFlow may order the kernels otherwise); what goes is the loop's own cost
+per step and in its gradient, which weighs on small recurrent layers on a CPU (the tutorial's
+LSTM(100)-LSTM(50) at batch 10 trains about twice as fast unrolled; docs/benchmarks.md). An
+unrolled layer needs a known number of steps and its graph grows with them, so families unroll
+only sequences of at most `model.unroll_max_steps` steps, their inputs then have that fixed
+length, and decoding another layout runs a twin built for its lengths (`twin`), with the same
+weights, looping again beyond the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+RECURRENT = ("LSTM", "GRU", "SimpleRNN")  # Keras classes that take `unroll`
+
+
+def unrolled(steps: int | None, max_steps: int) -> bool:
+    """Whether a recurrent layer over `steps` time steps is unrolled (None: a free length,
+    never unrolled; `max_steps` 0: never)."""
+    return steps is not None and 0 < steps <= max_steps
+
+
+def twin(
+    model: Any,
+    input_steps: dict[str, int | None],
+    layer_steps: Callable[[str], int],
+    max_steps: int,
+    edit: Callable[[dict], None] | None = None,
+) -> Any:
+    """A model of `model`'s architecture and weights for other sequence lengths.
+
+    `input_steps`: {input layer name: steps of its sequence, fixed in the twin when that input's
+    first recurrent layer is unrolled, else None (free)}; `layer_steps(name)`: the steps a
+    recurrent layer (or the Bidirectional wrapper named so) runs over, which set its `unroll`
+    (`unrolled(steps, max_steps)`); `edit(layer_config)` may change any other layer (say a
+    RepeatVector's count). Built from the model's config by Keras, weights copied. Raises
+    KeyError for an input not in `input_steps`."""
+    import keras
+
+    config = model.get_config()
+    for layer in config["layers"]:
+        kind, layer_cfg = layer["class_name"], layer["config"]
+        if kind == "InputLayer":
+            shape = list(layer_cfg["batch_shape"])
+            if len(shape) > 1:
+                shape[1] = input_steps[layer_cfg["name"]]
+            layer_cfg["batch_shape"] = shape
+        elif kind in RECURRENT:
+            layer_cfg["unroll"] = unrolled(layer_steps(layer_cfg["name"]), max_steps)
+        elif kind == "Bidirectional":
+            inner = layer_cfg["layer"]["config"]
+            inner["unroll"] = unrolled(layer_steps(layer_cfg["name"]), max_steps)
+            if "backward_layer" in layer_cfg:
+                layer_cfg["backward_layer"]["config"]["unroll"] = inner["unroll"]
+        if edit is not None:
+            edit(layer)
+    rebuilt = keras.Model.from_config(config)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
