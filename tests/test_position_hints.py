@@ -1,15 +1,23 @@
-"""Position hints (`format.position_hints`): the hint arrays (property tests), and that hints
-off change nothing."""
+"""Position hints (`format.position_hints`): the hint arrays (property tests), that hints off
+change nothing, and tiny real trainings through `addexp` read back by `addexp-predict` and
+`addexp-eval`."""
 
 from __future__ import annotations
 
+import csv
+import json
 import re
+from pathlib import Path
 
+import mlflow
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
 
+from addexp import evaluate_run, predict
 from addexp.encoding import encode_inputs
 from addexp.framings import START, AutoregressiveFraming, Seq2SeqFraming, alphabet_for
 from addexp.hints import NO_TAG, question_hash
@@ -17,7 +25,7 @@ from addexp.layouts import layouts_for
 from addexp.problems import Problems, ProblemSpace, sample
 from addexp.questions import parse_questions
 from addexp.text import PADDINGS, TextFormat
-from tests.conftest import compose
+from tests.conftest import TINY, addexp, compose
 from tests.strategies import spaces
 
 
@@ -182,3 +190,117 @@ def test_hints_off_leave_every_array_and_the_model_as_without_them(model):
     assert "position_hints" not in layout(pipeline)  # what runs logged before hints existed
     names = {layer.name for layer in build_model(cfg.model, framing.shapes).layers}
     assert not {"answer_hint", "answer_with_hint"} & names
+
+
+# --- tiny real trainings through `addexp`, read back -----------------------------------------
+
+HINTS = 16
+DECODERS = ["teacher_forcing", "attention"]
+SEQ2SEQ = "seq2seq"
+LONGER = "+eval.sets.longer={digits: 4}"  # layouts of their own, offsets of their own
+
+
+@pytest.fixture(scope="module")
+def hinted(tmp_path_factory) -> dict[str, str]:
+    """Run ids by model family, trained with hints into one store (`uri` under key "_uri"):
+    the two decoders that read their own answers in one sweep (trained long enough to write
+    digits, a few seconds each), and the RepeatVector model with masking."""
+    folder = tmp_path_factory.mktemp("hints")
+    common = [f"format.position_hints={HINTS}", "format.padding=right", LONGER]
+    common.append("tracking.experiment=hints")
+    reversed_ = ["format.reverse_input=true", "format.reverse_output=true"]
+    budget = ["train.examples=2000", "train.epochs=3", "train.batch_size=32"]
+    decoders = addexp(
+        ["-m", f"model={','.join(DECODERS)}", *common, *reversed_, *budget, "eval.examples=40"],
+        cwd=folder,
+    )
+    assert decoders.returncode == 0, decoders.stderr[-3000:]
+    seq2seq = addexp([*TINY, *common, "encoding.masking=true"], cwd=folder)
+    assert seq2seq.returncode == 0, seq2seq.stderr[-3000:]
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(
+        experiment_names=["hints"], filter_string="attributes.status = 'FINISHED'"
+    )
+    runs = runs[runs["params.model.name"].notna()]  # not the sweep's parent
+    ids = dict(zip(runs["params.model.name"], runs["run_id"], strict=True))
+    assert sorted(ids) == sorted([*DECODERS, SEQ2SEQ])
+    return {"_uri": uri, **ids}
+
+
+def _logged(uri: str, run_id: str, artifact: str, folder: Path) -> list[dict]:
+    path = MlflowClient(uri).download_artifacts(run_id, artifact, str(folder))
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def _logged_json(uri: str, run_id: str, artifact: str, folder: Path) -> dict:
+    return json.loads(
+        Path(MlflowClient(uri).download_artifacts(run_id, artifact, str(folder))).read_text()
+    )
+
+
+@pytest.mark.parametrize("name", [*DECODERS, SEQ2SEQ])
+def test_a_hinted_run_records_its_hints_and_predict_gives_back_what_it_logged(
+    hinted, tmp_path, name, capsys
+):
+    uri, run_id = hinted["_uri"], hinted[name]
+    run = MlflowClient(uri).get_run(run_id)
+    assert run.data.params["format.position_hints"] == str(HINTS)
+    layout = _logged_json(uri, run_id, "config/layout.json", tmp_path)
+    assert layout["position_hints"] == HINTS
+    for artifact, prefix in [("predictions.csv", "test"), ("predictions/longer.csv", "longer")]:
+        rows = _logged(uri, run_id, artifact, tmp_path)
+        questions = tmp_path / f"{prefix}.csv"
+        with questions.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["question", "answer"])
+            writer.writerows([r["input"], r["expected"]] for r in rows)
+        out = tmp_path / f"{prefix}_out.csv"
+        args = ["--run", run_id, "--uri", uri, "--file", str(questions), "--format", "csv"]
+        assert predict.main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
+        with out.open() as handle:
+            predicted = list(csv.DictReader(handle))
+        assert [p["predicted"] for p in predicted] == [r["predicted"] for r in rows]
+        exact = sum(p["correct"] == "True" for p in predicted) / len(predicted)
+        assert exact == pytest.approx(run.data.metrics[f"{prefix}/exact_match"])
+    if name in DECODERS:  # it writes digits, so what follows is not only END at once
+        assert any(r["predicted"] for r in _logged(uri, run_id, "predictions.csv", tmp_path))
+
+
+@pytest.mark.parametrize("name", [*DECODERS, SEQ2SEQ])
+def test_an_answer_is_the_same_alone_and_beside_a_longer_question(hinted, tmp_path, name, capsys):
+    uri, run_id = hinted["_uri"], hinted[name]
+    short = [r["input"] for r in _logged(uri, run_id, "predictions.csv", tmp_path)[:4]]
+    alone = []
+    for question in short:
+        assert predict.main(["--run", run_id, "--uri", uri, "--format", "json", question]) == 0
+        alone.append(json.loads(capsys.readouterr().out)[0]["predicted"])
+    asked = ["1234567+89", *short]  # a layout of its own, and other offsets
+    assert predict.main(["--run", run_id, "--uri", uri, "--format", "json", *asked]) == 0
+    assert [row["predicted"] for row in json.loads(capsys.readouterr().out)[1:]] == alone
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_a_beam_of_four_decodes_a_hinted_run_row_by_row(hinted, tmp_path, name, capsys):
+    from addexp.decode import decode
+    from addexp.logged_run import open_run
+    from addexp.models import bind
+
+    uri, run_id = hinted["_uri"], hinted[name]
+    code = evaluate_run.main(
+        ["--run", run_id, "--uri", uri, "model.beam_width=4", "+eval.sets.wide={digits: 3}"]
+    )
+    assert code == 0, capsys.readouterr().err
+    metrics = MlflowClient(uri).get_run(run_id).data.metrics
+    assert 0 <= metrics["beam4/wide/exact_match"] <= 1
+    logged = open_run(run_id, uri)
+    model_cfg = OmegaConf.merge(logged.cfg.model, {"beam_width": 4})
+    family, framing = bind(logged.pipeline.family, model_cfg), logged.pipeline.framing
+    questions = [r["input"] for r in _logged(uri, run_id, "predictions.csv", tmp_path)[:6]]
+    questions.append("98765+4321")  # beyond the trained operands: a layout of its own
+    problems = parse_questions(questions, framing.alphabet.symbols, ("+",))
+    model = logged.load_model()
+    together = decode(model, family, framing, problems).answers.text
+    for i in range(len(problems)):  # each beam feeds its own row's hints
+        assert decode(model, family, framing, problems.take([i])).answers.text[0] == together[i]
