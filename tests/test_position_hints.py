@@ -1,6 +1,6 @@
 """Position hints (`format.position_hints`): the hint arrays (property tests), that hints off
-change nothing, and tiny real trainings through `addexp` read back by `addexp-predict` and
-`addexp-eval`."""
+change nothing, tiny real trainings through `addexp` read back by `addexp-predict` and
+`addexp-eval`, and the configurations refused before anything trains."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from addexp.layouts import layouts_for
 from addexp.problems import Problems, ProblemSpace, sample
 from addexp.questions import parse_questions
 from addexp.text import PADDINGS, TextFormat
-from tests.conftest import TINY, addexp, compose
+from tests.conftest import TINY, addexp, addexp_predict, compose
 from tests.strategies import spaces
 
 
@@ -304,3 +304,62 @@ def test_a_beam_of_four_decodes_a_hinted_run_row_by_row(hinted, tmp_path, name, 
     together = decode(model, family, framing, problems).answers.text
     for i in range(len(problems)):  # each beam feeds its own row's hints
         assert decode(model, family, framing, problems.take([i])).answers.text[0] == together[i]
+
+
+def test_a_typed_question_too_long_for_the_hints_is_one_line_and_exit_2(hinted):
+    uri, run_id = hinted["_uri"], hinted["attention"]
+    result = addexp_predict(["--run", run_id, "--uri", uri, "3+4", "1234567890123456+1"])
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        "addexp-predict: question '1234567890123456+1' needs 18 position hints"
+    )
+    assert f"the run has {HINTS} (format.position_hints)" in result.stderr
+
+
+# --- refused before anything trains ----------------------------------------------------------
+
+
+REFUSED = {
+    "decoder_without_reversed_answer": (
+        ["model=attention", "format.position_hints=8"],
+        "format.position_hints=8 with model=attention gives answer step t the hint of place t, "
+        "which needs the answer written least significant digit first: set "
+        "format.reverse_output=true",
+    ),
+    "aligned_tagger": (
+        ["format=aligned", "model=tagger", "format.position_hints=8"],
+        "format=aligned with model=tagger takes none (its steps already line up place values)",
+    ),
+    "mapping": (
+        ["model=mlp", "format.position_hints=8"],
+        "format=plain with model=mlp takes none (it reads scaled numbers, not characters)",
+    ),
+    "embedding": (
+        ["format.position_hints=8", "encoding=embedding"],
+        "encoding=embedding feeds symbol indices, with no room for them. Use encoding=onehot",
+    ),
+    "set_too_long": (
+        ["experiment=length_attention_hints", "format.position_hints=101"],
+        "eval.sets.digits_100 needs up to 102 position hints (operands of up to 100 digits; "
+        "answers of up to 101 characters, then END), more than format.position_hints=101 "
+        "gives; raise format.position_hints to at least 102, or drop the set.",
+    ),
+    "training_too_long": (
+        ["experiment=length_repeat", "format.position_hints=4"],
+        "the training space (data) needs up to 5 position hints (operands of up to 5 digits)",
+    ),
+    "negative": (["format.position_hints=-1"], "format.position_hints=-1 is out of range"),
+}
+
+
+@pytest.mark.parametrize(("overrides", "expected"), REFUSED.values(), ids=REFUSED)
+def test_hints_the_run_cannot_take_are_refused_before_anything_trains(
+    tmp_path, overrides, expected
+):
+    result = addexp(overrides, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    said = [line for line in result.stderr.splitlines() if line.startswith("addexp: ")]
+    assert len(said) == 1 and expected in said[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "mlflow.db").exists()
