@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from addexp.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs, one_hot
-from addexp.hints import NO_TAG, digit_places, hint_offsets, one_hot_tags, places_needed
+from addexp.hints import (
+    NO_TAG,
+    digit_places,
+    hint_offsets,
+    one_hot_tags,
+    places_needed,
+    with_tags,
+)
 from addexp.operations import symbols_of
 from addexp.problems import MISSING, Problems, ProblemSpace
 from addexp.text import (
@@ -140,7 +147,7 @@ class Seq2SeqFraming:
         if not self.position_hints:
             return encoded, None
         tags, offsets = self._tags(problems, chars)
-        return np.concatenate([encoded, one_hot_tags(tags, self.position_hints)], -1), offsets
+        return with_tags(encoded, tags, self.position_hints), offsets
 
     @property
     def tagged_answer_steps(self) -> int:

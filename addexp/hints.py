@@ -11,12 +11,16 @@ offset + t, so the step that writes a place can find that place in the question 
 The offset is a hash of the question (its operands and template) modulo the offsets that still
 fit: 0 .. hints - places, `places` being the most tags the question and the answer it is
 written with need. Across training questions the offsets are spread over the whole range, so
-every tag up to hints - 1 is seen in training, also at low places (the randomised offsets of
-Ruoss et al. 2023, "Randomized Positional Encodings"); a question longer than any trained uses
-tags that training saw at other places. The offset is a function of the question alone, never
-a random draw: an answer depends on its question alone (alike alone or beside others), and
-training is reproducible from the seed and resumable bit for bit, with the same function in
-training and at test time.
+training sees the large tags too, at low places (every answer tag up to hints - 1; the randomised
+offsets of Ruoss et al. 2023, "Randomized Positional Encodings"), and a question longer than any
+trained uses tags that training saw at other places. The offset is a function of the question
+alone, never a random draw: an answer depends on its question alone (alike alone or beside
+others), and training is reproducible from the seed and resumable bit for bit, with the same
+function in training and at test time.
+
+`places` counts the tags of the layout a question is written in (`addexp.layouts`: a function of
+the question alone), not of its exact answer: a decoder may write up to the layout's answer
+width and END, and every step it may write must have a tag within the range.
 """
 
 from __future__ import annotations
@@ -107,10 +111,20 @@ def hint_offsets(problems: Problems, places: np.ndarray, hints: int) -> np.ndarr
 
 def one_hot_tags(tags: np.ndarray, hints: int) -> np.ndarray:
     """(...) int tags in 0 .. hints - 1 or NO_TAG -> (..., hints) float32 one-hot vectors, all
-    zeros at NO_TAG (a step without a tag adds nothing, and a padding step stays all-zero for
-    masking). Raises IndexError for a tag beyond the range."""
+    zeros at NO_TAG. Raises IndexError for a tag beyond the range."""
+    return with_tags(np.zeros((*tags.shape, 0), np.float32), tags, hints)
+
+
+def with_tags(features: np.ndarray, tags: np.ndarray, hints: int) -> np.ndarray:
+    """(..., f) features and (...) tags -> (..., f + hints) float32: each step's features, then
+    its tag one-hot (all zeros at NO_TAG: a step without a tag adds nothing, and a padding step
+    stays all-zero for masking). Written into one array, not concatenated: at 128 hints the
+    hints are most of the bytes. Raises IndexError for a tag beyond 0 .. hints - 1."""
     if tags.size and int(tags.max()) >= hints:
         raise IndexError(f"position hint {int(tags.max())} is beyond 0..{hints - 1}")
-    table = np.zeros((hints + 1, hints), dtype=np.float32)
-    table[np.arange(hints), np.arange(hints)] = 1.0  # the last row, all zeros: NO_TAG
-    return np.take(table, tags, axis=0)  # NO_TAG (-1) takes the last row
+    width = features.shape[-1]
+    out = np.zeros((*features.shape[:-1], width + hints), np.float32)
+    out[..., :width] = features
+    tagged = np.nonzero(tags != NO_TAG)
+    out[(*tagged, width + tags[tagged])] = 1.0
+    return out

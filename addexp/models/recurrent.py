@@ -116,11 +116,11 @@ class InferenceModels:
     hints the step reads the hint of the place it writes. Decoding calls them through Keras's
     `predict_on_batch`, which runs one compiled graph per call: calling a model eagerly
     dispatches every layer's ops one by one from Python, about 4.7x slower for the Keras
-    example's LSTM(128) decoder at 1,024 rows per step (same answers)."""
+    example's LSTM(128) decoder at 1,024 rows per step (same answers). The step writes
+    probabilities (n, 1, symbols) and the new states."""
 
     encoder: Any  # question -> [memory,] state, state, ...
-    step: Any  # [symbol (n, 1), [hint (n, 1, hints),] [memory,] state, ...] -> [probs (n, 1,
-    # symbols), state, ...]
+    step: Any  # [symbol (n, 1), [hint (n, 1, hints),] [memory,] state, ...] -> [probs, state, ...]
     attention: Any  # the step's inputs -> attention scores (n, 1, steps), or None
     hints: int = 0  # position hints the step reads; 0: none
 
