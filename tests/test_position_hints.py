@@ -22,6 +22,7 @@ from addexp.encoding import encode_inputs
 from addexp.framings import START, AutoregressiveFraming, Seq2SeqFraming, alphabet_for
 from addexp.hints import NO_TAG, question_hash
 from addexp.layouts import layouts_for
+from addexp.logged_run import open_run
 from addexp.problems import Problems, ProblemSpace, sample
 from addexp.questions import parse_questions
 from addexp.text import PADDINGS, TextFormat
@@ -249,6 +250,10 @@ def test_a_hinted_run_records_its_hints_and_predict_gives_back_what_it_logged(
     assert run.data.params["format.position_hints"] == str(HINTS)
     layout = _logged_json(uri, run_id, "config/layout.json", tmp_path)
     assert layout["position_hints"] == HINTS
+    model = open_run(run_id, uri).load_model()  # the question's hints are features of its steps
+    assert model.get_layer("question").output.shape[-1] == len(layout["alphabet"]) + HINTS
+    if name in DECODERS:  # and the decoder reads the hint of every step it writes
+        assert model.get_layer("answer_hint").output.shape[-1] == HINTS
     for artifact, prefix in [("predictions.csv", "test"), ("predictions/longer.csv", "longer")]:
         rows = _logged(uri, run_id, artifact, tmp_path)
         questions = tmp_path / f"{prefix}.csv"
@@ -284,7 +289,6 @@ def test_an_answer_is_the_same_alone_and_beside_a_longer_question(hinted, tmp_pa
 @pytest.mark.parametrize("name", DECODERS)
 def test_a_beam_of_four_decodes_a_hinted_run_row_by_row(hinted, tmp_path, name, capsys):
     from addexp.decode import decode
-    from addexp.logged_run import open_run
     from addexp.models import bind
 
     uri, run_id = hinted["_uri"], hinted[name]
