@@ -38,6 +38,7 @@ class FormatConfig:
     padding: str = "left"  # "left" (tutorial), "right" (Keras), "per_term", "none" (masked)
     reverse_input: bool = False  # feed the padded question backwards (Keras example)
     reverse_output: bool = False  # answer least-significant digit first
+    position_hints: int = 0  # N > 0: tag each digit with one of N place hints (addexp.hints)
 
 
 @dataclass

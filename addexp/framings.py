@@ -13,6 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from addexp.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs, one_hot
+from addexp.hints import (
+    NO_TAG,
+    digit_places,
+    hint_offsets,
+    one_hot_tags,
+    places_needed,
+    with_tags,
+)
 from addexp.operations import symbols_of
 from addexp.problems import MISSING, Problems, ProblemSpace
 from addexp.text import (
@@ -37,6 +45,7 @@ class Shapes:
     output_symbols: int = 1
     vocab: int = 0  # > 0: inputs are symbol indices for an Embedding layer of this many rows
     mask_value: float | None = None  # not None: hide steps equal to it (index 0 for embeddings)
+    answer_hints: int = 0  # > 0: each answer step also reads a one-hot position hint this wide
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,13 @@ def _answer_span(chars: np.ndarray, side: str) -> np.ndarray:
 
 
 class Seq2SeqFraming:
-    """Characters in, characters out: the tutorial's real sequence problem."""
+    """Characters in, characters out: the tutorial's real sequence problem.
+
+    With `position_hints` N > 0 every question step's features (one-hot or integer encoding)
+    are followed by N more: the one-hot position hint of its digit (`addexp.hints`; all zeros
+    at a step that is not a digit), so the input has `len(alphabet) + N` (one-hot) or `1 + N`
+    (integer) features per step. An embedding's input is symbol indices, with no room for
+    them: validation refuses that combination."""
 
     name = "seq2seq"
     loss = "categorical_crossentropy"
@@ -82,6 +97,7 @@ class Seq2SeqFraming:
         masking: bool = False,
         mask_loss: bool = False,
         space: ProblemSpace | None = None,
+        position_hints: int = 0,
     ):
         self.text_format = text_format
         self.alphabet = alphabet
@@ -89,6 +105,7 @@ class Seq2SeqFraming:
         self.masking = masking
         self.mask_loss = mask_loss
         self.space = space  # the training space (its operations and brackets)
+        self.position_hints = position_hints  # distinct hint values; 0: no hints
 
     def fitted(self, space: ProblemSpace) -> Seq2SeqFraming:
         """The same framing with widths wide enough for every question of `space` (for
@@ -106,8 +123,8 @@ class Seq2SeqFraming:
 
     @property
     def shapes(self) -> Shapes:
-        fmt, n = self.text_format, len(self.alphabet)
-        features = {"onehot": (n,), "integer": (1,), "embedding": ()}[self.encoding]
+        fmt, n, hints = self.text_format, len(self.alphabet), self.position_hints
+        features = {"onehot": (n + hints,), "integer": (1 + hints,), "embedding": ()}[self.encoding]
         return Shapes(
             input_shape=(fmt.question_width, *features),
             output_steps=fmt.answer_width,
@@ -117,8 +134,42 @@ class Seq2SeqFraming:
         )
 
     def inputs(self, problems: Problems) -> np.ndarray:
-        indices = self.alphabet.to_indices(self.text_format.questions(problems))
-        return encode_inputs(indices, self.alphabet, self.encoding, self.masking)
+        """(n, question_width, features) encoded questions ((n, question_width) indices for an
+        embedding), position hints appended to the features when on."""
+        return self._questions(problems)[0]
+
+    def _questions(self, problems: Problems) -> tuple[np.ndarray, np.ndarray | None]:
+        """The encoded questions (`inputs`) and (n,) the hint offset of every row (None
+        without position hints)."""
+        chars = self.text_format.questions(problems)
+        indices = self.alphabet.to_indices(chars)
+        encoded = encode_inputs(indices, self.alphabet, self.encoding, self.masking)
+        if not self.position_hints:
+            return encoded, None
+        tags, offsets = self._tags(problems, chars)
+        return with_tags(encoded, tags, self.position_hints), offsets
+
+    @property
+    def tagged_answer_steps(self) -> int:
+        """Answer steps that read a position hint: none (the answer is written at once)."""
+        return 0
+
+    def hint_places(self, problems: Problems) -> np.ndarray:
+        """(n,) tags each question needs in this layout (`addexp.hints.places_needed`): the
+        places of its widest operand, or the answer steps tagged if more."""
+        places = digit_places(self.text_format.questions(problems), self.text_format.reverse_input)
+        return self._needed(places)
+
+    def _needed(self, places: np.ndarray) -> np.ndarray:
+        return places_needed(places.max(axis=1, initial=NO_TAG) + 1, self.tagged_answer_steps)
+
+    def _tags(self, problems: Problems, chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, question_width) the position hint of every step of the questions `chars` (as
+        the model reads them; NO_TAG where no digit) and (n,) each row's offset. Raises
+        ValueError for a question that needs more than `position_hints` tags."""
+        places = digit_places(chars, self.text_format.reverse_input)
+        offsets = hint_offsets(problems, self._needed(places), self.position_hints)
+        return np.where(places == NO_TAG, NO_TAG, places + offsets[:, None]), offsets
 
     def targets(self, problems: Problems) -> np.ndarray:
         chars = self.text_format.model_order(expected_chars(self.text_format, problems))
@@ -155,7 +206,10 @@ class AutoregressiveFraming(Seq2SeqFraming):
     then `END`, then padding that is left out of the loss: so a decoder can stop early, or write
     an answer longer than any it was trained on. The alphabet holds `START` and `END` besides
     the question's symbols. Training inputs are a dict: `question` (encoded as configured) and
-    `answer_in` (symbol indices, shifted by one step)."""
+    `answer_in` (symbol indices, shifted by one step) and, with position hints (which need
+    `reverse_output`: step t then writes place t), `answer_hint`: (n, answer_width + 1,
+    position_hints) the one-hot hint offset + t of every step t, END's step and the padding
+    after it included, so decoding may write as many steps as the layout allows."""
 
     name = "autoregressive"
 
@@ -168,7 +222,13 @@ class AutoregressiveFraming(Seq2SeqFraming):
             base.output_symbols,
             base.vocab,
             base.mask_value,
+            self.position_hints,
         )
+
+    @property
+    def tagged_answer_steps(self) -> int:
+        """Every step decoding may write: the layout's answer width and END."""
+        return self.text_format.answer_width + 1
 
     def answer_tokens(self, problems: Problems) -> np.ndarray:
         """(n, answer_width + 1) symbol indices: the answer in model order, END, padding."""
@@ -185,14 +245,23 @@ class AutoregressiveFraming(Seq2SeqFraming):
     def inputs(self, problems: Problems) -> dict[str, np.ndarray]:
         tokens = self.answer_tokens(problems)
         start = np.full((len(tokens), 1), self.alphabet.symbols.index(START), np.int32)
-        return {
-            "question": super().inputs(problems),
-            "answer_in": np.concatenate([start, tokens[:, :-1]], axis=1),
-        }
+        question, offsets = self._questions(problems)
+        arrays = {"question": question, "answer_in": np.concatenate([start, tokens[:, :-1]], 1)}
+        if offsets is not None:
+            steps = offsets[:, None] + np.arange(tokens.shape[1])
+            arrays["answer_hint"] = one_hot_tags(steps, self.position_hints)
+        return arrays
 
     def question_inputs(self, problems: Problems) -> np.ndarray:
         """The encoder's input alone (decoding writes `answer_in` step by step)."""
         return super().inputs(problems)
+
+    def answer_offsets(self, problems: Problems) -> np.ndarray:
+        """(n,) the position hint of each answer's first step (decoding adds one per step).
+        Raises ValueError without position hints, or for a question that needs more."""
+        if not self.position_hints:
+            raise ValueError("the framing has no position hints")
+        return self._tags(problems, self.text_format.questions(problems))[1]
 
     def targets(self, problems: Problems) -> np.ndarray:
         return self.alphabet.one_hot(self.answer_tokens(problems))
@@ -337,7 +406,8 @@ def alphabet_for(space: ProblemSpace, autoregressive: bool = False) -> Alphabet:
 
 def make_framing(cfg, family, space: ProblemSpace, eval_spaces: list[ProblemSpace]):
     """The framing `family` needs: text layout from the training space and, unless the family
-    reads any length, every evaluation space too (one layout serves them all)."""
+    reads any length, every evaluation space too (one layout serves them all). A run's config
+    logged before `format.position_hints` existed reads as 0 (no hints)."""
     f = cfg.format
     spaces = [space] if family.any_length else [space, *eval_spaces]
     text_format = TextFormat.for_spaces(spaces, f.padding, f.reverse_input, f.reverse_output)
@@ -355,4 +425,5 @@ def make_framing(cfg, family, space: ProblemSpace, eval_spaces: list[ProblemSpac
         cfg.encoding.masking,
         cfg.train.mask_loss,
         space if family.any_length else None,
+        int(f.get("position_hints", 0)),
     )

@@ -51,6 +51,16 @@ def row_space(key: np.ndarray, base: ProblemSpace) -> ProblemSpace:
     )
 
 
+def widest_row_spaces(space: ProblemSpace, base: ProblemSpace) -> list[ProblemSpace]:
+    """The `row_space` of the widest rows `space` can draw when laid out against the training
+    space `base`, one per term count: every row of `space` is laid out no wider than the one
+    of its term count (widths grow with the operands' digits and with operands from 0). For
+    checking a set's layouts before anything is drawn."""
+    digits = space.max_operand_digits if space.max_value > base.max_value else 0
+    below = int(space.min_value < base.min_value)
+    return [row_space(np.array([digits, below, terms]), base) for terms in space.terms]
+
+
 @dataclass(frozen=True)
 class Layouts:
     """The layouts of a batch of n questions: `framings`, one per distinct layout (ordered by

@@ -103,9 +103,12 @@ def training_streams(cfg: Any) -> TrainingStreams:
 
 
 def layout(pipeline: Pipeline) -> dict[str, Any]:
-    """The text layout a run trained with, as logged (`config/layout.json`)."""
+    """The text layout a run trained with, as logged (`config/layout.json`). The range of
+    position hints is in it only when hints are on, so a run logged before they existed
+    reads back with the layout it logged."""
     fmt = pipeline.framing.text_format
     alphabet = getattr(pipeline.framing, "alphabet", None)
+    hints = getattr(pipeline.framing, "position_hints", 0)
     return {
         "question_width": fmt.question_width,
         "answer_width": fmt.answer_width,
@@ -115,4 +118,4 @@ def layout(pipeline: Pipeline) -> dict[str, Any]:
         "operand_width": fmt.operand_width,
         "alphabet": alphabet.symbols if alphabet is not None else None,
         "any_length": pipeline.family.any_length,
-    }
+    } | ({"position_hints": hints} if hints else {})

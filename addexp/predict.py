@@ -110,19 +110,24 @@ def predict_table(logged, model, questions: list[str], problems, answers: list[s
 
 def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
     """Every question fits its own layout (`layouts`: `layouts_for` the questions), every
-    exact answer fits that layout's answer width and is written in the run's symbols, and a
-    fixed number of input slots (the mapping framing, the aligned format) holds every term.
+    exact answer fits that layout's answer width and is written in the run's symbols, a
+    fixed number of input slots (the mapping framing, the aligned format) holds every term,
+    and the run's position hints (if any) tag every place of the question and its answer.
     Raises QuestionError naming the first question, in the order given, that does not."""
     from addexp.framings import AlignedFraming, MappingFraming, alphabet_for
     from addexp.questions import QuestionError
     from addexp.text import render_integers
 
     n = len(problems)
-    lengths, question_widths, answer_widths = (np.zeros(n, np.int64) for _ in range(3))
+    hints = getattr(pipeline.framing, "position_hints", 0)
+    lengths, question_widths, answer_widths, places = (np.zeros(n, np.int64) for _ in range(4))
     for framing, rows in layouts.groups():
         fmt = framing.text_format
         lengths[rows] = np.strings.str_len(problems.take(rows).questions(fmt.operand_width))
         question_widths[rows], answer_widths[rows] = fmt.question_width, fmt.answer_width
+        if hints:  # of the questions that fit (the others are refused for their width)
+            fits = rows[lengths[rows] <= fmt.question_width]
+            places[fits] = framing.hint_places(problems.take(fits))
     answer_lengths = np.strings.str_len(render_integers(problems.targets))
     framing, slots = pipeline.framing, None  # terms a fixed number of input slots holds
     if isinstance(framing, MappingFraming):
@@ -148,6 +153,12 @@ def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
         if problems.targets[i] < 0 and "-" not in alphabet_for(pipeline.space).symbols:
             raise QuestionError(
                 f"question {question!r} has a negative answer; the run never writes '-'."
+            )
+        if places[i] > hints:
+            raise QuestionError(
+                f"question {question!r} needs {places[i]} position hints (one per place of its "
+                "widest operand, or per answer step its layout writes, END included); the run "
+                f"has {hints} (format.position_hints)."
             )
 
 

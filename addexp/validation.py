@@ -159,6 +159,7 @@ def validate(cfg: DictConfig) -> None:
     _check_aligned(cfg, family, space)
     _check_train(cfg, space)
     _check_eval(cfg, space, family)
+    _check_position_hints(cfg, family, space)
     _check_tracking_limits(cfg)
     for key in ("encoder_units", "decoder_units", "units"):
         for units in cfg.model.get(key) or []:
@@ -377,3 +378,57 @@ def _check_eval(cfg: DictConfig, space: Any, family: Any) -> None:
             e.objective,
             [f"{split}/{m}" for m in SET_METRICS],
         )
+
+
+def _check_position_hints(cfg: DictConfig, family: Any, space: Any) -> None:
+    """Position hints tag the plain format's digits for the families that read characters, as
+    extra features of each step (so not for an embedding's indices); a decoder that reads its
+    own answers tags the place each step writes, which needs the answer least significant digit
+    first; and every question of training and of every evaluation set must fit the hint range.
+    A config logged before the key existed has none."""
+    from addexp.hints import places_needed
+    from addexp.layouts import widest_row_spaces
+    from addexp.pipeline import eval_sets
+    from addexp.text import answer_width
+
+    hints = cfg.format.get("position_hints", 0)
+    _at_least("format.position_hints", hints, 0)
+    if not hints:
+        return
+    key = f"format.position_hints={hints}"
+    if cfg.format.name != "plain" or family.framing not in ("seq2seq", "autoregressive"):
+        why = {"aligned": "its steps already line up place values"}.get(
+            family.framing, "it reads scaled numbers, not characters"
+        )
+        raise ConfigError(
+            f"{key} tags the digits of format=plain questions for model=seq2seq, "
+            f"teacher_forcing or attention; format={cfg.format.name} with "
+            f"model={cfg.model.name} takes none ({why}). Set format.position_hints=0, or use "
+            "format=plain with one of those models."
+        )
+    if cfg.encoding.name not in ("onehot", "integer"):
+        raise ConfigError(
+            f"{key} appends one-hot hints to each question step's features; "
+            f"encoding={cfg.encoding.name} feeds symbol indices, with no room for them. Use "
+            "encoding=onehot or encoding=integer, or set format.position_hints=0."
+        )
+    tags_answer = family.framing == "autoregressive"
+    if tags_answer and not cfg.format.reverse_output:
+        raise ConfigError(
+            f"{key} with model={cfg.model.name} gives answer step t the hint of place t, which "
+            "needs the answer written least significant digit first: set "
+            "format.reverse_output=true, or format.position_hints=0."
+        )
+    sets = [("the training space (data)", space)]
+    sets += [(f"eval.sets.{s.name}", s.space) for s in eval_sets(cfg, space)]
+    for name, set_space in sets:
+        width = max(answer_width(r) for r in [space, *widest_row_spaces(set_space, space)])
+        digits = set_space.max_operand_digits
+        needed = places_needed(digits, width + 1 if tags_answer else 0)
+        if needed > hints:
+            answers = f"; answers of up to {width} characters, then END" if tags_answer else ""
+            raise ConfigError(
+                f"{name} needs up to {needed} position hints (operands of up to {digits} "
+                f"digits{answers}), more than {key} gives; raise format.position_hints to at "
+                f"least {needed}" + (", or drop the set." if name.startswith("eval.") else ".")
+            )

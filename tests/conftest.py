@@ -45,6 +45,16 @@ def addexp(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Compl
     )
 
 
+def addexp_predict(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The real `addexp-predict`; MLflow's tracking URI is not inherited (`--uri` names the
+    store)."""
+    exe = Path(sys.executable).with_name("addexp-predict")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env
+    )
+
+
 def _sigint_as_in_a_terminal() -> None:
     """In the child before it runs addexp: SIGINT back to its default. A shell starting a job in
     the background makes it ignore SIGINT, the ignore is inherited, and addexp keeps a signal

@@ -115,6 +115,7 @@ LENGTH_STUDY = {
     "length_repeat_reversed": ("seq2seq", "plain", True),
     "length_teacher_forcing": ("teacher_forcing", "plain", True),
     "length_attention": ("attention", "plain", True),
+    "length_attention_hints": ("attention", "plain", True),
     "length_aligned": ("tagger", "aligned", False),
 }
 
@@ -166,6 +167,15 @@ def test_length_presets_train_on_five_digits_and_test_up_to_a_hundred(preset):
     assert (cfg.data.operands, cfg.data.min_digits, cfg.data.max_digits) == ("digits", 1, 5)
     digits = sorted(s["digits"] for s in cfg.eval.sets.values())
     assert digits == [5, 10, 20, 50, 100]
+
+
+def test_the_hints_preset_is_length_attention_with_hints_for_its_longest_set():
+    hints, plain = (
+        _flat(compose(["experiment=length_attention_hints"])),
+        _flat(compose(["experiment=length_attention"])),
+    )
+    assert {k for k in hints if hints[k] != plain[k]} == {"format.position_hints"}
+    assert int(hints["format.position_hints"]) >= 102  # 100-digit operands: 101 places, END
 
 
 @pytest.mark.parametrize("preset", sorted(EXTENSIONS))

@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 from addexp import evaluate_run, predict
 from addexp.context import RunContext
 from addexp.run import run
-from tests.conftest import TINY, addexp, compose
+from tests.conftest import TINY, addexp, addexp_predict, compose
 
 # A decoder that reads its own answers, trained tiny, ends every answer at once; this much
 # training (about 15 s more) makes it write digits, so what it writes can depend on the layout.
@@ -259,19 +259,6 @@ def test_predict_names_the_questions_beyond_the_training_space(trained):
     assert len(result.stdout.strip().splitlines()) == 3  # answered all the same
     note = "2 of 3 questions go beyond what the run trained on (operands 1..10, 2 terms): "
     assert note + "'12+3', '0+5'; their answers test generalisation." in result.stderr
-
-
-def addexp_predict(args: list[str], cwd: Path | None = None):
-    """The real command; MLflow's tracking URI is not inherited (`--uri` names the store)."""
-    import os
-    import subprocess
-    import sys
-
-    exe = Path(sys.executable).with_name("addexp-predict")
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env
-    )
 
 
 def test_predict_reads_the_store_named_by_uri_from_any_folder(trained, tmp_path):

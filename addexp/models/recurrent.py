@@ -8,6 +8,12 @@ states) and a one-step decoder model ((previous symbol, states, encoder outputs)
 distribution, states), and searches with them (`addexp.models.search`). With `attention`, every
 decoder step attends over every encoder output (Bahdanau et al. 2015: additive; Luong et al.
 2015: dot) before the softmax.
+
+With position hints (`format.position_hints`, `addexp.hints`) the model has one more input,
+`answer_hint`: the one-hot hint of the place each answer step writes, concatenated to the
+answer symbol's embedding (the question's hints are part of its input features). Decoding
+carries each row's next hint as one more state, first in the list, which every step feeds and
+advances by one: beam search reorders the rows of every state, so each beam keeps its own.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from addexp.hints import one_hot_tags
 
 CELLS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 STATES = {"lstm": 2, "gru": 1, "simple_rnn": 1}  # states each cell carries between steps
@@ -38,7 +46,8 @@ class RecurrentConfig:
 
 def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:
     """keras.Model {question: (batch, steps, features) or (batch, steps), answer_in: (batch,
-    answer steps) int} -> (batch, answer steps, symbols) softmax; both lengths free."""
+    answer steps) int[, answer_hint: (batch, answer steps, shapes.answer_hints)]} -> (batch,
+    answer steps, symbols) softmax; both lengths free."""
     import keras
     from keras import layers
 
@@ -47,9 +56,14 @@ def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:
     cell = getattr(layers, CELLS[cfg.cell])
     question, x = sequence_input(shapes, "question", cfg.embedding_dim, any_length=True)
     answer_in = keras.Input(shape=(None,), dtype="int32", name="answer_in")
+    inputs = {"question": question, "answer_in": answer_in}
     y = layers.Embedding(shapes.output_symbols, cfg.embedding_dim, name="answer_embedding")(
         answer_in
     )
+    if shapes.answer_hints:
+        hint = keras.Input(shape=(None, shapes.answer_hints), name="answer_hint")
+        inputs["answer_hint"] = hint
+        y = layers.Concatenate(name="answer_with_hint")([y, hint])
     states = []
     for i, units in enumerate(cfg.units):
         rnn = cell(
@@ -92,20 +106,38 @@ def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:
         )
         y = layers.Concatenate(name="attention_concat")([y, context])
     outputs = layers.Dense(shapes.output_symbols, activation="softmax", name="answer")(y)
-    return keras.Model({"question": question, "answer_in": answer_in}, outputs)
+    return keras.Model(inputs, outputs)
 
 
 @dataclass
 class InferenceModels:
     """The encoder and the one-step decoder, sharing the trained model's layers. With
-    attention the encoder's outputs (memory) go with the states into every step. Decoding calls
-    them through Keras's `predict_on_batch`, which runs one compiled graph per call: calling a
-    model eagerly dispatches every layer's ops one by one from Python, about 4.7x slower for
-    the Keras example's LSTM(128) decoder at 1,024 rows per step (same answers)."""
+    attention the encoder's outputs (memory) go with the states into every step; with position
+    hints the step reads the hint of the place it writes. Decoding calls them through Keras's
+    `predict_on_batch`, which runs one compiled graph per call: calling a model eagerly
+    dispatches every layer's ops one by one from Python, about 4.7x slower for the Keras
+    example's LSTM(128) decoder at 1,024 rows per step (same answers). The step writes
+    probabilities (n, 1, symbols) and the new states."""
 
     encoder: Any  # question -> [memory,] state, state, ...
-    step: Any  # [symbol (n, 1), [memory,] state, ...] -> [probs (n, 1, symbols), state, ...]
-    attention: Any  # [symbol, memory, state, ...] -> attention scores (n, 1, steps), or None
+    step: Any  # [symbol (n, 1), [hint (n, 1, hints),] [memory,] state, ...] -> [probs, state, ...]
+    attention: Any  # the step's inputs -> attention scores (n, 1, steps), or None
+    hints: int = 0  # position hints the step reads; 0: none
+
+    def step_inputs(self, tokens: np.ndarray, state: list[np.ndarray]) -> list[np.ndarray]:
+        """The one-step decoder's inputs for previous symbols (n,) and the decoding `state`
+        ([next hints (n,),] [memory,] recurrent states: `start_state`)."""
+        if not self.hints:
+            return [tokens[:, None], *state]
+        return [tokens[:, None], one_hot_tags(state[0], self.hints)[:, None, :], *state[1:]]
+
+    def next_state(self, state: list[np.ndarray], outputs: list[Any]) -> list[np.ndarray]:
+        """The decoding state after a step whose outputs (probabilities first, then the
+        recurrent states) are `outputs`: hints advanced by one, the memory as it was."""
+        carried = [state[0] + 1] if self.hints else []
+        kept = 1 if self.hints else 0
+        memory = state[kept : kept + 1] if self.attention is not None else []
+        return [*carried, *memory, *outputs[1:]]
 
 
 def inference_models(model: Any) -> InferenceModels:
@@ -123,17 +155,21 @@ def inference_models(model: Any) -> InferenceModels:
         memory + [model.get_layer(n).output for n in state_names],
     )
     symbol = keras.Input(shape=(1,), dtype="int32", name="symbol")
+    hints = model.get_layer("answer_hint").output.shape[-1] if "answer_hint" in names else 0
+    hint_in = [keras.Input(shape=(1, hints), name="hint")] if hints else []
     memory_in = [keras.Input(shape=memory[0].shape[1:], name="memory")] if with_memory else []
     state_inputs = [keras.Input(shape=model.get_layer(n).output.shape[1:]) for n in state_names]
     per_layer = len(state_inputs) // depth
     y = model.get_layer("answer_embedding")(symbol)
+    if hints:
+        y = model.get_layer("answer_with_hint")([y, hint_in[0]])
     new_states = []
     for i in range(depth):
         y, *layer_states = model.get_layer(f"decoder_{i}")(
             y, initial_state=state_inputs[i * per_layer : (i + 1) * per_layer]
         )
         new_states += layer_states
-    inputs = [symbol, *memory_in, *state_inputs]
+    inputs = [symbol, *hint_in, *memory_in, *state_inputs]
     attention = None
     if with_memory:
         context, scores = model.get_layer("attention")(
@@ -142,7 +178,7 @@ def inference_models(model: Any) -> InferenceModels:
         y = layers.Concatenate()([y, context])
         attention = keras.Model(inputs, scores)
     probs = model.get_layer("answer")(y)
-    return InferenceModels(encoder, keras.Model(inputs, [probs, *new_states]), attention)
+    return InferenceModels(encoder, keras.Model(inputs, [probs, *new_states]), attention, hints)
 
 
 _CACHE: dict[int, InferenceModels] = {}
@@ -165,6 +201,21 @@ def encoder_states(nets: InferenceModels, questions: Any) -> list[np.ndarray]:
     return list(encoded)
 
 
+def start_state(
+    nets: InferenceModels, questions: Any, offsets: np.ndarray | None
+) -> list[np.ndarray]:
+    """The decoding state before the first answer step: with position hints each row's first
+    hint (`offsets`, (n,): `AutoregressiveFraming.answer_offsets`) first, then the encoder's
+    outputs (`encoder_states`)."""
+    hints = [offsets] if nets.hints else []
+    return [*hints, *encoder_states(nets, questions)]
+
+
+def _offsets(nets: InferenceModels, framing: Any, problems: Any) -> np.ndarray | None:
+    """Each row's first answer hint, for a model that reads hints (else None)."""
+    return framing.answer_offsets(problems) if nets.hints else None
+
+
 def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:
     """Answers written symbol by symbol from START until END (or the layout's answer width
     plus one steps), greedily or by beam search (`cfg.beam_width`)."""
@@ -175,17 +226,18 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
     symbols = framing.alphabet.symbols
     start, end, pad = symbols.index(START), symbols.index(END), 0
     steps = framing.text_format.answer_width + 1
-    fixed = 1 if nets.attention is not None else 0  # the memory rides along, unchanged
     questions = framing.question_inputs(problems)
+    offsets = _offsets(nets, framing, problems)
 
     def step(tokens: np.ndarray, state: list[np.ndarray]) -> tuple:
-        outputs = nets.step.predict_on_batch([tokens[:, None], *state])
+        outputs = nets.step.predict_on_batch(nets.step_inputs(tokens, state))
         log_probs = np.log(np.maximum(outputs[0][:, 0, :], 1e-30))
-        return log_probs, [*state[:fixed], *outputs[1:]]
+        return log_probs, nets.next_state(state, outputs)
 
     chunks = []
     for first in range(0, len(problems), batch_size):
-        state = encoder_states(nets, questions[first : first + batch_size])
+        rows = slice(first, first + batch_size)
+        state = start_state(nets, questions[rows], None if offsets is None else offsets[rows])
         tokens, _ = beam(step, state, start, end, pad, steps, cfg.beam_width)
         chunks.append(tokens)
     return framing.answers_from_tokens(np.concatenate(chunks))
@@ -203,16 +255,17 @@ def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray,
     if nets.attention is None:
         raise ValueError("the model has no attention layer")
     symbols = framing.alphabet.symbols
-    state = encoder_states(nets, framing.question_inputs(problems))
+    questions = framing.question_inputs(problems)
+    state = start_state(nets, questions, _offsets(nets, framing, problems))
     tokens = np.full(len(problems), symbols.index(START), np.int32)
     written, weights = [], []
     for _ in range(framing.text_format.answer_width + 1):
-        inputs = [tokens[:, None], *state]
+        inputs = nets.step_inputs(tokens, state)
         weights.append(ops.convert_to_numpy(nets.attention(inputs))[:, 0, :])
         outputs = nets.step.predict_on_batch(inputs)
         tokens = outputs[0][:, 0, :].argmax(axis=1).astype(np.int32)
         written.append(tokens)
-        state = [state[0], *outputs[1:]]
+        state = nets.next_state(state, outputs)
         if (np.stack(written, axis=1) == symbols.index(END)).any(axis=1).all():
             break
     return np.stack(written, axis=1), np.stack(weights, axis=1)
