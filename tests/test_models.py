@@ -139,3 +139,47 @@ def test_tagger_unrolled_computes_what_the_loop_computes(bidirectional):
     got = bind(FAMILIES["tagger"], compose(base).model).decode(unrolled, wide, long, 1024)
     expected = bind(FAMILIES["tagger"], cfg.model).decode(looped, wide, long, 1024)
     assert (got.chars == expected.chars).all()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["model=teacher_forcing", "model.units=[16]"],
+        ["model=attention", "model.units=[16]", "model.bidirectional=true"],
+        [
+            "model=attention",
+            "model.units=[8]",
+            "format.reverse_output=true",
+            "format.position_hints=24",
+        ],
+    ],
+    ids=["teacher_forcing", "attention_bidirectional", "attention_hints"],
+)
+def test_decoders_unrolled_answer_as_the_loop_answers(overrides):
+    """The decoders that read their own answers, unrolled over the training layout, train the
+    inputs a looped model takes and, with the same weights, decode the same answers greedily
+    and by beam search, in the training layout and through a twin for a longer one."""
+    from addexp.layouts import layouts_for
+    from addexp.models import FAMILIES, bind
+
+    base = ["data.largest=99", *overrides]
+    space, framing, unrolled = _built(base)
+    loop_cfg = compose([*base, "model.unroll_max_steps=0"])
+    looped = build_model(loop_cfg.model, framing.shapes)
+    assert unrolled.get_layer("question").output.shape[1] == framing.text_format.question_width
+    assert looped.get_layer("question").output.shape[1] is None
+    looped.set_weights(unrolled.get_weights())
+    x = framing.inputs(sample(space, 32, np.random.default_rng(0)))
+    np.testing.assert_allclose(unrolled.predict(x, verbose=0), looped.predict(x, verbose=0),
+                               atol=1e-5)  # fmt: skip
+
+    family = FAMILIES[compose(base).model.name]
+    short = sample(space, 32, np.random.default_rng(1))
+    long = sample(space.with_changes(low=10**9, largest=10**10 - 1), 16, np.random.default_rng(2))
+    for problems in (short, long):
+        for (layout, _), width in [(g, w) for g in layouts_for(framing, problems, True).groups()
+                                   for w in (1, 3)]:  # fmt: skip
+            wide = ["model.beam_width=" + str(width)]
+            got = bind(family, compose([*base, *wide]).model).decode(unrolled, layout, problems, 64)
+            want = bind(family, compose([*base, "model.unroll_max_steps=0", *wide]).model)
+            assert (got.chars == want.decode(looped, layout, problems, 64).chars).all()

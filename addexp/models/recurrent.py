@@ -42,26 +42,34 @@ class RecurrentConfig:
     recurrent_dropout: float = 0.0  # on each recurrent layer's state
     embedding_dim: int = 16  # embedding of the question (encoding=embedding) and of answers
     beam_width: int = 1  # 1: greedy decoding
+    unroll_max_steps: int = 32  # unroll the encoder (decoder) up to this many steps; 0: never
 
 
 def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:
     """keras.Model {question: (batch, steps, features) or (batch, steps), answer_in: (batch,
     answer steps) int[, answer_hint: (batch, answer steps, shapes.answer_hints)]} -> (batch,
-    answer steps, symbols) softmax; both lengths free."""
+    answer steps, symbols) softmax. Both lengths are free, except where the encoder (decoder)
+    is unrolled (`addexp.models.unrolling`): then the question (answer) has the layout's."""
     import keras
     from keras import layers
 
     from addexp.models.inputs import sequence_input
+    from addexp.models.unrolling import unrolled
 
     cell = getattr(layers, CELLS[cfg.cell])
-    question, x = sequence_input(shapes, "question", cfg.embedding_dim, any_length=True)
-    answer_in = keras.Input(shape=(None,), dtype="int32", name="answer_in")
+    encoder_unrolled = unrolled(shapes.input_shape[0], cfg.unroll_max_steps)
+    decoder_unrolled = unrolled(shapes.output_steps, cfg.unroll_max_steps)
+    answer_steps = shapes.output_steps if decoder_unrolled else None
+    question, x = sequence_input(
+        shapes, "question", cfg.embedding_dim, any_length=not encoder_unrolled
+    )
+    answer_in = keras.Input(shape=(answer_steps,), dtype="int32", name="answer_in")
     inputs = {"question": question, "answer_in": answer_in}
     y = layers.Embedding(shapes.output_symbols, cfg.embedding_dim, name="answer_embedding")(
         answer_in
     )
     if shapes.answer_hints:
-        hint = keras.Input(shape=(None, shapes.answer_hints), name="answer_hint")
+        hint = keras.Input(shape=(answer_steps, shapes.answer_hints), name="answer_hint")
         inputs["answer_hint"] = hint
         y = layers.Concatenate(name="answer_with_hint")([y, hint])
     states = []
@@ -72,6 +80,7 @@ def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:
             return_state=True,
             dropout=cfg.dropout,
             recurrent_dropout=cfg.recurrent_dropout,
+            unroll=encoder_unrolled,
             name=f"encoder_{i}",
         )
         n = STATES[cfg.cell]
@@ -95,6 +104,7 @@ def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:
             return_state=True,
             dropout=cfg.dropout,
             recurrent_dropout=cfg.recurrent_dropout,
+            unroll=decoder_unrolled,
             name=f"decoder_{i}",
         )
         y, *_ = decoder(y, initial_state=states[i])
@@ -181,6 +191,29 @@ def inference_models(model: Any) -> InferenceModels:
     return InferenceModels(encoder, keras.Model(inputs, [probs, *new_states]), attention, hints)
 
 
+def for_layout(model: Any, question_steps: int, answer_steps: int, max_steps: int) -> Any:
+    """The same model (shared weights) for questions of `question_steps` steps and answers of
+    `answer_steps` (END included): `model` itself when its inputs take them, otherwise a twin
+    (`unrolling.twin`) whose inputs and `unroll` fit these lengths."""
+    from addexp.models.unrolling import twin, unrolled
+
+    lengths = {"question": question_steps, "answer_in": answer_steps}
+    if all(model.get_layer(k).output.shape[1] in (None, n) for k, n in lengths.items()):
+        return model
+    answer = answer_steps if unrolled(answer_steps, max_steps) else None
+    steps = {
+        "question": question_steps if unrolled(question_steps, max_steps) else None,
+        "answer_in": answer,
+        "answer_hint": answer,
+    }
+    return twin(
+        model,
+        steps,
+        lambda name: answer_steps if name.startswith("decoder_") else question_steps,
+        max_steps,
+    )
+
+
 _CACHE: dict[int, InferenceModels] = {}
 
 
@@ -222,11 +255,11 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
     from addexp.framings import END, START
     from addexp.models.search import beam
 
-    nets = _cached(model)
-    symbols = framing.alphabet.symbols
-    start, end, pad = symbols.index(START), symbols.index(END), 0
     steps = framing.text_format.answer_width + 1
     questions = framing.question_inputs(problems)
+    nets = _cached(for_layout(model, questions.shape[1], steps, cfg.unroll_max_steps))
+    symbols = framing.alphabet.symbols
+    start, end, pad = symbols.index(START), symbols.index(END), 0
     offsets = _offsets(nets, framing, problems)
 
     def step(tokens: np.ndarray, state: list[np.ndarray]) -> tuple:
@@ -246,20 +279,22 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
 def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray, np.ndarray]:
     """Greedy answers to a few problems and, for every step written, the attention weights over
     the question's steps: (n, answer steps) symbol indices and (n, answer steps, question
-    steps) weights (rows sum to 1). Raises ValueError for a model without attention."""
+    steps) weights (rows sum to 1). Raises ValueError for a model without attention. A layout
+    the model's inputs do not take is read by a looping twin (a few questions: speed is moot)."""
     from keras import ops
 
     from addexp.framings import END, START
 
-    nets = _cached(model)
+    questions = framing.question_inputs(problems)
+    steps = framing.text_format.answer_width + 1
+    nets = _cached(for_layout(model, questions.shape[1], steps, max_steps=0))
     if nets.attention is None:
         raise ValueError("the model has no attention layer")
     symbols = framing.alphabet.symbols
-    questions = framing.question_inputs(problems)
     state = start_state(nets, questions, _offsets(nets, framing, problems))
     tokens = np.full(len(problems), symbols.index(START), np.int32)
     written, weights = [], []
-    for _ in range(framing.text_format.answer_width + 1):
+    for _ in range(steps):
         inputs = nets.step_inputs(tokens, state)
         weights.append(ops.convert_to_numpy(nets.attention(inputs))[:, 0, :])
         outputs = nets.step.predict_on_batch(inputs)
