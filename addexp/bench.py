@@ -108,7 +108,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--steps-per-execution",
         type=_positive,
-        help="throughput: Keras compile's steps_per_execution (default: as addexp)",
+        default=1,
+        help="throughput: Keras compile's steps_per_execution (default 1: one batch per call, "
+        "so that a step's time splits into a fixed cost and a cost per example)",
     )
     p.add_argument(
         "--scratch",

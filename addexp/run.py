@@ -367,11 +367,17 @@ def _write_csv(table: dict, path: Path) -> Path:
 
 
 def _log_model(model, example: np.ndarray) -> None:
-    """The Keras 3 flavour; requirements are stated, not inferred (inference reloads the model)."""
+    """The Keras 3 flavour; requirements are stated, not inferred (inference reloads the model).
+    Logged with free lengths and looping recurrent layers (`unrolling.free_length`), so that it
+    reads any length as it is; addexp's own decoding unrolls it again where the config says."""
     import keras
     import mlflow
     import tensorflow as tf
     from mlflow.models import infer_signature
+
+    from addexp.models.unrolling import free_length
+
+    model = free_length(model)
 
     signature = infer_signature(example, model.predict(example, verbose=0))
     mlflow.keras.log_model(

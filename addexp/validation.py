@@ -421,14 +421,20 @@ def _check_position_hints(cfg: DictConfig, family: Any, space: Any) -> None:
         )
     sets = [("the training space (data)", space)]
     sets += [(f"eval.sets.{s.name}", s.space) for s in eval_sets(cfg, space)]
+    needs = []
     for name, set_space in sets:
         width = max(answer_width(r) for r in [space, *widest_row_spaces(set_space, space)])
         digits = set_space.max_operand_digits
-        needed = places_needed(digits, width + 1 if tags_answer else 0)
-        if needed > hints:
-            answers = f"; answers of up to {width} characters, then END" if tags_answer else ""
-            raise ConfigError(
-                f"{name} needs up to {needed} position hints (operands of up to {digits} "
-                f"digits{answers}), more than {key} gives; raise format.position_hints to at "
-                f"least {needed}" + (", or drop the set." if name.startswith("eval.") else ".")
-            )
+        needs.append((places_needed(digits, width + 1 if tags_answer else 0), name, digits, width))
+    most = max(n for n, *_ in needs)
+    short = [(n, name, digits, width) for n, name, digits, width in needs if n > hints]
+    if short:  # the first set too long, and what every set together needs
+        needed, name, digits, width = short[0]
+        answers = f"; answers of up to {width} characters, then END" if tags_answer else ""
+        others = f" (as do {len(short) - 1} more sets)" if len(short) > 1 else ""
+        raise ConfigError(
+            f"{name} needs up to {needed} position hints (operands of up to {digits} "
+            f"digits{answers}), more than {key} gives{others}; raise format.position_hints to "
+            f"at least {most}, which every set fits"
+            + (", or drop the sets that need more." if name.startswith("eval.") else ".")
+        )

@@ -183,3 +183,35 @@ def test_decoders_unrolled_answer_as_the_loop_answers(overrides):
             got = bind(family, compose([*base, *wide]).model).decode(unrolled, layout, problems, 64)
             want = bind(family, compose([*base, "model.unroll_max_steps=0", *wide]).model)
             assert (got.chars == want.decode(looped, layout, problems, 64).chars).all()
+
+
+def test_a_run_logs_a_model_that_reads_any_length(tmp_path):
+    """The model a run logs loops and takes any length, though the run trained it unrolled;
+    addexp-predict unrolls it again and answers exactly what the run logged."""
+    import mlflow
+
+    from tests.conftest import addexp, addexp_predict
+
+    args = ["train.epochs=2", "train.examples=200", "eval.examples=60", "eval.show=0"]
+    assert addexp(args, cwd=tmp_path).returncode == 0
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    run = mlflow.search_runs(experiment_names=["addexp"]).iloc[0]
+    assert run["params.derived.question_width"] == "5"
+    logged = mlflow.keras.load_model(f"runs:/{run.run_id}/model")
+    assert logged.input_shape == (None, None, 12)
+    assert not any(getattr(layer, "unroll", False) for layer in logged.layers)
+    seven = np.zeros((3, 7, 12), np.float32)
+    assert logged.predict(seven, verbose=0).shape == (3, 2, 12)  # longer than trained
+    table = tmp_path / "predictions.csv"
+    mlflow.artifacts.download_artifacts(run_id=run.run_id, artifact_path="predictions.csv",
+                                        dst_path=str(tmp_path))  # fmt: skip
+    out = tmp_path / "answers.csv"
+    answered = addexp_predict(["--run", run.run_id, "--uri", uri, "--file", str(table),
+                               "--format", "csv", "--out", str(out)], tmp_path)  # fmt: skip
+    assert answered.returncode == 0, answered.stderr
+    assert f"exact_match {run['metrics.test/exact_match']:.4f}" in answered.stderr
+    import pandas as pd
+
+    logged_answers = pd.read_csv(table, dtype=str, keep_default_na=False)["predicted"]
+    assert pd.read_csv(out, dtype=str, keep_default_na=False)["predicted"].equals(logged_answers)

@@ -347,7 +347,14 @@ REFUSED = {
         ["experiment=length_attention_hints", "format.position_hints=101"],
         "eval.sets.digits_100 needs up to 102 position hints (operands of up to 100 digits; "
         "answers of up to 101 characters, then END), more than format.position_hints=101 "
-        "gives; raise format.position_hints to at least 102, or drop the set.",
+        "gives; raise format.position_hints to at least 102, which every set fits, or drop the "
+        "sets that need more.",
+    ),
+    "sets_too_long": (  # the first set too long is named, with what every set needs
+        ["experiment=length_attention_hints", "format.position_hints=8"],
+        "eval.sets.digits_10 needs up to 12 position hints (operands of up to 10 digits; "
+        "answers of up to 11 characters, then END), more than format.position_hints=8 gives "
+        "(as do 3 more sets); raise format.position_hints to at least 102, which every set fits",
     ),
     "training_too_long": (
         ["experiment=length_repeat", "format.position_hints=4"],

@@ -193,20 +193,17 @@ def inference_models(model: Any) -> InferenceModels:
 
 def for_layout(model: Any, question_steps: int, answer_steps: int, max_steps: int) -> Any:
     """The same model (shared weights) for questions of `question_steps` steps and answers of
-    `answer_steps` (END included): `model` itself when its inputs take them, otherwise a twin
-    (`unrolling.twin`) whose inputs and `unroll` fit these lengths."""
-    from addexp.models.unrolling import twin, unrolled
+    `answer_steps` (END included), unrolled where these are at most `max_steps`: `model` itself
+    when it already is, otherwise a twin (`unrolling.for_lengths`)."""
+    from addexp.models.unrolling import for_lengths, unrolled
 
-    lengths = {"question": question_steps, "answer_in": answer_steps}
-    if all(model.get_layer(k).output.shape[1] in (None, n) for k, n in lengths.items()):
-        return model
     answer = answer_steps if unrolled(answer_steps, max_steps) else None
     steps = {
         "question": question_steps if unrolled(question_steps, max_steps) else None,
         "answer_in": answer,
         "answer_hint": answer,
     }
-    return twin(
+    return for_lengths(
         model,
         steps,
         lambda name: answer_steps if name.startswith("decoder_") else question_steps,
@@ -287,7 +284,9 @@ def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray,
 
     questions = framing.question_inputs(problems)
     steps = framing.text_format.answer_width + 1
-    nets = _cached(for_layout(model, questions.shape[1], steps, max_steps=0))
+    lengths = {"question": questions.shape[1], "answer_in": steps}
+    fits = all(model.get_layer(k).output.shape[1] in (None, n) for k, n in lengths.items())
+    nets = _cached(model if fits else for_layout(model, questions.shape[1], steps, max_steps=0))
     if nets.attention is None:
         raise ValueError("the model has no attention layer")
     symbols = framing.alphabet.symbols

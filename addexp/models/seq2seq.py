@@ -65,25 +65,23 @@ def build(cfg: Any, shapes: Any) -> Any:
 
 
 def for_layout(model: Any, question_steps: int, answer_steps: int, max_steps: int) -> Any:
-    """The same model (shared weights) reading `question_steps` and writing `answer_steps`:
-    `model` itself when it already does, otherwise a twin (`unrolling.twin`) with the
-    RepeatVector count, the input's length and each LSTM's `unroll` set for these widths."""
-    from addexp.models.unrolling import twin, unrolled
-
-    if model.output_shape[1] == answer_steps and model.input_shape[1] in (None, question_steps):
-        return model
+    """The same model (shared weights) reading `question_steps` and writing `answer_steps`,
+    unrolled where these lengths are at most `max_steps`: `model` itself when it already is,
+    otherwise a twin (`unrolling.for_lengths`) with the RepeatVector count, the input's length
+    and each LSTM's `unroll` set for these widths."""
+    from addexp.models.unrolling import for_lengths, unrolled
 
     def repeat(layer: dict) -> None:
         if layer["class_name"] == "RepeatVector":
             layer["config"]["n"] = answer_steps
 
-    fixed = question_steps if unrolled(question_steps, max_steps) else None
-    return twin(
+    return for_lengths(
         model,
-        {"question": fixed},
+        {"question": question_steps if unrolled(question_steps, max_steps) else None},
         lambda name: answer_steps if name.startswith("decoder_") else question_steps,
         max_steps,
         repeat,
+        fits=model.output_shape[1] == answer_steps,
     )
 
 

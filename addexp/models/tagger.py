@@ -63,12 +63,11 @@ def build(cfg: Any, shapes: Any) -> Any:
 
 def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:
     """Answers to `problems` in `framing`'s layout: one forward pass of `model`, or of a twin
-    (`unrolling.twin`) when its input is unrolled for another number of places."""
-    from addexp.models.unrolling import twin, unrolled
+    (`unrolling.for_lengths`) unrolled, or not, as this number of places asks."""
+    from addexp.models.unrolling import for_lengths, unrolled
 
-    steps = framing.steps
-    if model.input_shape[1] not in (None, steps):
-        fixed = steps if unrolled(steps, cfg.unroll_max_steps) else None
-        model = twin(model, {"places": fixed}, lambda _: steps, cfg.unroll_max_steps)
+    steps, most = framing.steps, cfg.unroll_max_steps
+    fixed = steps if unrolled(steps, most) else None
+    model = for_lengths(model, {"places": fixed}, lambda _: steps, most)
     outputs = model.predict(framing.inputs(problems), batch_size=batch_size, verbose=0)
     return framing.answers(outputs)

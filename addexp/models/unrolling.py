@@ -7,8 +7,10 @@ per step and in its gradient, which weighs on small recurrent layers on a CPU (t
 LSTM(100)-LSTM(50) at batch 10 trains about twice as fast unrolled; docs/benchmarks.md). An
 unrolled layer needs a known number of steps and its graph grows with them, so families unroll
 only sequences of at most `model.unroll_max_steps` steps, their inputs then have that fixed
-length, and decoding another layout runs a twin built for its lengths (`twin`), with the same
-weights, looping again beyond the limit.
+length, and decoding another layout runs a twin built for its lengths (`for_lengths`), with the
+same weights, looping again beyond the limit. What a run logs to MLflow is the model with free
+lengths (`free_length`), which reads any length as it is; decoding unrolls it again where the
+config says, so it answers exactly as the run's own model did.
 """
 
 from __future__ import annotations
@@ -25,10 +27,61 @@ def unrolled(steps: int | None, max_steps: int) -> bool:
     return steps is not None and 0 < steps <= max_steps
 
 
+def _unroll_of(layer: dict) -> bool | None:
+    """A layer config's `unroll` (a Bidirectional wrapper's: its layer's), None if it has none."""
+    kind, layer_cfg = layer["class_name"], layer["config"]
+    if kind in RECURRENT:
+        return layer_cfg["unroll"]
+    if kind == "Bidirectional":
+        return layer_cfg["layer"]["config"]["unroll"]
+    return None
+
+
+def _matches(model: Any, input_steps: dict, layer_steps: Callable, max_steps: int) -> bool:
+    """Whether `model`'s inputs already have the lengths `input_steps` and its recurrent layers
+    the `unroll` that `layer_steps` and `max_steps` ask for."""
+    for layer in model.get_config()["layers"]:
+        layer_cfg = layer["config"]
+        if layer["class_name"] == "InputLayer":
+            shape = layer_cfg["batch_shape"]
+            if len(shape) > 1 and shape[1] != input_steps[layer_cfg["name"]]:
+                return False
+        unroll = _unroll_of(layer)
+        if unroll is not None and unroll != unrolled(layer_steps(layer_cfg["name"]), max_steps):
+            return False
+    return True
+
+
+def for_lengths(
+    model: Any,
+    input_steps: dict[str, int | None],
+    layer_steps: Callable[[str], int | None],
+    max_steps: int,
+    edit: Callable[[dict], None] | None = None,
+    fits: bool = True,
+) -> Any:
+    """`model` itself when its inputs and layers already are as `twin` would build them and
+    `fits` (what else the caller checked, say an output length), else `twin(...)`."""
+    if fits and _matches(model, input_steps, layer_steps, max_steps):
+        return model
+    return twin(model, input_steps, layer_steps, max_steps, edit)
+
+
+def free_length(model: Any) -> Any:
+    """`model` with every recurrent layer looping and every input's length free (`model`
+    itself when nothing is unrolled): what a run logs, so that the logged model reads any length
+    as it is, in Keras or through MLflow."""
+    layers = model.get_config()["layers"]
+    if not any(_unroll_of(layer) for layer in layers):
+        return model
+    inputs = {x["config"]["name"]: None for x in layers if x["class_name"] == "InputLayer"}
+    return twin(model, inputs, lambda _: None, 0)
+
+
 def twin(
     model: Any,
     input_steps: dict[str, int | None],
-    layer_steps: Callable[[str], int],
+    layer_steps: Callable[[str], int | None],
     max_steps: int,
     edit: Callable[[dict], None] | None = None,
 ) -> Any:
