@@ -48,6 +48,7 @@ def sections(text: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_tiny_report_has_every_chosen_section_with_numbers(tmp_path):
     out = tmp_path / "report" / "benchmarks.md"
     result = bench(["--tiny", "--only", "data,throughput,tracking", "--out", str(out)], tmp_path)
@@ -72,6 +73,17 @@ def test_tiny_report_has_every_chosen_section_with_numbers(tmp_path):
     assert [r[1] for r in throughput[1]] == ["1.71 M", "6.19 M"]  # FLOPs per example
     assert tables(found["tracking"])[0][0][0] == "whole process (start to exit)"
     assert list(tmp_path.iterdir()) == [tmp_path / "report"]  # scratch went elsewhere
+
+
+def test_a_tiny_data_report_is_written_whole(tmp_path):
+    """The benchmark program end to end on its cheapest section (the others in the slow test)."""
+    out = tmp_path / "benchmarks.md"
+    result = bench(["--tiny", "--only", "data", "--out", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = sections(out.read_text())
+    assert set(found) == {"data"} and "**What this means.**" in found["data"]
+    rows = tables(found["data"])[0]
+    assert len(rows) == 3 and all(NUMBER.fullmatch(r[-1].rstrip("x")) for r in rows)
 
 
 @pytest.mark.parametrize(

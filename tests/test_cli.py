@@ -74,6 +74,7 @@ def test_seq2seq_run_logs_params_metrics_artifacts_and_finishes(tmp_path):
     assert model.output_shape == (None, 2, 12)
 
 
+@pytest.mark.slow
 def test_preset_with_validation_and_mapping_framing(tmp_path):
     fixed = addexp(
         [
@@ -105,6 +106,7 @@ def test_preset_with_validation_and_mapping_framing(tmp_path):
     assert mlp_run["metrics.test/rmse"] >= 0
 
 
+@pytest.mark.slow
 def test_multirun_sweep_gives_one_finished_run_per_job(tmp_path):
     result = addexp(
         [
@@ -158,6 +160,7 @@ def test_bad_input_exits_nonzero_with_a_short_message_and_no_finished_run(
     assert not (tmp_path / "mlflow.db").exists()  # checked before any store is created
 
 
+@pytest.mark.slow
 def test_every_extension_preset_trains_end_to_end(tmp_path):
     presets = [p for p in PRESETS if p.startswith("ext_")]
     result = addexp(

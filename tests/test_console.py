@@ -44,6 +44,7 @@ def test_a_default_run_prints_no_cuda_lines_and_one_line_per_epoch(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_progress_off_prints_no_epoch_lines_and_bad_values_are_named(tmp_path):
     quiet = addexp([*TINY, "train.progress=off", "tracking.log_model=false"], tmp_path)
     assert quiet.returncode == 0, quiet.stderr[-3000:]

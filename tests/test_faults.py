@@ -141,6 +141,7 @@ def _checkpoint(client: MlflowClient, run_id: str, folder: Path) -> tuple[dict, 
     return json.loads((local / "state.json").read_text()), arrays
 
 
+@pytest.mark.slow
 def test_a_diverging_loss_stops_training_at_once_and_fails_the_run(folder):
     result = addexp([*DIVERGING, "train.epochs=50", "train.examples=64", "eval.show=0"], folder)
     assert result.returncode == 1
@@ -155,6 +156,7 @@ def test_a_diverging_loss_stops_training_at_once_and_fails_the_run(folder):
     assert "metrics.test/exact_match" not in run.index  # nothing scored as if it were a result
 
 
+@pytest.mark.slow
 def test_a_diverging_job_fails_alone_and_stays_out_of_the_comparison(folder, capsys):
     rates = [*DIVERGING[:-1], "train.learning_rate=1e6,0.01"]
     result = addexp(["-m", *rates, "train.epochs=2", "eval.show=0"], folder)
@@ -272,6 +274,7 @@ def test_resuming_with_another_config_is_refused_before_a_run_opens(interrupted)
     assert len(_runs(_store(folder))) == before
 
 
+@pytest.mark.slow
 def test_sigterm_ends_a_sweep_its_current_job_killed_and_its_parent_failed(folder):
     # checkpoint_every=0: the checkpoint is logged only when the run ends, here by the signal
     watched = Watched(["-m", "seed=1,2", LONG, *SMALL, "train.checkpoint_every=0"], folder)

@@ -185,6 +185,7 @@ def test_decoders_unrolled_answer_as_the_loop_answers(overrides):
             assert (got.chars == want.decode(looped, layout, problems, 64).chars).all()
 
 
+@pytest.mark.slow
 def test_a_run_logs_a_model_that_reads_any_length(tmp_path):
     """The model a run logs loops and takes any length, though the run trained it unrolled;
     addexp-predict unrolls it again and answers exactly what the run logged."""
@@ -215,3 +216,29 @@ def test_a_run_logs_a_model_that_reads_any_length(tmp_path):
 
     logged_answers = pd.read_csv(table, dtype=str, keep_default_na=False)["predicted"]
     assert pd.read_csv(out, dtype=str, keep_default_na=False)["predicted"].equals(logged_answers)
+
+
+def test_decoding_never_serves_one_models_decoder_for_another():
+    """The encoder and one-step decoder built for a model are held with that model, so a twin
+    built for another layout, freed, cannot leave them behind for a newer model at its address
+    (which decoded a question of another length with the old layout's unrolled encoder)."""
+    import gc
+    import weakref
+
+    from addexp.models import recurrent
+
+    base = ["data.largest=99", "model=attention", "model.units=[8]"]
+    _, framing, model = _built(base)
+    twin = recurrent.for_layout(model, framing.text_format.question_width + 3, 5, max_steps=32)
+    assert twin is not model
+    nets = recurrent._cached(twin)
+    alive = weakref.ref(twin)
+    del twin
+    gc.collect()
+    assert alive() is not None  # nothing else can be allocated where it lives
+    assert recurrent._cached(alive()) is nets
+    assert recurrent._cached(model) is not nets
+    assert (
+        recurrent._cached(model).encoder.input.shape[1]
+        == model.get_layer("question").output.shape[1]
+    )

@@ -241,6 +241,7 @@ def _logged_json(uri: str, run_id: str, artifact: str, folder: Path) -> dict:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*DECODERS, SEQ2SEQ])
 def test_a_hinted_run_records_its_hints_and_predict_gives_back_what_it_logged(
     hinted, tmp_path, name, capsys
@@ -273,6 +274,7 @@ def test_a_hinted_run_records_its_hints_and_predict_gives_back_what_it_logged(
         assert any(r["predicted"] for r in _logged(uri, run_id, "predictions.csv", tmp_path))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*DECODERS, SEQ2SEQ])
 def test_an_answer_is_the_same_alone_and_beside_a_longer_question(hinted, tmp_path, name, capsys):
     uri, run_id = hinted["_uri"], hinted[name]
@@ -286,6 +288,7 @@ def test_an_answer_is_the_same_alone_and_beside_a_longer_question(hinted, tmp_pa
     assert [row["predicted"] for row in json.loads(capsys.readouterr().out)[1:]] == alone
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", DECODERS)
 def test_a_beam_of_four_decodes_a_hinted_run_row_by_row(hinted, tmp_path, name, capsys):
     from addexp.decode import decode
@@ -310,6 +313,7 @@ def test_a_beam_of_four_decodes_a_hinted_run_row_by_row(hinted, tmp_path, name, 
         assert decode(model, family, framing, problems.take([i])).answers.text[0] == together[i]
 
 
+@pytest.mark.slow
 def test_a_typed_question_too_long_for_the_hints_is_one_line_and_exit_2(hinted):
     uri, run_id = hinted["_uri"], hinted["attention"]
     result = addexp_predict(["--run", run_id, "--uri", uri, "3+4", "1234567890123456+1"])

@@ -143,6 +143,7 @@ LONGER = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(LONGER))
 def test_an_answer_is_the_same_alone_and_asked_with_longer_questions(
     trained, tmp_path, name, capsys
@@ -240,6 +241,7 @@ def test_beam_search_on_a_trained_model_is_greedy_at_width_one_and_never_worse(t
     assert (wide_score >= g_score).all()
 
 
+@pytest.mark.slow
 def test_predict_command_answers_typed_questions(trained, tmp_path):
     uri, run_id = trained["_uri"], trained["seq2seq_right_reversed_embedding"]
     result = addexp_predict(["--run", f"runs:/{run_id}/model", "--uri", uri, "3+4", " 10 + 2 "])
@@ -252,6 +254,7 @@ def test_predict_command_answers_typed_questions(trained, tmp_path):
     assert json.loads(as_json.stdout)[0]["question"] == "3+4"
 
 
+@pytest.mark.slow
 def test_predict_names_the_questions_beyond_the_training_space(trained):
     uri, run_id = trained["_uri"], trained["seq2seq_right_reversed_embedding"]
     result = addexp_predict(["--run", run_id, "--uri", uri, "3+4", "12+3", "0+5"])
@@ -261,6 +264,7 @@ def test_predict_names_the_questions_beyond_the_training_space(trained):
     assert note + "'12+3', '0+5'; their answers test generalisation." in result.stderr
 
 
+@pytest.mark.slow
 def test_predict_reads_the_store_named_by_uri_from_any_folder(trained, tmp_path):
     uri, run_id = trained["_uri"], trained["seq2seq_right_reversed_embedding"]
     result = addexp_predict(["--run", run_id, "--uri", uri, "3+4"], cwd=tmp_path)
@@ -405,6 +409,7 @@ def test_eval_refuses_keys_outside_eval_and_sets_a_fixed_layout_cannot_read(trai
     assert "reads only the fixed layout it was trained with" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_run_command_logs_every_set(tmp_path):
     result = addexp([*TINY, "eval=terms", "eval.examples=30"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import mlflow
+import pytest
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
@@ -30,6 +31,7 @@ def _inputs(run) -> dict[str, object]:
     return found
 
 
+@pytest.mark.slow
 def test_fixed_run_logs_its_three_sets_plots_and_system_metrics(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.5")
     result = addexp(

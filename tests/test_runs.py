@@ -48,6 +48,7 @@ def _wait_for_training(uri: str, process: subprocess.Popen, timeout: float = 180
     pytest.fail("no epoch was logged in time")
 
 
+@pytest.mark.slow
 def test_runs_of_a_killed_sweep_are_found_stale_left_out_and_marked(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("MLFLOW_TRACKING_URI", None)

@@ -30,6 +30,7 @@ def test_tracking_keys_cannot_be_swept(tmp_path, swept, key):
     assert not list(tmp_path.rglob("*.db"))  # refused before any store was touched
 
 
+@pytest.mark.slow
 def test_jobs_in_their_own_folders_stay_linked_and_relative_paths_mean_the_launch_folder(
     tmp_path,
 ):
@@ -62,6 +63,7 @@ def test_jobs_in_their_own_folders_stay_linked_and_relative_paths_mean_the_launc
     assert "sweep job 2 of 2: seed=2" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_broken_interpolation_is_a_config_error_and_in_a_sweep_a_failed_child(tmp_path):
     single = addexp(["train.examples=${train.exmples}"], tmp_path)
     assert single.returncode == 2
@@ -97,6 +99,7 @@ PRESETS = {
 }
 
 
+@pytest.mark.slow
 def test_a_job_whose_own_config_tracks_elsewhere_fails_loudly_in_the_parents_store(tmp_path):
     conf = tmp_path / "conf" / "experiment"
     conf.mkdir(parents=True)

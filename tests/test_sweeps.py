@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import mlflow
+import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import TINY, addexp
@@ -35,6 +36,7 @@ def test_a_failing_job_is_a_failed_child_and_the_others_go_on(tmp_path):
     assert parent["tags.sweep.best_run_id"] == by_name.loc["train.batch_size=10", "run_id"]
 
 
+@pytest.mark.slow
 def test_joblib_jobs_in_their_own_folders_share_one_store_and_match_the_basic_launcher(tmp_path):
     launch, basic = tmp_path / "joblib", tmp_path / "basic"
     launch.mkdir()
@@ -80,6 +82,7 @@ def test_joblib_jobs_in_their_own_folders_share_one_store_and_match_the_basic_la
     assert {m: joblib_run[m] for m in metrics} == {m: reference[m] for m in metrics}
 
 
+@pytest.mark.slow
 def test_optuna_search_records_failed_trials_goes_on_and_marks_the_best(tmp_path):
     # train.batch_size=0 fails validation; with the sampler's seed, trials 1 and 3 draw it
     result = addexp(
@@ -111,6 +114,7 @@ def test_optuna_search_records_failed_trials_goes_on_and_marks_the_best(tmp_path
     assert "optimization_results.yaml" in artifacts
 
 
+@pytest.mark.slow
 def test_a_search_leaves_a_presets_sweep_out_and_never_tunes_the_seed(tmp_path):
     result = addexp(
         [
@@ -138,6 +142,7 @@ def test_a_search_leaves_a_presets_sweep_out_and_never_tunes_the_seed(tmp_path):
     assert "Traceback" not in refused.stderr
 
 
+@pytest.mark.slow
 def test_comparison_of_a_sweep_prints_its_table_and_logs_it_to_the_parent(tmp_path):
     result = addexp(["-m", "seed=1,2", "train.batch_size=16,32", *FAST], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -165,6 +170,7 @@ def test_comparison_of_a_sweep_prints_its_table_and_logs_it_to_the_parent(tmp_pa
     assert logged == {"comparison/compare_test_exact_match.md", "comparison/cmp.png"}
 
 
+@pytest.mark.slow
 def test_runs_and_sweeps_log_to_a_tracking_server_and_a_stopped_one_is_reported(tmp_path):
     work = tmp_path / "work"
     work.mkdir()

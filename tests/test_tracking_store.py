@@ -75,6 +75,7 @@ def test_an_unusable_artifact_location_is_reported_before_anything_is_written(
     assert not (tmp_path / "mlflow.db").exists()
 
 
+@pytest.mark.slow
 def test_an_existing_experiments_artifact_location_is_kept_and_said(tmp_path):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     first = (tmp_path / "first").as_uri()

@@ -16,6 +16,7 @@ EPOCH_METRICS = {"train/loss", "train/accuracy", "train/learning_rate"}
 VAL_METRICS = {"val/loss", "val/accuracy", "val/exact_match"}
 
 
+@pytest.mark.slow
 def test_schedule_warmup_clipping_and_early_stopping_are_applied_and_recorded(tmp_path):
     args = [
         *TINY,
@@ -75,6 +76,7 @@ def test_new_options_are_checked_before_a_run(overrides, message):
     assert message in str(error.value)
 
 
+@pytest.mark.slow
 def test_one_fresh_fit_logs_every_epoch_with_xla_and_several_steps_per_execution(tmp_path):
     """Each epoch's metrics logged at its step, the options recorded as params and what XLA did
     as `derived.jit_compile`; the test set's overlap is the brute-force share of test questions

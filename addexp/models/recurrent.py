@@ -211,15 +211,16 @@ def for_layout(model: Any, question_steps: int, answer_steps: int, max_steps: in
     )
 
 
-_CACHE: dict[int, InferenceModels] = {}
+_CACHE: list[tuple[Any, InferenceModels]] = []  # [(model, its encoder and step)]
 
 
 def _cached(model: Any) -> InferenceModels:
-    key = id(model)
-    if key not in _CACHE:
-        _CACHE.clear()  # one model at a time: a new model is a new run
-        _CACHE[key] = inference_models(model)
-    return _CACHE[key]
+    """`inference_models(model)`, built once per model (validation decodes every epoch). One
+    model at a time, held by the cache itself: a key by `id` alone could match a twin built for
+    another layout after the first was freed at the same address."""
+    if not _CACHE or _CACHE[0][0] is not model:
+        _CACHE[:] = [(model, inference_models(model))]
+    return _CACHE[0][1]
 
 
 def encoder_states(nets: InferenceModels, questions: Any) -> list[np.ndarray]:
