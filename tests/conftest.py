@@ -5,6 +5,7 @@ Every store, Hydra output folder and model lands under pytest's tmp_path, never 
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import socket
@@ -27,6 +28,33 @@ PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
 # Small enough to train in seconds on 2 cores, big enough to go through every stage.
 TINY = ["train.epochs=2", "train.examples=64", "eval.examples=50", "eval.show=3"]
+
+
+def logged_rows(uri: str, run_id: str, artifact: str, folder: Path) -> list[dict]:
+    """The rows of a CSV artifact a run logged, downloaded into `folder`."""
+    from mlflow.tracking import MlflowClient
+
+    path = MlflowClient(uri).download_artifacts(run_id, artifact, str(folder))
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def predict_rows(uri: str, run_id: str, rows: list[dict], out: Path) -> tuple[int, list[dict]]:
+    """`addexp-predict --file` on the questions and answers of logged prediction rows, its CSV
+    written to `out`: (exit code, the rows it wrote)."""
+    from addexp import predict
+
+    questions = out.with_name(out.stem + "_questions.csv")
+    with questions.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["question", "answer"])
+        writer.writerows([r["input"], r["expected"]] for r in rows)
+    args = ["--run", run_id, "--uri", uri, "--file", str(questions), "--format", "csv"]
+    code = predict.main([*args, "--out", str(out)])
+    if code != 0:
+        return code, []
+    with out.open() as handle:
+        return code, list(csv.DictReader(handle))
 
 
 def _command(args: list[str]) -> tuple[list[str], dict[str, str]]:

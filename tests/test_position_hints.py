@@ -4,7 +4,6 @@ change nothing, tiny real trainings through `addexp` read back by `addexp-predic
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
@@ -26,7 +25,7 @@ from addexp.logged_run import open_run
 from addexp.problems import Problems, ProblemSpace, sample
 from addexp.questions import parse_questions
 from addexp.text import PADDINGS, TextFormat
-from tests.conftest import TINY, addexp, addexp_predict, compose
+from tests.conftest import TINY, addexp, addexp_predict, compose, logged_rows, predict_rows
 from tests.strategies import spaces
 
 
@@ -229,12 +228,6 @@ def hinted(tmp_path_factory) -> dict[str, str]:
     return {"_uri": uri, **ids}
 
 
-def _logged(uri: str, run_id: str, artifact: str, folder: Path) -> list[dict]:
-    path = MlflowClient(uri).download_artifacts(run_id, artifact, str(folder))
-    with open(path) as handle:
-        return list(csv.DictReader(handle))
-
-
 def _logged_json(uri: str, run_id: str, artifact: str, folder: Path) -> dict:
     return json.loads(
         Path(MlflowClient(uri).download_artifacts(run_id, artifact, str(folder))).read_text()
@@ -256,29 +249,21 @@ def test_a_hinted_run_records_its_hints_and_predict_gives_back_what_it_logged(
     if name in DECODERS:  # and the decoder reads the hint of every step it writes
         assert model.get_layer("answer_hint").output.shape[-1] == HINTS
     for artifact, prefix in [("predictions.csv", "test"), ("predictions/longer.csv", "longer")]:
-        rows = _logged(uri, run_id, artifact, tmp_path)
-        questions = tmp_path / f"{prefix}.csv"
-        with questions.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["question", "answer"])
-            writer.writerows([r["input"], r["expected"]] for r in rows)
-        out = tmp_path / f"{prefix}_out.csv"
-        args = ["--run", run_id, "--uri", uri, "--file", str(questions), "--format", "csv"]
-        assert predict.main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
-        with out.open() as handle:
-            predicted = list(csv.DictReader(handle))
+        rows = logged_rows(uri, run_id, artifact, tmp_path)
+        code, predicted = predict_rows(uri, run_id, rows, tmp_path / f"{prefix}_out.csv")
+        assert code == 0, capsys.readouterr().err
         assert [p["predicted"] for p in predicted] == [r["predicted"] for r in rows]
         exact = sum(p["correct"] == "True" for p in predicted) / len(predicted)
         assert exact == pytest.approx(run.data.metrics[f"{prefix}/exact_match"])
     if name in DECODERS:  # it writes digits, so what follows is not only END at once
-        assert any(r["predicted"] for r in _logged(uri, run_id, "predictions.csv", tmp_path))
+        assert any(r["predicted"] for r in logged_rows(uri, run_id, "predictions.csv", tmp_path))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [*DECODERS, SEQ2SEQ])
 def test_an_answer_is_the_same_alone_and_beside_a_longer_question(hinted, tmp_path, name, capsys):
     uri, run_id = hinted["_uri"], hinted[name]
-    short = [r["input"] for r in _logged(uri, run_id, "predictions.csv", tmp_path)[:4]]
+    short = [r["input"] for r in logged_rows(uri, run_id, "predictions.csv", tmp_path)[:4]]
     alone = []
     for question in short:
         assert predict.main(["--run", run_id, "--uri", uri, "--format", "json", question]) == 0
@@ -304,7 +289,7 @@ def test_a_beam_of_four_decodes_a_hinted_run_row_by_row(hinted, tmp_path, name, 
     logged = open_run(run_id, uri)
     model_cfg = OmegaConf.merge(logged.cfg.model, {"beam_width": 4})
     family, framing = bind(logged.pipeline.family, model_cfg), logged.pipeline.framing
-    questions = [r["input"] for r in _logged(uri, run_id, "predictions.csv", tmp_path)[:6]]
+    questions = [r["input"] for r in logged_rows(uri, run_id, "predictions.csv", tmp_path)[:6]]
     questions.append("98765+4321")  # beyond the trained operands: a layout of its own
     problems = parse_questions(questions, framing.alphabet.symbols, ("+",))
     model = logged.load_model()

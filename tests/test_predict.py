@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 from addexp import evaluate_run, predict
 from addexp.context import RunContext
 from addexp.run import run
-from tests.conftest import TINY, addexp, addexp_predict, compose
+from tests.conftest import TINY, addexp, addexp_predict, compose, logged_rows, predict_rows
 
 # A decoder that reads its own answers, trained tiny, ends every answer at once; this much
 # training (about 15 s more) makes it write digits, so what it writes can depend on the layout.
@@ -92,12 +92,6 @@ def trained(tmp_path_factory) -> dict[str, str]:
     return ids
 
 
-def _logged(uri: str, run_id: str, artifact: str, folder: Path) -> list[dict]:
-    path = MlflowClient(uri).download_artifacts(run_id, artifact, str(folder))
-    with open(path) as handle:
-        return list(csv.DictReader(handle))
-
-
 def _sets(name: str) -> list[tuple[str, str]]:
     """(artifact, metric prefix) of every set a run logged."""
     sets = [("predictions.csv", "test")]
@@ -113,20 +107,9 @@ def test_predict_reproduces_what_the_run_logged(trained, tmp_path, name, capsys)
     uri, run_id = trained["_uri"], trained[name]
     metrics = MlflowClient(uri).get_run(run_id).data.metrics
     for artifact, prefix in _sets(name):
-        rows = _logged(uri, run_id, artifact, tmp_path)
-        questions = tmp_path / f"{prefix}_questions.csv"
-        with questions.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["question", "answer"])
-            writer.writerows([r["input"], r["expected"]] for r in rows)
-        out = tmp_path / f"{prefix}_out.csv"
-        code = predict.main(
-            ["--run", run_id, "--uri", uri, "--file", str(questions), "--format", "csv",
-             "--out", str(out)]
-        )  # fmt: skip
+        rows = logged_rows(uri, run_id, artifact, tmp_path)
+        code, predicted = predict_rows(uri, run_id, rows, tmp_path / f"{prefix}_out.csv")
         assert code == 0, capsys.readouterr().err
-        with out.open() as handle:
-            predicted = list(csv.DictReader(handle))
         assert [p["predicted"] for p in predicted] == [r["predicted"] for r in rows]
         assert [p["correct"] for p in predicted] == [r["correct"] for r in rows]
         exact = sum(p["correct"] == "True" for p in predicted) / len(predicted)
@@ -149,7 +132,7 @@ def test_an_answer_is_the_same_alone_and_asked_with_longer_questions(
     trained, tmp_path, name, capsys
 ):
     uri, run_id = trained["_uri"], trained[name]
-    short = [r["input"] for r in _logged(uri, run_id, "predictions.csv", tmp_path)[:3]]
+    short = [r["input"] for r in logged_rows(uri, run_id, "predictions.csv", tmp_path)[:3]]
     short.append("12+7")  # just beyond the trained operands (1..10): a layout of its own
     alone = []
     for question in short:
@@ -177,7 +160,7 @@ def test_a_set_of_mixed_layouts_scores_each_question_as_it_would_alone(
 ):
     uri, run_id = trained["_uri"], trained[name]
     logged = MlflowClient(uri).get_run(run_id).data.metrics
-    rows = _logged(uri, run_id, "predictions/mixed.csv", tmp_path)
+    rows = logged_rows(uri, run_id, "predictions/mixed.csv", tmp_path)
     parts: dict[int, list[dict]] = {}
     for row in rows:
         parts.setdefault(MIXED[name](row["input"]), []).append(row)
@@ -420,7 +403,7 @@ def test_the_run_command_logs_every_set(tmp_path):
     client = MlflowClient()
     paths = {a.path for a in client.list_artifacts(run.run_id, "predictions")}
     assert paths == {"predictions/terms_plus1.csv", "predictions/terms_plus2.csv"}
-    rows = _logged(client.tracking_uri, run.run_id, "predictions/terms_plus2.csv", tmp_path)
+    rows = logged_rows(client.tracking_uri, run.run_id, "predictions/terms_plus2.csv", tmp_path)
     assert all(r["input"].count("+") == 3 for r in rows)  # 2 trained terms + 2
-    table = _logged(client.tracking_uri, run.run_id, "breakdown/terms_plus2.csv", tmp_path)
+    table = logged_rows(client.tracking_uri, run.run_id, "breakdown/terms_plus2.csv", tmp_path)
     assert {r["axis"] for r in table} == {"digits", "carries", "carry_chain"}
