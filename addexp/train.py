@@ -26,7 +26,7 @@ from addexp import problems as P
 from addexp.batches import EpochCursor, FixedSet, FreshStream, Seen, fingerprint, replay_seen
 from addexp.checkpoints import Progress
 from addexp.config import OPTIMIZERS
-from addexp.decode import decode
+from addexp.decode import PREDICT_BATCH, decode
 from addexp.evaluate import score
 from addexp.layouts import layouts_for
 from addexp.pipeline import TrainingStreams
@@ -311,6 +311,7 @@ def fit(
             initial_epoch=done,
             verbose=train_cfg.verbose,
             validation_data=None if validation is None else _arrays(framing, validation[2]),
+            validation_batch_size=PREDICT_BATCH,  # Keras's default for a dataset is 32
             shuffle=False,  # the order is the data's own (Keras would warn it ignores it)
             callbacks=callbacks,
         )
