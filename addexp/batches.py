@@ -149,13 +149,6 @@ def _concat(parts: list[Any]) -> Any:
     return np.concatenate(parts)
 
 
-def _spec(array: Any) -> Any:
-    """tf.data's signature of an array (or dict of arrays) of rows: any number of them."""
-    if isinstance(array, dict):
-        return {k: _spec(v) for k, v in array.items()}
-    return tf.TensorSpec((None, *array.shape[1:]), tf.as_dtype(array.dtype))
-
-
 class EpochBatches:
     """Batches of `batch_size` consecutive rows of epoch `epoch` (the last one may be
     smaller): `(inputs, targets)` or `(inputs, targets, sample_weights)`, inputs an array or a
