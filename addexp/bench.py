@@ -64,6 +64,7 @@ def _positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line of `addexp-bench` (see the module docstring)."""
     p = argparse.ArgumentParser(
         prog="addexp-bench",
         description="Benchmark addexp against its references and write a Markdown report.",
@@ -103,14 +104,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jit-compile",
         choices=["auto", "true", "false"],
-        help="throughput: Keras compile's jit_compile (default: as addexp compiles)",
+        help="throughput: Keras compile's jit_compile (default: as addexp compiles the config, "
+        "train.jit_compile)",
     )
     p.add_argument(
         "--steps-per-execution",
         type=_positive,
-        default=1,
-        help="throughput: Keras compile's steps_per_execution (default 1: one batch per call, "
-        "so that a step's time splits into a fixed cost and a cost per example)",
+        help="throughput: Keras compile's steps_per_execution (default 1, one batch per call, "
+        "so that a step's time splits into a fixed cost and a cost per example; an "
+        "--override throughput train.steps_per_execution=N is used when given)",
     )
     p.add_argument(
         "--scratch",
@@ -133,36 +135,55 @@ def _overrides(pairs: list[list[str]], p: argparse.ArgumentParser) -> dict[str, 
     return {name: tuple(values) for name, values in found.items()}
 
 
-def _check_overrides(overrides: dict[str, tuple[str, ...]], p: argparse.ArgumentParser) -> None:
-    """Compose every section's overrides as addexp would (no TensorFlow), so that a wrong key
-    or value stops the command in seconds, before anything is measured."""
+def _check_overrides(
+    overrides: dict[str, tuple[str, ...]], only: list[str], p: argparse.ArgumentParser
+) -> None:
+    """Compose every chosen section's overrides with each preset that section runs, as addexp
+    would (no TensorFlow), so that a wrong key or value stops the command in seconds, before
+    anything is measured."""
+    import importlib
+
     from hydra.errors import HydraException
 
     from addexp.benchmarks.setup import compose
 
-    for section, given in overrides.items():
-        try:
-            compose(["experiment=tutorial_seq2seq", *given])
-        except (HydraException, ValueError) as error:
-            message = str(error).strip().splitlines()[0]
-            p.error(f"--override {section} {' '.join(given)}: {message}")
+    for section in only:
+        given = overrides.get(section, ())
+        if not given:
+            continue
+        for preset in importlib.import_module(f"addexp.benchmarks.{section}").PRESETS:
+            try:
+                compose([f"experiment={preset}", *given])
+            except (HydraException, ValueError) as error:
+                message = str(error).strip().splitlines()[0]
+                p.error(f"--override {section} {' '.join(given)} (with {preset}): {message}")
 
 
-def _compile_options(args: argparse.Namespace) -> dict:
-    options = {}
+def _compile_options(args: argparse.Namespace, overrides: dict[str, tuple[str, ...]]) -> dict:
+    """Keras compile options of the throughput section's models: one batch per call unless
+    --steps-per-execution or an override of train.steps_per_execution says otherwise."""
+    options: dict = {}
     if args.jit_compile is not None:
         options["jit_compile"] = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+    configured = any(
+        o.startswith("train.steps_per_execution=") for o in overrides.get("throughput", ())
+    )
     if args.steps_per_execution is not None:
         options["steps_per_execution"] = args.steps_per_execution
+    elif not configured:
+        options["steps_per_execution"] = 1
     return options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Measure the chosen sections in one sitting and write the report; 0 when written, 1 when
+    a section failed (the sections measured before it go to a `.partial.md` beside the
+    report, which is left as it was), 2 for bad arguments."""
     argv = list(sys.argv[1:] if argv is None else argv)
     p = parser()
     args = p.parse_args(argv)
     overrides = _overrides(args.override, p)
-    _check_overrides(overrides, p)
+    _check_overrides(overrides, args.only, p)
     out = args.out or (
         Path(tempfile.gettempdir()) / "addexp-bench" / "benchmarks.md"
         if args.tiny
@@ -173,7 +194,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     import importlib
 
     from addexp.benchmarks import report
-    from addexp.benchmarks.measure import ProcessFailed
 
     command = shlex.join(["addexp-bench", *argv])
     started, loads = report.now(), [os.getloadavg()]
@@ -187,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             images=out.parent / "img",
             images_link="img",
             overrides=overrides,
-            compile_options=_compile_options(args),
+            compile_options=_compile_options(args, overrides),
         )
         for name in args.only:
             print(f"addexp-bench: {name} ...", file=sys.stderr, flush=True)
@@ -195,9 +215,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             module = importlib.import_module(f"addexp.benchmarks.{name}")
             try:
                 section = module.run(settings)
-            except (ProcessFailed, ValueError, FileNotFoundError) as error:
+            except (RuntimeError, ValueError, FileNotFoundError) as error:
+                partial = out.with_suffix(".partial.md")
+                if sections:
+                    partial.parent.mkdir(parents=True, exist_ok=True)
+                    head = report.header(command, commit, started, (*loads, os.getloadavg()))
+                    failed = f"**Incomplete: section {name} failed: {error}**"
+                    partial.write_text(report.document(f"{head}\n\n{failed}", sections))
+                kept = f"; the sections before it are in {partial}" if sections else ""
                 print(
-                    f"addexp-bench: section {name} failed; no report written: {error}",
+                    f"addexp-bench: section {name} failed, {out} left as it was{kept}: {error}",
                     file=sys.stderr,
                 )
                 return 1

@@ -111,9 +111,12 @@ def compile_model(model: keras.Model, framing, train_cfg) -> dict[str, str]:
 
 def learning_rate(train_cfg, epoch: int) -> float:
     """The learning rate of epoch `epoch` (0-based): a linear warm-up over
-    `train.warmup_epochs` to `train.learning_rate`, then `none` (constant), `cosine` (to 0 at
-    the last epoch; Loshchilov & Hutter 2017) or `exponential` (times `train.decay_rate` per
-    epoch). Set per epoch, as Keras's LearningRateScheduler does."""
+    `train.warmup_epochs` to `train.learning_rate` (epoch e of the warm-up at (e + 1) / (warm-up
+    + 1) of it), then `none` (constant), `cosine` (half a cosine period over the epochs after
+    the warm-up, falling towards 0, which it would reach one epoch after the last, so that no
+    epoch trains at rate 0; Loshchilov & Hutter 2017) or `exponential` (times
+    `train.decay_rate` per epoch). Set once per epoch, a staircase, as Keras's
+    LearningRateScheduler does; e.g. 3 epochs, 1 of warm-up, rate r: r/2, r, r/2."""
     base, warm, epochs = train_cfg.learning_rate, train_cfg.warmup_epochs, train_cfg.epochs
     if epoch < warm:
         return base * (epoch + 1) / (warm + 1)

@@ -4,9 +4,8 @@
 # criteria, the launcher comparison and the Optuna search. Takes about 40 minutes on 2 cores.
 set -euo pipefail
 export TF_CPP_MIN_LOG_LEVEL=3
-here=$(cd "$(dirname "$0")" && pwd)
 
-python "$here/benchmark_vs_reference.py" --seeds 1 2 3
+addexp-bench --only overhead --out benchmarks-overhead.md
 addexp -m experiment=tutorial_seq2seq,tutorial_seq2seq_2020,tutorial_mapping_lstm,tutorial_mapping_mlp \
        seed=1,2,3 tracking.experiment=presets eval.show=0
 addexp experiment=keras_addition_rnn tracking.experiment=presets eval.show=0

@@ -4,6 +4,7 @@ machine and its load)."""
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 TITLES = {
+    "presets": "## Presets:",
     "data": "## Data:",
     "throughput": "## Throughput:",
     "inference": "## Inference:",
@@ -48,6 +50,16 @@ def sections(text: str) -> dict[str, str]:
     }
 
 
+def check_numbers(found: dict[str, str]) -> None:
+    """Every section reads its numbers, and every table row holds measured numbers."""
+    for key, section in found.items():
+        assert "**What this means.**" in section, key
+        for table in tables(section):
+            assert table, key
+            for row in table:  # every row holds measured numbers beside its label
+                assert any(NUMBER.fullmatch(c.split(" ")[0]) for c in row[1:]), (key, row)
+
+
 @pytest.mark.slow
 def test_tiny_report_has_every_chosen_section_with_numbers(tmp_path):
     out = tmp_path / "report" / "benchmarks.md"
@@ -60,19 +72,36 @@ def test_tiny_report_has_every_chosen_section_with_numbers(tmp_path):
     assert "**Smoke test (`--tiny`)" in text  # never to be read as a benchmark
     found = sections(text)
     assert set(found) == {"data", "throughput", "tracking"}  # and only the chosen ones
-    for key, section in found.items():
-        assert "**What this means.**" in section, key
-        for table in tables(section):
-            assert table, key
-            for row in table:  # every row holds measured numbers beside its label
-                assert any(NUMBER.fullmatch(c.split(" ")[0]) for c in row[1:]), (key, row)
+    check_numbers(found)
     data_rows = tables(found["data"])[0]
     assert len(data_rows) == 3 and all(r[-1].endswith("x") for r in data_rows)
     throughput = tables(found["throughput"])
     assert {r[1] for r in throughput[0]} == {"32", "128"}
     assert [r[1] for r in throughput[1]] == ["1.71 M", "6.19 M"]  # FLOPs per example
-    assert tables(found["tracking"])[0][0][0] == "whole process (start to exit)"
+    assert [r[0] for r in tables(found["tracking"])[0][:2]] == [
+        "whole process (start to exit)",
+        "the same run without the sampler",
+    ]
     assert list(tmp_path.iterdir()) == [tmp_path / "report"]  # scratch went elsewhere
+
+
+@pytest.mark.slow
+def test_tiny_report_of_the_sections_that_run_whole_processes(tmp_path):
+    """Overhead, presets, inference and memory: whole addexp, reference and predict processes."""
+    out = tmp_path / "benchmarks.md"
+    only = "overhead,presets,inference,memory"
+    result = bench(["--tiny", "--only", only, "--out", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = out.read_text()
+    found = sections(text)
+    assert set(found) == set(only.split(","))
+    check_numbers(found)
+    assert [r[0] for r in tables(found["presets"])[0]] == ["`tutorial_seq2seq`", "`fast_tutorial`"]
+    assert text.count("; targets: at most 0.2x the time ") == 2  # a verdict for each pair
+    assert "target at most 1.1x: " in found["overhead"]
+    sizes = [r[0] for r in tables(found["memory"])[0]]
+    assert sizes == ["1,000", "20,000"]  # the larger spans several chunks of the stream
+    assert (tmp_path / "img" / "bench_memory.png").stat().st_size > 0
 
 
 def test_a_tiny_data_report_is_written_whole(tmp_path):
@@ -93,7 +122,11 @@ def test_a_tiny_data_report_is_written_whole(tmp_path):
         (["--only", "data,speed"], "speed: --only takes a comma-separated list of"),
         (["--override", "disk", "train.epochs=2"], "--override disk: the section must be"),
         (["--override", "memory", "train.epochs"], "the override must be KEY=VALUE"),
-        (["--override", "all", "train.epoch=2"], "--override overhead train.epoch=2:"),
+        (["--override", "all", "train.epoch=2"], "--override overhead train.epoch=2 (with"),
+        (  # right for the published preset, wrong for the fast one: every preset is checked
+            ["--only", "presets", "--override", "presets", "model.encoder_units=[8]"],
+            "--override presets model.encoder_units=[8] (with fast_tutorial):",
+        ),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(tmp_path, args, message):
@@ -109,3 +142,57 @@ def test_batch_sizes_slower_than_a_smaller_batch_are_named():
     assert dips({32: 1.0, 128: 3.0, 512: 2.0, 1024: 2.5, 4096: 4.0}) == [512, 1024]
     assert irregular({"tutorial": {32: 1.0, 128: 2.0, 512: 3.0}}) == ""
     assert "the tutorial model at batch 512" in irregular({"tutorial": {128: 2.0, 512: 1.0}})
+
+
+def test_a_child_writing_much_output_is_timed_to_its_end(tmp_path):
+    """Output goes to files, not pipes: a child writing far more than a pipe holds never
+    blocks, and its whole output comes back."""
+    from addexp.benchmarks.measure import ProcessFailed, run_process
+
+    code = "import sys; sys.stdout.write('x' * 2_000_000); sys.stderr.write('y' * 500_000)"
+    finished = run_process([sys.executable, "-c", code], tmp_path, timeout=60)
+    assert (len(finished.stdout), len(finished.stderr)) == (2_000_000, 500_000)
+    assert finished.returncode == 0 and finished.peak_rss > 0
+    with pytest.raises(ProcessFailed, match="ran past 1 s and was killed"):
+        run_process([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path, timeout=1)
+    with pytest.raises(ProcessFailed, match="exited with status 3:\nboom"):
+        code = "import sys; sys.stderr.write('boom'); sys.exit(3)"
+        run_process([sys.executable, "-c", code], tmp_path)
+
+
+def test_a_seed_that_never_reaches_the_target_is_counted_not_averaged():
+    from addexp.benchmarks.measure import Stat
+    from addexp.benchmarks.presets import _first_cell, verdict
+
+    nan = math.nan
+    held_out = Stat((0.995, 0.98, 0.996))
+    assert _first_cell(Stat((9.0, nan, 11.0)), held_out) == "10 (9-11); 1 of 3 seeds never"
+    assert _first_cell(Stat((nan, nan, nan)), held_out) == "never (3 seeds)"
+    assert _first_cell(Stat((nan,) * 3), Stat((nan,) * 3)) == "-"  # no validation set
+    fast = {
+        "val_last": held_out,
+        "val_last3_min": Stat((0.992, 0.97, 0.994)),
+        "exact": Stat((0.9, 0.9, 0.9)),
+    }
+    assert verdict(0.15, fast) == (
+        "targets: at most 0.2x the time met, median held-out exact match >= 0.99 met, "
+        "each of the last 3 epochs >= 0.99 NOT met"
+    )
+    fresh = {"val_last": Stat((nan,) * 3), "exact": Stat((0.991, 0.99, 1.0))}
+    assert verdict(0.25, fresh) == (
+        "targets: at most 0.2x the time NOT met, median test exact match >= 0.99 met"
+    )
+
+
+def test_throughput_runs_one_batch_per_call_unless_told_otherwise():
+    from addexp.bench import _compile_options, parser
+
+    def options(*argv: str, overrides: tuple[str, ...] = ()) -> dict:
+        return _compile_options(parser().parse_args(list(argv)), {"throughput": overrides})
+
+    assert options() == {"steps_per_execution": 1}
+    assert options("--steps-per-execution", "8", "--jit-compile", "true") == {
+        "steps_per_execution": 8,
+        "jit_compile": True,
+    }
+    assert options(overrides=("train.steps_per_execution=4",)) == {}  # the config's own

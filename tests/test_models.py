@@ -242,3 +242,44 @@ def test_decoding_never_serves_one_models_decoder_for_another():
         recurrent._cached(model).encoder.input.shape[1]
         == model.get_layer("question").output.shape[1]
     )
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["model=teacher_forcing", "model.cell=gru", "encoding.masking=true"],
+        ["model=teacher_forcing", "model.cell=simple_rnn", "model.units=[8,8]"],
+        ["model=attention", "model.bidirectional=true"],
+        ["model=attention", "encoding.masking=true", "model.bidirectional=true"],
+        ["model=attention", "model.attention=dot", "encoding=embedding", "encoding.masking=true"],
+        ["model=attention", "model.cell=gru", "encoding.masking=true", "model.units=[8,8]"],
+    ],
+    ids=[
+        "gru_masked",
+        "simple_rnn_stacked",
+        "attention_bi",
+        "attention_bi_masked",
+        "dot_embedding_masked",
+        "attention_gru_stacked_masked",
+    ],
+)
+def test_the_one_step_decoder_computes_what_the_training_model_computes(overrides):
+    """Decoding runs the trained layers one step at a time: fed the true previous symbols
+    (teacher forcing), the encoder and one-step decoder give, at every step, the distribution
+    the training model gives, also where padded question steps are masked (the attention then
+    never looks at them, in training or decoding)."""
+    from addexp.models import recurrent
+
+    units = [] if any(o.startswith("model.units=") for o in overrides) else ["model.units=[8]"]
+    space, framing, model = _built(["data.largest=999", *units, *overrides])
+    assert len([n for n in (layer.name for layer in model.layers) if n.startswith("decoder_")]) \
+        == (2 if units == [] else 1)  # fmt: skip
+    problems = sample(space, 48, np.random.default_rng(0))
+    x = framing.inputs(problems)
+    want = model.predict(x, verbose=0)
+    nets = recurrent.inference_models(model)
+    state = recurrent.start_state(nets, x["question"], None)
+    for t in range(want.shape[1]):
+        outputs = nets.step.predict_on_batch(nets.step_inputs(x["answer_in"][:, t], state))
+        np.testing.assert_allclose(outputs[0][:, 0, :], want[:, t, :], atol=1e-5)
+        state = nets.next_state(state, outputs)

@@ -20,6 +20,8 @@ from addexp.benchmarks.settings import Settings
 from addexp.benchmarks.setup import compose
 from addexp.benchmarks.tutorial_data import ALPHABET, generate_data
 
+PRESETS = ("tutorial_seq2seq",)  # the presets this section runs (overrides are checked with each)
+
 # (label, largest operand, problems per measurement: full, tiny)
 CASES = (
     ("the tutorial's: 2 terms in 1..10", 10, 100_000, 2_000),
@@ -115,8 +117,8 @@ def run(settings: Settings) -> Section:
         "padding, indexing and one-hot stay whole-array. "
         f"For the tutorial's own run ({tutorial_run:,} problems in all) that is "
         f"{tutorial_run / first[0]:.2f} s with the loops against {tutorial_run / first[1]:.3f} s "
-        "with addexp, next to about half a minute of training: data preparation never limits "
-        "the tutorial. It matters for large fresh epochs (the memory section trains on up to "
-        "a million problems per epoch) and for long operands."
+        "with addexp, against the training loop the overhead section times: data preparation "
+        "is not what limits the tutorial. It matters for large fresh epochs (the memory "
+        "section trains on up to a million problems per epoch) and for long operands."
     )
     return Section("data", "Data: sampling, rendering and encoding", method, [table], meaning)

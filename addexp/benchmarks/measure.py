@@ -14,6 +14,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,7 +79,8 @@ class Finished:
 
 
 class ProcessFailed(RuntimeError):
-    """A measured command exited with a non-zero status (message: command and its stderr)."""
+    """A measured command exited with a non-zero status or ran past its time limit (message:
+    the command and the end of its stderr)."""
 
 
 def child_env() -> dict[str, str]:
@@ -112,35 +114,35 @@ def _tree_rss(process: psutil.Process) -> int:
 
 def run_process(command: Sequence[str], cwd: Path, timeout: float = 3600) -> Finished:
     """Run `command` in `cwd` to its end; wall time from start to exit, with the tree's
-    resident memory sampled every RSS_SAMPLE_SECONDS. Raises ProcessFailed on a non-zero exit
-    and subprocess.TimeoutExpired (after killing it) past `timeout` seconds."""
-    start = time.perf_counter()
-    popen = subprocess.Popen(
-        list(command),
-        cwd=cwd,
-        env=child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0
-    try:
-        process = psutil.Process(popen.pid)
-        while True:
-            with contextlib.suppress(psutil.Error):
-                peak = max(peak, _tree_rss(process))
-            try:  # returns as soon as the child exits: no sampling delay in its wall time
-                popen.wait(timeout=RSS_SAMPLE_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                if time.perf_counter() - start > timeout:
-                    popen.kill()
-                    popen.communicate()
-                    raise subprocess.TimeoutExpired(list(command), timeout) from None
-    except psutil.NoSuchProcess:  # gone before the first sample
-        popen.wait()
-    stdout, stderr = popen.communicate()
-    seconds = time.perf_counter() - start
+    resident memory sampled every RSS_SAMPLE_SECONDS. Its output goes to temporary files, not
+    pipes, so a child that writes much can never block on a full pipe while it is timed.
+    Raises ProcessFailed on a non-zero exit, and ProcessFailed (after killing it) past
+    `timeout` seconds."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        popen = subprocess.Popen(list(command), cwd=cwd, env=child_env(), stdout=out, stderr=err)
+        peak = 0
+        try:
+            process = psutil.Process(popen.pid)
+            while True:
+                with contextlib.suppress(psutil.Error):
+                    peak = max(peak, _tree_rss(process))
+                try:  # returns as soon as the child exits: no sampling delay in its wall time
+                    popen.wait(timeout=RSS_SAMPLE_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.perf_counter() - start > timeout:
+                        popen.kill()
+                        popen.wait()
+                        raise ProcessFailed(
+                            f"{' '.join(command)} ran past {timeout:.0f} s and was killed"
+                        ) from None
+        except psutil.NoSuchProcess:  # gone before the first sample
+            popen.wait()
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if popen.returncode != 0:
         raise ProcessFailed(
             f"{' '.join(command)} exited with status {popen.returncode}:\n{stderr[-3000:]}"

@@ -11,8 +11,11 @@ apart: it does not hold up the run, though it shares the cores. Sampling instead
 MLflow's functions, because a run reaches MLflow through many doors (fluent API, client, dataset
 classes, model flavours, context managers) and a wrapper misses the ones it does not know; and
 instead of cProfile, because tracing every Python call would slow MLflow's pure-Python code far
-more than TensorFlow's kernels and inflate MLflow's share. The statistical error is about one
-sample (5 ms) per stretch of MLflow work. The result (seconds) goes to OUT.json.
+more than TensorFlow's kernels and inflate MLflow's share. Time is booked to what the sampler
+sees on waking, so a stretch of MLflow work is placed to within about one sample (5 ms), more
+when a call holds the interpreter for longer than a sample without releasing it; the tracking
+section alternates with unsampled runs to show the sampler's own cost. The result (seconds)
+goes to OUT.json.
 """
 
 from __future__ import annotations

@@ -116,9 +116,9 @@ def header(
             "# Benchmarks",
             "Every comparison below ran in one sitting on the machine described here, its sides "
             "alternating (A, B, A, B, ...) so that background load falls on both alike; each "
-            "cell is the median of the repeats with the range (min-max) in brackets. This "
-            "machine is shared with other people's work: the load average shows how busy it "
-            "was, and the ranges show how much that moved the numbers. Regenerate this file "
+            "cell is the median of the repeats with the range (min-max) in brackets. Other work "
+            "on the machine slows either side: the load average shows how busy it was, and the "
+            "ranges show how much that moved the numbers. Regenerate this file "
             "with the command below (`addexp-bench --help` for the options).",
             table,
         ]

@@ -48,7 +48,8 @@ class Built:
 def build(overrides: Sequence[str], compile_options: dict[str, Any] | None = None) -> Built:
     """Config, pipeline and model of `addexp OVERRIDES`, compiled as a run compiles it
     (`addexp.train.compile_model`); `compile_options` (`jit_compile`, `steps_per_execution`)
-    are then given to Keras's `compile` on top, with the same optimizer, loss and metrics."""
+    then replace those options in a second Keras `compile` with the same optimizer, loss,
+    metrics and the options not given (as the run compiled them)."""
     from addexp.models import build_model
     from addexp.pipeline import build_pipeline
     from addexp.train import compile_model
@@ -63,6 +64,10 @@ def build(overrides: Sequence[str], compile_options: dict[str, Any] | None = Non
             optimizer=model.optimizer,
             loss=framing.loss,
             weighted_metrics=list(framing.metrics),  # with the loss's sample weights
-            **compile_options,
+            **{
+                "jit_compile": model.jit_compile,
+                "steps_per_execution": model.steps_per_execution,
+                **compile_options,
+            },
         )
     return Built(cfg, pipeline, model)

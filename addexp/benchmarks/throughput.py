@@ -2,10 +2,11 @@
 against the arithmetic ceiling of this machine.
 
 Both models are built and compiled by addexp from their presets (`setup.build`) and trained with
-`model.fit` on addexp's own arrays, one call per measurement as a run makes one per epoch
-(batches in order, no shuffling, no validation). The first fit at every batch size (tracing the
-train step) is left out. The ceiling is `flops.matmul_gflops` measured in the same sitting,
-alternating with the models, divided by `flops.training_flops` of each model.
+`model.fit` on addexp's own arrays, one call per measurement (batches in order, no shuffling, no
+validation; a run makes one call for all its epochs, fed by a tf.data stream). The first fit at
+every batch size (tracing the train step) is left out. The ceiling is `flops.matmul_gflops`
+measured in the same sitting, alternating with the models, divided by `flops.training_flops` of
+each model.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from addexp.benchmarks.settings import Settings
 from addexp.benchmarks.setup import Built, build
 
 MODELS = (("tutorial", "tutorial_seq2seq"), ("Keras example", "keras_addition_rnn"))
+PRESETS = tuple(preset for _, preset in MODELS)  # overrides are checked with each
 BATCHES = (32, 128, 512, 1024, 4096)
 TINY_BATCHES = (32, 128)
 NOISY = (
@@ -166,16 +168,18 @@ def run(settings: Settings) -> Section:
     )
     some = next(iter(models.values())).model
     method = (
-        "Training examples per second of `model.fit` (one call per measurement, whole batches, "
-        "no shuffling; the first fit at each batch size, which traces the train step, is left "
-        "out; the cost of starting a fit call, tens of milliseconds, is in, as in every "
-        "epoch of a run), for the tutorial's model (`experiment=tutorial_seq2seq`) and the Keras "
-        "example's (`experiment=keras_addition_rnn`), each built and compiled by addexp "
-        f"(Keras `jit_compile={some.jit_compile}`, `steps_per_execution="
-        f"{some.steps_per_execution}`), fed addexp's one-hot arrays. The ceiling is the float32 "
-        "matmul rate of TensorFlow on all cores (2048 x 2048 products), measured between the "
-        "model measurements, divided by the training FLOPs per example counted from the layer "
-        "sizes: LSTM 2 x 4 x units x (inputs + units) per step, Dense 2 x inputs x units per "
+        "Training examples per second of `model.fit` on arrays (one call per measurement, "
+        "whole batches, no shuffling; the first fit at each batch size, which traces the train "
+        "step, is left out; the cost of starting a fit call, tens of milliseconds, is in, "
+        "where a run pays it once for all its epochs), for the tutorial's model "
+        "(`experiment=tutorial_seq2seq`) and the Keras example's "
+        "(`experiment=keras_addition_rnn`), each built and compiled by addexp (Keras "
+        f"`jit_compile={some.jit_compile}`, `steps_per_execution={some.steps_per_execution}`: "
+        "one batch per call unless the command says otherwise, so that the line below can "
+        "split a step), fed addexp's one-hot arrays. The ceiling is the float32 matmul rate of "
+        "TensorFlow on all cores (2048 x 2048 products), measured between the model "
+        "measurements, divided by the training FLOPs per example counted from the layer sizes: "
+        "LSTM 2 x 4 x units x (inputs + units) per step, Dense 2 x inputs x units per "
         "position, times 3 for forward and backward (`addexp/benchmarks/flops.py`). The line "
         "splits a step's time into a fixed cost and a cost per example, step time = fixed + "
         "batch x per example, through the median step times of the smallest and the largest "
@@ -185,12 +189,12 @@ def run(settings: Settings) -> Section:
     tut_fixed, tut_per = fits["tutorial"]
     tut_rate_small = result[f"tutorial@{batches[0]}"]["rate"].median
     tut_rate_big = result[f"tutorial@{batches[-1]}"]["rate"].median
-    keras_share = (
-        100
-        * result[f"Keras example@{batches[-1]}"]["rate"].median
-        * flops["Keras example"]
-        / (ceiling.median * 1e9)
-    )
+    keras_rates = {b: result[f"Keras example@{b}"]["rate"].median for b in batches}
+    keras_best = max(keras_rates, key=keras_rates.get)
+    keras_share = 100 * keras_rates[keras_best] * flops["Keras example"] / (ceiling.median * 1e9)
+    tut_share_big = 100 * tut_rate_big * flops["tutorial"] / (ceiling.median * 1e9)
+    line_share = 100 * flops["tutorial"] / max(tut_per, 1e-12) / (ceiling.median * 1e9)
+    far = "well below" if line_share < 50 else "within reach of"
     split = (
         "The line through the step times says where the time goes: a fixed "
         f"{1000 * tut_fixed:.2f} ms per step whatever the batch (Keras's train step in Python, "
@@ -198,8 +202,9 @@ def run(settings: Settings) -> Section:
         f"update) plus {1e6 * tut_per:.1f} µs per example, an arithmetic rate of "
         f"{flops['tutorial'] / max(tut_per, 1e-12) / 1e9:.1f} GFLOP/s: the recurrent products "
         "are (batch x (inputs + units)) by ((inputs + units) x 4 units) matrices done one time "
-        "step after another, far smaller and more memory-bound than a 2048 x 2048 matmul, so "
-        "even large batches stay well below the ceiling. At the tutorial's own batch size of "
+        "step after another, smaller and more memory-bound than a 2048 x 2048 matmul: "
+        f"{line_share:.0f}% of the ceiling, so large batches of this model stay {far} it. "
+        "At the tutorial's own batch size of "
         f"{TUTORIAL_BATCH} the same line predicts {{rate:,.0f}} examples/s: {{share:.0f}}% of "
         "each step is arithmetic and the rest per-step overhead, which is why the tutorial's "
         "run is bound by steps, not by FLOPs, and why fewer, larger steps "
@@ -218,9 +223,10 @@ def run(settings: Settings) -> Section:
         f"model ({flops['tutorial'] / 1e6:.2f} MFLOP each). At batch {batches[0]} the "
         f"tutorial model trains {tut_rate_small:,.0f} examples/s "
         f"({100 * tut_rate_small * flops['tutorial'] / ceiling.median / 1e9:.1f}% of it); at "
-        f"batch {batches[-1]}, {tut_rate_big:,.0f} "
-        f"({100 * tut_rate_big * flops['tutorial'] / ceiling.median / 1e9:.1f}%); the Keras "
-        f"example's larger LSTMs get closer ({keras_share:.0f}% at batch {batches[-1]}). "
+        f"batch {batches[-1]}, {tut_rate_big:,.0f} ({tut_share_big:.1f}%). The Keras "
+        f"example's model ({flops['Keras example'] / 1e6:.2f} MFLOP each, LSTMs of 128) is "
+        f"fastest at batch {keras_best}: {keras_rates[keras_best]:,.0f} examples/s, "
+        f"{keras_share:.0f}% of the ceiling. "
         + split
         + irregular(
             {label: {b: result[f"{label}@{b}"]["rate"].median for b in batches} for label in models}

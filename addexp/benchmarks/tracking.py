@@ -12,9 +12,11 @@ import statistics
 import sys
 from collections import defaultdict
 
-from addexp.benchmarks.measure import Stat, alternate, latest_run, run_process
+from addexp.benchmarks.measure import Stat, alternate, console_script, latest_run, run_process
 from addexp.benchmarks.report import Section, Table
 from addexp.benchmarks.settings import Settings
+
+PRESETS = ("tutorial_seq2seq",)  # the default experiment, which this section runs
 
 TINY = ["train.epochs=2", "train.examples=200", "eval.examples=50"]
 TOP_ENTRIES = 8
@@ -31,18 +33,20 @@ def run(settings: Settings) -> Section:
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     entries: dict[str, list[float]] = defaultdict(list)
 
+    overrides = [
+        f"tracking.uri={uri}",
+        "eval.show=0",
+        *settings.size([], TINY),
+        *settings.extra("tracking"),
+    ]
+
+    def plain(_: int) -> dict[str, float]:
+        """The same run without the sampler: what sampling itself costs."""
+        return {"process": run_process([*console_script("addexp"), *overrides], folder).seconds}
+
     def once(repeat: int) -> dict[str, float]:
         out = folder / f"share-{repeat}.json"
-        command = [
-            sys.executable,
-            "-m",
-            "addexp.benchmarks.mlflow_share",
-            str(out),
-            f"tracking.uri={uri}",
-            "eval.show=0",
-            *settings.size([], TINY),
-            *settings.extra("tracking"),
-        ]
+        command = [sys.executable, "-m", "addexp.benchmarks.mlflow_share", str(out), *overrides]
         finished = run_process(command, folder)
         share = json.loads(out.read_text())
         for name, seconds in share["entries"].items():
@@ -52,12 +56,14 @@ def run(settings: Settings) -> Section:
         return {
             "process": finished.seconds,
             "train": run.data.metrics["train/seconds"],
+            "epochs": run.data.metrics["train/epochs_trained"],
             "calls": main.get("mlflow calls", 0.0),
             "import": main.get("mlflow import", 0.0),
             "background": share["background"],
         }
 
-    result = alternate({"run": once}, settings.repeats)["run"]
+    both = alternate({"run": once, "plain": plain}, settings.repeats)
+    result, unsampled = both["run"], both["plain"]["process"]
     process = result["process"]
 
     def share(key: str) -> str:
@@ -69,6 +75,7 @@ def run(settings: Settings) -> Section:
         ["", "seconds", "share of the process"],
         [
             ["whole process (start to exit)", process.text(".1f"), "100%"],
+            ["the same run without the sampler", unsampled.text(".1f"), "-"],
             ["training loop (`train/seconds`)", result["train"].text(".1f"), share("train")],
             ["in MLflow calls (main thread)", result["calls"].text(".2f"), share("calls")],
             ["importing MLflow (main thread)", result["import"].text(".2f"), share("import")],
@@ -92,8 +99,9 @@ def run(settings: Settings) -> Section:
     biggest = ", ".join(f"`{name}` {seconds:.2f} s" for name, seconds in ranked(medians, 3))
     logging = sum(s for name, s in medians.items() if any(w in name for w in LOGGING))
     method = (
-        "`addexp` with the default experiment (the tutorial: 30 epochs, each logging its "
-        "metrics and checkpoint) in a child process, under `python -m "
+        "`addexp` with the default experiment (the tutorial: "
+        f"{result['epochs'].median:.0f} epochs, each logging its metrics and checkpoint; extra "
+        f"overrides: {' '.join(overrides[2:]) or 'none'}) in a child process, under `python -m "
         "addexp.benchmarks.mlflow_share`: a thread samples every Python stack each 5 ms and "
         "books the time since its last look to MLflow when any frame of the main thread is in "
         "the `mlflow` package (a call into MLflow and everything it calls: SQLAlchemy, pandas, "
@@ -104,9 +112,16 @@ def run(settings: Settings) -> Section:
         "pure-Python MLflow far more than TensorFlow's kernels and so inflates MLflow's share. "
         "All repeats log to one temporary SQLite store, which the first run creates (MLflow "
         "builds its schema then, which shows in the maxima); the second table gives, for the "
-        "MLflow functions addexp entered, the median over repeats of the time spent in them."
+        "MLflow functions addexp entered, the median over repeats of the time spent in them. "
+        "Each sampled run alternates with the same run without the sampler, whose whole "
+        "process time shows what sampling itself costs (a sample holds the interpreter while "
+        "it walks the stacks). Time is booked to what the sampler sees when it wakes, so a "
+        "stretch is placed to within about a sample, more when a call holds the interpreter "
+        "for longer than a sample without releasing it."
     )
     meaning = (
+        f"Sampling made the run {whole - unsampled.median:+.1f} s longer ({whole:.1f} s "
+        f"against {unsampled.median:.1f} s, medians). "
         f"A run of the tutorial spends {calls:.1f} s of its {whole:.1f} s in MLflow calls "
         f"({100 * calls / whole:.0f}%, median) and {result['import'].median:.1f} s importing "
         f"MLflow. The biggest items: {biggest}. Logging metrics, params, dicts and artifacts "

@@ -129,10 +129,11 @@ class InferenceModels:
     example's LSTM(128) decoder at 1,024 rows per step (same answers). The step writes
     probabilities (n, 1, symbols) and the new states."""
 
-    encoder: Any  # question -> [memory,] state, state, ...
-    step: Any  # [symbol (n, 1), [hint (n, 1, hints),] [memory,] state, ...] -> [probs, state, ...]
+    encoder: Any  # question -> [memory, [memory mask,]] state, state, ...
+    step: Any  # [symbol (n, 1), [hint (n, 1, hints),] [memory, [mask,]] state, ...] -> [probs, ...]
     attention: Any  # the step's inputs -> attention scores (n, 1, steps), or None
     hints: int = 0  # position hints the step reads; 0: none
+    masked: bool = False  # the memory goes with its mask (n, steps) bool: padding is not attended
 
     def step_inputs(self, tokens: np.ndarray, state: list[np.ndarray]) -> list[np.ndarray]:
         """The one-step decoder's inputs for previous symbols (n,) and the decoding `state`
@@ -146,20 +147,54 @@ class InferenceModels:
         recurrent states) are `outputs`: hints advanced by one, the memory as it was."""
         carried = [state[0] + 1] if self.hints else []
         kept = 1 if self.hints else 0
-        memory = state[kept : kept + 1] if self.attention is not None else []
+        held = (2 if self.masked else 1) if self.attention is not None else 0
+        memory = state[kept : kept + held]
         return [*carried, *memory, *outputs[1:]]
 
 
+def _question_mask(model: Any) -> Any:
+    """(batch, steps) bool, the question steps the training model's mask keeps (the
+    `masking` layer's rule, or the `embedding` layer's index 0), as a symbolic tensor of its
+    question input; None when the model masks nothing. Written out because a functional
+    model's mask is not one of its layers' outputs."""
+    from keras import ops
+
+    question = model.get_layer("question").output
+    names = {layer.name for layer in model.layers}
+    if "masking" in names:
+        value = model.get_layer("masking").mask_value
+        return ops.any(ops.not_equal(question, value), axis=-1)
+    if "embedding" in names and model.get_layer("embedding").mask_zero:
+        return ops.not_equal(question, 0)
+    return None
+
+
+def _state_order(name: str) -> tuple[int, int]:
+    """`encoder_<layer>_state_<j>` by layer, then state, as numbers (layer 10 after 9)."""
+    layer, _, state = name.removeprefix("encoder_").partition("_state_")
+    return int(layer), int(state)
+
+
 def inference_models(model: Any) -> InferenceModels:
-    """Encoder and one-step decoder built from `model`'s layers (by name)."""
+    """Encoder and one-step decoder built from `model`'s layers (by name: `question`,
+    `encoder_<i>_state_<j>`, `decoder_<i>`, `answer_embedding`, `answer`, and `attention`,
+    `encoder_outputs`, `answer_with_hint` where present, as `build` names them). With attention
+    over a masked question the encoder also returns the mask, and every step gives it to the
+    attention layer as its value mask, as the training model's mask propagation does. Raises
+    ValueError (Keras's) for a model lacking those layers."""
     import keras
     from keras import layers
 
     names = {layer.name for layer in model.layers}
     depth = sum(1 for n in names if n.startswith("decoder_"))
-    state_names = sorted(n for n in names if n.startswith("encoder_") and "_state_" in n)
+    state_names = sorted(
+        (n for n in names if n.startswith("encoder_") and "_state_" in n), key=_state_order
+    )
     with_memory = "attention" in names
     memory = [model.get_layer("encoder_outputs").output] if with_memory else []
+    mask = _question_mask(model) if with_memory else None
+    if mask is not None:
+        memory.append(mask)
     encoder = keras.Model(
         model.get_layer("question").output,
         memory + [model.get_layer(n).output for n in state_names],
@@ -168,6 +203,8 @@ def inference_models(model: Any) -> InferenceModels:
     hints = model.get_layer("answer_hint").output.shape[-1] if "answer_hint" in names else 0
     hint_in = [keras.Input(shape=(1, hints), name="hint")] if hints else []
     memory_in = [keras.Input(shape=memory[0].shape[1:], name="memory")] if with_memory else []
+    if mask is not None:
+        memory_in.append(keras.Input(shape=mask.shape[1:], dtype="bool", name="memory_mask"))
     state_inputs = [keras.Input(shape=model.get_layer(n).output.shape[1:]) for n in state_names]
     per_layer = len(state_inputs) // depth
     y = model.get_layer("answer_embedding")(symbol)
@@ -183,12 +220,15 @@ def inference_models(model: Any) -> InferenceModels:
     attention = None
     if with_memory:
         context, scores = model.get_layer("attention")(
-            [y, memory_in[0]], return_attention_scores=True
+            [y, memory_in[0]],
+            mask=[None, memory_in[1] if mask is not None else None],
+            return_attention_scores=True,
         )
         y = layers.Concatenate()([y, context])
         attention = keras.Model(inputs, scores)
     probs = model.get_layer("answer")(y)
-    return InferenceModels(encoder, keras.Model(inputs, [probs, *new_states]), attention, hints)
+    step = keras.Model(inputs, [probs, *new_states])
+    return InferenceModels(encoder, step, attention, hints, masked=mask is not None)
 
 
 def for_layout(model: Any, question_steps: int, answer_steps: int, max_steps: int) -> Any:
