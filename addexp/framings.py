@@ -243,6 +243,9 @@ class AutoregressiveFraming(Seq2SeqFraming):
         return self.alphabet.to_indices(chars)
 
     def inputs(self, problems: Problems) -> dict[str, np.ndarray]:
+        """Teacher forcing's inputs: `question` as `Seq2SeqFraming.inputs` gives it (with its
+        hints), `answer_in` (n, answer_width + 1) int32, START then the answer's tokens but the
+        last, and with position hints `answer_hint` (n, answer_width + 1, position_hints)."""
         tokens = self.answer_tokens(problems)
         start = np.full((len(tokens), 1), self.alphabet.symbols.index(START), np.int32)
         question, offsets = self._questions(problems)
@@ -264,6 +267,7 @@ class AutoregressiveFraming(Seq2SeqFraming):
         return self._tags(problems, self.text_format.questions(problems))[1]
 
     def targets(self, problems: Problems) -> np.ndarray:
+        """(n, answer_width + 1, symbols) float32 one-hot: the answer, END, padding."""
         return self.alphabet.one_hot(self.answer_tokens(problems))
 
     def sample_weights(self, problems: Problems) -> np.ndarray:
@@ -324,6 +328,8 @@ class AlignedFraming(Seq2SeqFraming):
         return digits[..., ::-1].astype(np.int64)
 
     def inputs(self, problems: Problems) -> np.ndarray:
+        """(n, places, slots * 10) float32: at step i the one-hot digit of place 10**i of every
+        operand slot in turn (all zeros where a term or a digit is absent)."""
         operands = np.where(problems.operands == MISSING, 0, problems.operands)
         digits = self._places(operands)  # (n, terms, steps)
         terms = self.slots
@@ -333,17 +339,23 @@ class AlignedFraming(Seq2SeqFraming):
         return vectors.transpose(0, 2, 1, 3).reshape(len(problems), self.steps, terms * 10)
 
     def targets(self, problems: Problems) -> np.ndarray:
+        """(n, places, 10) float32 one-hot: the answer's digit of each place, least first."""
         return one_hot(self._places(problems.targets), 10)
 
     def sample_weights(self, problems: Problems) -> None:
         return None
 
     def answers(self, outputs: np.ndarray) -> Answers:
+        """(n, places, 10) softmax outputs, least significant place first -> answers laid
+        out as text. A row with any NaN or infinite output is no answer: written as '?' and
+        invalid, as in the other framings."""
         digits = argmax_indices(outputs)[:, ::-1]  # most significant first
         text = join_rows(np.array(list(DIGITS), dtype="<U1")[digits])
         text = np.strings.lstrip(text, "0")
         text = np.where(np.strings.str_len(text) == 0, "0", text)
         laid_out = self.text_format.answers(text)
+        finite = np.isfinite(outputs).all(axis=(1, 2))
+        laid_out = np.where(finite[:, None], laid_out, NO_ANSWER)
         values, valid = parse_integers(join_rows(laid_out))
         return Answers(laid_out, values, valid)
 
@@ -415,9 +427,17 @@ def make_framing(cfg, family, space: ProblemSpace, eval_spaces: list[ProblemSpac
         scale = float(space.max_terms * space.max_value)
         return MappingFraming(text_format, space.max_terms, scale, cfg.encoding.masking)
     autoregressive = family.framing == "autoregressive"
-    framing = {"autoregressive": AutoregressiveFraming, "aligned": AlignedFraming}.get(
-        family.framing, Seq2SeqFraming
-    )
+    framings = {
+        "seq2seq": Seq2SeqFraming,
+        "autoregressive": AutoregressiveFraming,
+        "aligned": AlignedFraming,
+    }
+    if family.framing not in framings:
+        raise ValueError(
+            f"model family {family.name!r} asks for framing {family.framing!r}; the framings "
+            f"are mapping, {', '.join(framings)}"
+        )
+    framing = framings[family.framing]
     return framing(
         text_format,
         alphabet_for(space, autoregressive),

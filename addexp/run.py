@@ -176,9 +176,10 @@ def _train_and_evaluate(
             started,
             datasets.training_logger(cfg, TRAIN_STREAM),
         )
-    mlflow.log_metrics(
-        {"train/seconds": result.seconds, "train/epochs_trained": len(result.history)}
-    )
+    trained = {"train/seconds": result.seconds, "train/epochs_trained": len(result.history)}
+    if result.best_epoch is not None:  # early stopping: the epoch its metric was best
+        trained["train/best_epoch"] = result.best_epoch
+    mlflow.log_metrics(trained)
 
     results = {"test": evaluate_set(model, family, framing, test, result.seen_keys)}
     results.update(

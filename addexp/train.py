@@ -39,6 +39,7 @@ class TrainResult:
     seen_keys: np.ndarray  # the watched question keys trained on (for <set>/train_overlap)
     seconds: float  # wall time of this process's fit loop, data generation included
     history: list[dict[str, float]]  # one dict of metrics per epoch (resumed ones included)
+    best_epoch: int | None = None  # with early stopping: the best epoch of its metric, 1-based
 
 
 class StopOnSignal(keras.callbacks.Callback):
@@ -320,4 +321,7 @@ def fit(
         )
         faults.check()  # a signal after the last epoch was recorded
     seconds = time.perf_counter() - start
-    return TrainResult(seen.keys, seconds, history)
+    best = None  # the stopper saw its metric at least once in this fit: its best epoch
+    if stopper is not None and getattr(stopper, "best", None) is not None:
+        best = stopper.best_epoch + 1  # Keras counts from 0, as fit's epochs
+    return TrainResult(seen.keys, seconds, history, best)

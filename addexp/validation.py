@@ -224,19 +224,24 @@ def _check_aligned(cfg: DictConfig, family: Any, space: Any) -> None:
             "format=aligned feeds one-hot digits of every place (zeros add nothing, so nothing "
             "is padding): use encoding=onehot, encoding.masking=false, train.mask_loss=false."
         )
+    _check_recurrent_layers(cfg.model)
+
+
+def _check_recurrent_layers(m: DictConfig) -> None:
+    """The keys every recurrent family shares: its cell and dropout rates."""
     from addexp.models.recurrent import CELLS
 
-    _choice("model.cell", cfg.model.cell, list(CELLS))
-
-
-def _check_autoregressive(cfg: DictConfig) -> None:
-    from addexp.models.recurrent import ATTENTION, CELLS
-
-    m = cfg.model
     _choice("model.cell", m.cell, list(CELLS))
     for key in ("dropout", "recurrent_dropout"):
         if not 0.0 <= m[key] < 1.0:
             raise ConfigError(f"model.{key}={m[key]} is out of range; use [0, 1).")
+
+
+def _check_autoregressive(cfg: DictConfig) -> None:
+    from addexp.models.recurrent import ATTENTION
+
+    m = cfg.model
+    _check_recurrent_layers(m)
     _at_least("model.beam_width", m.beam_width, 1)
     if "attention" in m:
         _choice("model.attention", m.attention, list(ATTENTION))

@@ -61,3 +61,17 @@ def test_longer_questions_get_more_places_and_the_same_slots():
     assert x.shape == (10, 51, 20)
     answers = fitted.answers(fitted.targets(long))
     assert answers.values.tolist() == long.targets.tolist()
+
+
+def test_a_row_with_a_non_finite_output_is_no_answer():
+    """A diverged model's NaN (or infinite) outputs never read as a digit: that row is '?' and
+    invalid, the others as they were."""
+    space = ProblemSpace(2, 2, mode="digits", min_digits=1, max_digits=3)
+    framing = aligned(space)
+    problems = sample(space, 3, np.random.default_rng(0))
+    outputs = framing.targets(problems)
+    outputs[1, 0, 0], outputs[2, -1, 3] = np.nan, np.inf
+    answers = framing.answers(outputs)
+    assert answers.valid.tolist() == [True, False, False]
+    assert answers.values[0] == problems.targets[0]
+    assert set(answers.chars[1]) == {"?"}

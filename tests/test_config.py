@@ -126,7 +126,8 @@ def test_every_preset_is_checked_here():
         *EXTENSIONS,
         "ext_baseline",
         *LENGTH_STUDY,
-        "length_base",
+        "length_base",  # the bases the presets above share
+        "keras_base",
         *DECODERS,
         *FAST,
     ]

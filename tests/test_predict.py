@@ -192,10 +192,29 @@ def test_a_set_of_mixed_layouts_scores_each_question_as_it_would_alone(
     )
 
 
-def test_attention_maps_are_logged(trained):
+def test_attention_maps_are_logged_and_weigh_only_the_question(trained):
+    """The logged plot, and what it draws: per answer step written, weights over the question's
+    steps that sum to 1 and leave the masked padding at 0, beside the greedy answers."""
+    from addexp.logged_run import open_run
+    from addexp.models import recurrent
+    from addexp.problems import sample
+
     uri, run_id = trained["_uri"], trained["attention_dot_unpadded_embedding"]
     paths = {a.path for a in MlflowClient(uri).list_artifacts(run_id, "attention")}
     assert paths == {"attention/maps.png"}
+    logged = open_run(run_id, uri)
+    model, framing = logged.load_model(), logged.pipeline.framing
+    problems = sample(logged.pipeline.space, 32, np.random.default_rng(0))
+    tokens, weights = recurrent.attention_maps(model, framing, problems)
+    questions = framing.question_inputs(problems)  # (n, steps) symbol indices, 0 the padding
+    assert weights.shape == (32, tokens.shape[1], questions.shape[1])
+    np.testing.assert_allclose(weights.sum(axis=2), 1.0, atol=1e-5)
+    padding = questions == 0
+    assert padding.any() and (weights * padding[:, None, :]).max() < 1e-6
+    greedy = logged.pipeline.family.decode(model, framing, problems, 64)
+    width = framing.text_format.answer_width + 1  # the search stops once every row wrote END
+    written = np.pad(tokens, ((0, 0), (0, width - tokens.shape[1])))
+    assert (framing.answers_from_tokens(written).chars == greedy.chars).all()
 
 
 def test_beam_search_on_a_trained_model_is_greedy_at_width_one_and_never_worse(trained):

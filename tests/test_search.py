@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -83,3 +84,8 @@ def test_a_beam_as_wide_as_every_prefix_finds_the_best_answer(decoder, steps):
     best = scores[valid].max()
     _, score = beam_only(step, states, START, END, PAD, steps, width=symbols**steps)
     np.testing.assert_allclose(score, [best])
+
+
+def test_plain_beam_search_refuses_a_width_below_one():
+    with pytest.raises(ValueError, match="beam width 0; it must be >= 1"):
+        beam_only(lambda tokens, states: (None, states), [np.zeros((2, 1))], 0, 1, 2, 3, 0)

@@ -40,6 +40,7 @@ def test_schedule_warmup_clipping_and_early_stopping_are_applied_and_recorded(tm
     assert run["params.train.schedule"] == "cosine" and run["params.train.clipnorm"] == "1.0"
     assert run["params.train.early_stopping.monitor"] == "val/exact_match"
     assert run["metrics.train/epochs_trained"] == 2
+    assert run["metrics.train/best_epoch"] == 1  # the second did not improve on the first by 2
     assert run["params.derived.jit_compile"] == "False"
     client = MlflowClient()
     for key in EPOCH_METRICS | VAL_METRICS:  # one fit, every epoch reported as it ended
@@ -48,6 +49,38 @@ def test_schedule_warmup_clipping_and_early_stopping_are_applied_and_recorded(tm
     rates = [m.value for m in sorted(history, key=lambda m: m.step)]
     assert rates[0] == pytest.approx(0.005)  # warm-up: half way in its one epoch
     assert rates[1] == pytest.approx(0.01 * 0.5 * (1 + math.cos(0)))  # cosine starts at the top
+
+
+def test_every_schedule_gives_the_rate_of_each_epoch():
+    """Per epoch, a staircase: warm-up to the rate, then constant, cosine towards 0 (never 0 in
+    an epoch that trains) or exponential decay."""
+    from addexp.train import learning_rate
+
+    def rates(*overrides: str) -> list[float]:
+        t = compose(["train.epochs=5", "train.learning_rate=0.1", *overrides]).train
+        return [learning_rate(t, e) for e in range(5)]
+
+    assert rates() == pytest.approx([0.1] * 5)
+    assert rates("train.schedule=exponential", "train.decay_rate=0.5") == pytest.approx(
+        [0.1, 0.05, 0.025, 0.0125, 0.00625]
+    )
+    cosine = rates("train.schedule=cosine", "train.warmup_epochs=1")
+    assert cosine[:2] == pytest.approx([0.05, 0.1]) and cosine[-1] > 0
+    assert cosine[2:] == pytest.approx(
+        [0.1 * 0.5 * (1 + math.cos(math.pi * k / 4)) for k in (1, 2, 3)]
+    )
+
+
+def test_gradient_clipping_reaches_the_optimizer():
+    from addexp.models import build_model
+    from addexp.pipeline import build_pipeline
+    from addexp.train import compile_model
+
+    cfg = compose(["train.clipnorm=0.5"])
+    pipeline = build_pipeline(cfg)
+    model = build_model(cfg.model, pipeline.framing.shapes)
+    compile_model(model, pipeline.framing, cfg.train)
+    assert model.optimizer.clipnorm == 0.5
 
 
 @pytest.mark.parametrize(
@@ -62,6 +95,10 @@ def test_schedule_warmup_clipping_and_early_stopping_are_applied_and_recorded(tm
         (["model=attention", "model.attention=cosine"], "choose one of: additive, dot"),
         (["model=teacher_forcing", "model.beam_width=0"], "model.beam_width=0 is out of range"),
         (["model=teacher_forcing", "model.dropout=1"], "model.dropout=1.0 is out of range"),
+        (
+            ["model=tagger", "format=aligned", "model.recurrent_dropout=-0.1"],
+            "model.recurrent_dropout=-0.1 is out of range",
+        ),
         (["format=aligned"], "the aligned format is read by model=tagger"),
         (["model=tagger"], "the aligned format is read by model=tagger"),
         (["model=tagger", "format=aligned", "data.operations=[-]"], "lines up place values"),

@@ -23,7 +23,9 @@ from addexp.models import attention, mapping_lstm, mlp, seq2seq, tagger, teacher
 @dataclass(frozen=True)
 class ModelFamily:
     """What the runner needs to know of a family: its framing ("seq2seq": characters in and
-    out; "mapping": numbers in and out), its config schema, whether it reads questions of any
+    out; "autoregressive": characters in, the answer written symbol by symbol until END;
+    "aligned": place values lined up, one answer digit per step; "mapping": numbers in and
+    out), its config schema, whether it reads questions of any
     length (so evaluation sets and typed questions need not fit the training widths), its
     builder and its decode step (None: one forward pass, read by the framing)."""
 

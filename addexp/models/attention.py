@@ -23,11 +23,12 @@ class Config(RecurrentConfig):
 
 
 def build(cfg: Any, shapes: Any) -> Any:
+    """The training model (`recurrent.build`) with `model.attention` over the encoder's
+    outputs: {question, answer_in} -> (batch, answer steps, symbols) softmax."""
     return recurrent.build(cfg, shapes, attention=cfg.attention)
 
 
-def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:
-    return recurrent.decode(model, framing, problems, batch_size, cfg)
+decode = recurrent.decode  # greedy or beam search (`model.beam_width`), batch by batch
 
 
 def figures(model: Any, framing: Any, problems: Any, folder: Any) -> list[Any]:

@@ -287,9 +287,28 @@ def _offsets(nets: InferenceModels, framing: Any, problems: Any) -> np.ndarray |
     return framing.answer_offsets(problems) if nets.hints else None
 
 
+def decoder_step(nets: InferenceModels, weights: list[np.ndarray] | None = None) -> Any:
+    """The search's step function (`addexp.models.search.Step`) of the one-step decoder:
+    previous symbols (n,) and the decoding state -> log-probabilities (n, symbols) and the next
+    state. With `weights` (a list), each step also appends the attention weights over the
+    question's steps, (n, question steps), to it."""
+    from keras import ops
+
+    def step(tokens: np.ndarray, state: list[np.ndarray]) -> tuple:
+        inputs = nets.step_inputs(tokens, state)
+        if weights is not None:
+            weights.append(ops.convert_to_numpy(nets.attention(inputs))[:, 0, :])
+        outputs = nets.step.predict_on_batch(inputs)
+        log_probs = np.log(np.maximum(outputs[0][:, 0, :], 1e-30))
+        return log_probs, nets.next_state(state, outputs)
+
+    return step
+
+
 def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:
-    """Answers written symbol by symbol from START until END (or the layout's answer width
-    plus one steps), greedily or by beam search (`cfg.beam_width`)."""
+    """Answers (`framings.Answers`, one row per problem) written symbol by symbol from START
+    until END (or the layout's answer width plus one steps), greedily or by beam search
+    (`cfg.beam_width`), `batch_size` problems per search."""
     from addexp.framings import END, START
     from addexp.models.search import beam
 
@@ -299,11 +318,7 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
     symbols = framing.alphabet.symbols
     start, end, pad = symbols.index(START), symbols.index(END), 0
     offsets = _offsets(nets, framing, problems)
-
-    def step(tokens: np.ndarray, state: list[np.ndarray]) -> tuple:
-        outputs = nets.step.predict_on_batch(nets.step_inputs(tokens, state))
-        log_probs = np.log(np.maximum(outputs[0][:, 0, :], 1e-30))
-        return log_probs, nets.next_state(state, outputs)
+    step = decoder_step(nets)
 
     chunks = []
     for first in range(0, len(problems), batch_size):
@@ -316,12 +331,12 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
 
 def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray, np.ndarray]:
     """Greedy answers to a few problems and, for every step written, the attention weights over
-    the question's steps: (n, answer steps) symbol indices and (n, answer steps, question
-    steps) weights (rows sum to 1). Raises ValueError for a model without attention. A layout
-    the model's inputs do not take is read by a looping twin (a few questions: speed is moot)."""
-    from keras import ops
-
+    the question's steps: (n, answer steps) symbol indices (0 after END) and (n, answer steps,
+    question steps) weights (rows sum to 1; masked question steps weigh 0). Raises ValueError
+    for a model without attention. A layout the model's inputs do not take is read by a looping
+    twin (a few questions: speed is moot)."""
     from addexp.framings import END, START
+    from addexp.models.search import greedy
 
     questions = framing.question_inputs(problems)
     steps = framing.text_format.answer_width + 1
@@ -332,15 +347,7 @@ def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray,
         raise ValueError("the model has no attention layer")
     symbols = framing.alphabet.symbols
     state = start_state(nets, questions, _offsets(nets, framing, problems))
-    tokens = np.full(len(problems), symbols.index(START), np.int32)
-    written, weights = [], []
-    for _ in range(steps):
-        inputs = nets.step_inputs(tokens, state)
-        weights.append(ops.convert_to_numpy(nets.attention(inputs))[:, 0, :])
-        outputs = nets.step.predict_on_batch(inputs)
-        tokens = outputs[0][:, 0, :].argmax(axis=1).astype(np.int32)
-        written.append(tokens)
-        state = nets.next_state(state, outputs)
-        if (np.stack(written, axis=1) == symbols.index(END)).any(axis=1).all():
-            break
-    return np.stack(written, axis=1), np.stack(weights, axis=1)
+    weights: list[np.ndarray] = []
+    step = decoder_step(nets, weights)
+    tokens, _ = greedy(step, state, symbols.index(START), symbols.index(END), 0, steps)
+    return tokens[:, : len(weights)], np.stack(weights, axis=1)

@@ -26,7 +26,9 @@ Step = Callable[[np.ndarray, list[np.ndarray]], tuple[np.ndarray, list[np.ndarra
 def greedy(
     step: Step, states: list[np.ndarray], start: int, end: int, pad: int, max_steps: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(n, max_steps) tokens (pad after end) and (n,) total log-probability of each answer."""
+    """Greedy decoding: at every step the most probable symbol. `states`: arrays with the row
+    on the first axis, n rows (the decoder's own state: LSTM h and c, memory, ...). Returns
+    (n, max_steps) tokens (pad after end) and (n,) total log-probability of each answer."""
     n = len(states[0])
     tokens = np.full((n, max_steps), pad, dtype=np.int32)
     score = np.zeros(n)
@@ -78,7 +80,9 @@ def beam_only(
     width: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Plain beam search: the best of `width` beams per row, (n, max_steps) tokens and (n,)
-    total log-probabilities."""
+    total log-probabilities. Raises ValueError for width < 1."""
+    if width < 1:
+        raise ValueError(f"beam width {width}; it must be >= 1")
     n = len(states[0])
     rows = np.repeat(np.arange(n), width)  # row of every beam, beams of a row together
     states = [s[rows] for s in states]

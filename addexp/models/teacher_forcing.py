@@ -22,8 +22,9 @@ class Config(RecurrentConfig):
 
 
 def build(cfg: Any, shapes: Any) -> Any:
+    """The training model (`recurrent.build`): {question, answer_in} -> (batch, answer steps,
+    symbols) softmax."""
     return recurrent.build(cfg, shapes)
 
 
-def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:
-    return recurrent.decode(model, framing, problems, batch_size, cfg)
+decode = recurrent.decode  # greedy or beam search (`model.beam_width`), batch by batch
