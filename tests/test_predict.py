@@ -50,6 +50,7 @@ RUNS = {
         "model.bidirectional=true",
         "model.units=[16]",
         "model.beam_width=3",
+        "model.recurrent_dropout=0.1",  # training only: decoding is deterministic
         "format.reverse_output=true",
         "+eval.sets.longer={digits: 4}",
         "+eval.sets.mixed={max_terms: 4}",  # 2 to 4 terms: one layout per term count
@@ -68,6 +69,7 @@ RUNS = {
     "tagger_aligned": [
         "model=tagger",
         "format=aligned",
+        "model.dropout=0.1",
         "+eval.sets.long={digits: 12}",
         "+eval.sets.mixed={operands: digits, min_digits: 1, max_digits: 8}",
     ],

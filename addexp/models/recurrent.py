@@ -31,18 +31,26 @@ ATTENTION = {"additive": "AdditiveAttention", "dot": "Attention"}
 
 
 @dataclass
-class RecurrentConfig:
-    """Keys shared by the families whose decoder reads its own answers."""
+class RecurrentLayers:
+    """Keys of every family built from stacked recurrent layers (`tagger` and the decoders
+    that read their own answers)."""
 
     name: str = ""
     cell: str = "lstm"  # lstm | gru | simple_rnn
-    units: list[int] = field(default_factory=lambda: [128])  # per stacked layer, both sides
-    bidirectional: bool = False  # encoder reads both ways; the decoder gets both states
+    units: list[int] = field(default_factory=lambda: [128])  # per stacked layer
+    bidirectional: bool = False  # read both ways (an encoder's decoder gets both states)
     dropout: float = 0.0  # on each recurrent layer's inputs
     recurrent_dropout: float = 0.0  # on each recurrent layer's state
+    unroll_max_steps: int = 32  # unroll a sequence of up to this many steps; 0: never
+
+
+@dataclass
+class RecurrentConfig(RecurrentLayers):
+    """Keys shared by the families whose decoder reads its own answers: `units` per stacked
+    layer on both sides, the encoder (decoder) unrolled up to `unroll_max_steps` steps."""
+
     embedding_dim: int = 16  # embedding of the question (encoding=embedding) and of answers
     beam_width: int = 1  # 1: greedy decoding
-    unroll_max_steps: int = 32  # unroll the encoder (decoder) up to this many steps; 0: never
 
 
 def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:

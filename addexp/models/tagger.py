@@ -11,22 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from addexp.models.recurrent import RecurrentLayers
+
 NAME = "tagger"
 FRAMING = "aligned"
 ANY_LENGTH = True
 
 
 @dataclass
-class Config:
-    """Stacked recurrent layers over the aligned places, a softmax over digits per place."""
+class Config(RecurrentLayers):
+    """Stacked recurrent layers over the aligned places (`bidirectional`: also from the most
+    significant place down; unrolled when the layout has at most `unroll_max_steps` places), a
+    softmax over digits per place."""
 
     name: str = NAME
-    cell: str = "lstm"  # lstm | gru | simple_rnn
     units: list[int] = field(default_factory=lambda: [32])  # one recurrent layer per entry
-    bidirectional: bool = False  # also read from the most significant place down
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    unroll_max_steps: int = 32  # unroll when the layout has at most this many places; 0: never
 
 
 def build(cfg: Any, shapes: Any) -> Any:
