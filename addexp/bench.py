@@ -1,7 +1,7 @@
 """`addexp-bench`: measure addexp against its references in one sitting and write the report.
 
     addexp-bench                                  # every section -> docs/benchmarks.md
-    addexp-bench --only data,throughput --out /tmp/b.md
+    addexp-bench --only data,throughput           # -> $TMPDIR/addexp-bench/benchmarks.md
     addexp-bench --override overhead train.epochs=10 --steps-per-execution 8
     addexp-bench --tiny                           # smallest sizes, a smoke test (tmp output)
 
@@ -72,14 +72,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         type=Path,
-        help="the report (default docs/benchmarks.md; --tiny: "
-        "a file in the system's temporary folder)",
+        help="the report (default: docs/benchmarks.md when every section runs; with --only "
+        "a subset, or --tiny, addexp-bench/benchmarks.md in the system's temporary folder, "
+        "so that a partial sitting never replaces the whole report)",
     )
     p.add_argument(
         "--only",
         type=_sections,
         default=list(SECTIONS),
-        help=f"comma-separated sections, of {','.join(SECTIONS)} (default: all)",
+        help=f"comma-separated sections, of {', '.join(SECTIONS)} (default: all, about 50 "
+        "minutes on 2 cores)",
     )
     p.add_argument(
         "--repeats",
@@ -118,7 +120,8 @@ def parser() -> argparse.ArgumentParser:
         "--scratch",
         type=Path,
         default=Path(tempfile.gettempdir()),
-        help="where the temporary folder for stores and outputs is made",
+        help="the folder (made if missing) in which the temporary folder for stores and "
+        "outputs is made and removed at the end (default: the system's temporary folder)",
     )
     return p
 
@@ -175,6 +178,28 @@ def _compile_options(args: argparse.Namespace, overrides: dict[str, tuple[str, .
     return options
 
 
+def default_out(tiny: bool, only: Sequence[str]) -> Path:
+    """The report's path without --out: docs/benchmarks.md for a whole sitting; a smoke test
+    or a subset of the sections goes to the system's temporary folder instead, so that it never
+    replaces the report of a whole sitting."""
+    if tiny or list(only) != list(SECTIONS):
+        return Path(tempfile.gettempdir()) / "addexp-bench" / "benchmarks.md"
+    return Path("docs/benchmarks.md")
+
+
+def _check_writable(out: Path, p: argparse.ArgumentParser) -> None:
+    """Refuse a report path that cannot be written before anything is measured (a full
+    sitting takes most of an hour), making its folder if it is missing."""
+    if out.is_dir():
+        p.error(f"--out {out}: is a folder; give the report's file name, e.g. {out / 'bench.md'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        p.error(f"--out {out}: cannot make the folder {out.parent} ({error.strerror})")
+    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        p.error(f"--out {out}: not writable")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure the chosen sections in one sitting and write the report; 0 when written, 1 when
     a section failed (the sections measured before it go to a `.partial.md` beside the
@@ -184,13 +209,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     overrides = _overrides(args.override, p)
     _check_overrides(overrides, args.only, p)
-    out = args.out or (
-        Path(tempfile.gettempdir()) / "addexp-bench" / "benchmarks.md"
-        if args.tiny
-        else Path("docs/benchmarks.md")
-    )
-    if not args.scratch.is_dir():
-        p.error(f"--scratch {args.scratch}: no such folder")
+    out = args.out or default_out(args.tiny, args.only)
+    _check_writable(out, p)
+    try:
+        args.scratch.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        p.error(f"--scratch {args.scratch}: cannot make the folder ({error.strerror})")
     import importlib
 
     from addexp.benchmarks import report
@@ -215,10 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             module = importlib.import_module(f"addexp.benchmarks.{name}")
             try:
                 section = module.run(settings)
-            except (RuntimeError, ValueError, FileNotFoundError) as error:
+            except Exception as error:  # keep what was measured, whatever went wrong
                 partial = out.with_suffix(".partial.md")
                 if sections:
-                    partial.parent.mkdir(parents=True, exist_ok=True)
                     head = report.header(command, commit, started, (*loads, os.getloadavg()))
                     failed = f"**Incomplete: section {name} failed: {error}**"
                     partial.write_text(report.document(f"{head}\n\n{failed}", sections))
@@ -227,12 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"addexp-bench: section {name} failed, {out} left as it was{kept}: {error}",
                     file=sys.stderr,
                 )
+                if not isinstance(error, (RuntimeError, ValueError, FileNotFoundError)):
+                    raise  # not a measurement that failed but a fault: its traceback helps
                 return 1
             section.seconds = time.perf_counter() - start
             print(f"addexp-bench: {name} done in {section.seconds:.0f} s", file=sys.stderr)
             sections.append(section)
     loads.append(os.getloadavg())
-    out.parent.mkdir(parents=True, exist_ok=True)
     head = report.header(command, commit, started, tuple(loads))
     if args.tiny:  # a smoke test's numbers are read as if they were a benchmark's otherwise
         head += (

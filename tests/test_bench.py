@@ -5,6 +5,7 @@ machine and its load)."""
 from __future__ import annotations
 
 import math
+import os
 import re
 import subprocess
 import sys
@@ -24,9 +25,16 @@ TITLES = {
 NUMBER = re.compile(r"\d[\d,]*(\.\d+)?")
 
 
-def bench(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def bench(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("addexp-bench")
-    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [str(exe), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def tables(section: str) -> list[list[list[str]]]:
@@ -105,10 +113,23 @@ def test_tiny_report_of_the_sections_that_run_whole_processes(tmp_path):
 
 
 def test_a_tiny_data_report_is_written_whole(tmp_path):
-    """The benchmark program end to end on its cheapest section (the others in the slow test)."""
-    out = tmp_path / "benchmarks.md"
-    result = bench(["--tiny", "--only", "data", "--out", str(out)], tmp_path)
+    """The benchmark program end to end on its cheapest section (the others in the slow test):
+    a partial sitting without --out goes to the temporary folder, never over the report of a
+    whole sitting, and a missing --scratch folder is made."""
+    report = tmp_path / "docs" / "benchmarks.md"
+    report.parent.mkdir()
+    report.write_text("a whole sitting\n")
+    temp, scratch = tmp_path / "tmp", tmp_path / "new" / "scratch"
+    temp.mkdir()
+    result = bench(
+        ["--only", "data", "--repeats", "3", "--scratch", str(scratch), "--tiny"],
+        tmp_path,
+        env={"TMPDIR": str(temp)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert report.read_text() == "a whole sitting\n"
+    out = temp / "addexp-bench" / "benchmarks.md"
+    assert f"wrote {out}" in result.stderr and scratch.is_dir() and not any(scratch.iterdir())
     found = sections(out.read_text())
     assert set(found) == {"data"} and "**What this means.**" in found["data"]
     rows = tables(found["data"])[0]
@@ -134,6 +155,30 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "b.md").exists()
+
+
+def test_only_a_whole_sitting_writes_the_report_by_default():
+    from addexp.bench import default_out
+    from addexp.benchmarks.settings import SECTIONS
+
+    assert default_out(False, SECTIONS) == Path("docs/benchmarks.md")
+    for tiny, only in [(True, SECTIONS), (False, SECTIONS[:-1]), (False, ["data"])]:
+        assert default_out(tiny, only).parent.name == "addexp-bench"
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (".", "is a folder; give the report's file name"),
+        ("taken/b.md", "cannot make the folder"),
+    ],
+)
+def test_a_report_that_cannot_be_written_is_refused_before_measuring(tmp_path, out, message):
+    (tmp_path / "taken").write_text("a file where a folder would go\n")
+    result = bench(["--only", "data", "--out", out], tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert "addexp-bench: data ..." not in result.stderr  # nothing was measured
 
 
 def test_batch_sizes_slower_than_a_smaller_batch_are_named():

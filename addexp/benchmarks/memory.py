@@ -117,11 +117,12 @@ def run(settings: Settings) -> Section:
     growth = (big - small) / small
     whole = sizes[-1] * _encoded_bytes(settings) / MIB
     reading = (
-        f"within {FLAT:.0%}: the fresh regime streams each epoch in chunks of a fixed size, "
-        "drawn in the background while the model trains, so an epoch's problems are never "
-        "held at once"
+        f"within {FLAT:.0%} (target: met): the fresh regime streams each epoch in chunks of a "
+        "fixed size, drawn in the background while the model trains, so an epoch's problems "
+        "are never held at once"
         if abs(growth) <= FLAT
-        else f"more than {FLAT:.0%}: memory is not flat in `train.examples` here"
+        else f"more than {FLAT:.0%} (target within {FLAT:.0%}: NOT met): memory is not flat in "
+        "`train.examples` here"
     )
     meaning = (
         f"From {sizes[0]:,} to {sizes[-1]:,} problems per epoch the peak goes from "

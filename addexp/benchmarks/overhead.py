@@ -160,7 +160,10 @@ def run(settings: Settings) -> Section:
     agree = (
         "the ranges over seeds overlap: the same result, tracked"
         if max(a.low, b.low) <= min(a.high, b.high)
-        else "the ranges over seeds do not overlap: look at the runs before trusting either"
+        else "the ranges over seeds do not overlap; the sides draw their training problems from "
+        "different random streams, so seed N is another run on each side, and with this few "
+        "seeds that is a difference of draws as much as of runners (more `--repeats` would "
+        "tell)"
     )
     o, r, m = (x["process"].median for x in (ours, ref, same))
     meaning = (

@@ -67,7 +67,9 @@ def _reached(published: dict[str, Stat], fast: dict[str, Stat]) -> str:
             f"held-out exact match after the last epoch {fast['val_last'].text('.3f')} against "
             f"{published['val_last'].text('.3f')}, and at least "
             f"{fast['val_last3_min'].low:.3f} in each of the last 3 epochs of every seed; "
-            f"{test}, a set drawn from the question distribution, not held out)"
+            f"{test}, a set drawn from the question distribution, not held out, which holds "
+            "far more of the short questions, two 1-digit operands, than a distinct training "
+            "set can)"
         )
     return f"{test}: this measures fitting)"
 

@@ -118,7 +118,9 @@ def header(
             "alternating (A, B, A, B, ...) so that background load falls on both alike; each "
             "cell is the median of the repeats with the range (min-max) in brackets. Other work "
             "on the machine slows either side: the load average shows how busy it was, and the "
-            "ranges show how much that moved the numbers. Regenerate this file "
+            "ranges show how much that moved the numbers. The same run timed in two sections "
+            "(the tutorial in overhead, presets and tracking) can take different times, the "
+            "load having changed between them: compare within a section. Regenerate this file "
             "with the command below (`addexp-bench --help` for the options).",
             table,
         ]

@@ -29,6 +29,7 @@ NOISY = (
     "The step times of the smallest and the largest batch are too close to split into a fixed "
     "cost per step and a cost per example (too few or too noisy measurements)."
 )
+TARGET = 0.25  # share of the ceiling the Keras example's model aims for at its best batch size
 TUTORIAL_BATCH = 10  # the tutorial's own batch size, for the estimate from the line
 
 
@@ -206,7 +207,8 @@ def run(settings: Settings) -> Section:
         f"{line_share:.0f}% of the ceiling, so large batches of this model stay {far} it. "
         "At the tutorial's own batch size of "
         f"{TUTORIAL_BATCH} the same line predicts {{rate:,.0f}} examples/s: {{share:.0f}}% of "
-        "each step is arithmetic and the rest per-step overhead, which is why the tutorial's "
+        "each step's time is its cost per example (arithmetic, at the line's rate) and the rest "
+        "the fixed cost per step, which is why the tutorial's "
         "run is bound by steps, not by FLOPs, and why fewer, larger steps "
         "(`steps_per_execution`, bigger batches) are what could speed it up."
     )
@@ -226,7 +228,8 @@ def run(settings: Settings) -> Section:
         f"batch {batches[-1]}, {tut_rate_big:,.0f} ({tut_share_big:.1f}%). The Keras "
         f"example's model ({flops['Keras example'] / 1e6:.2f} MFLOP each, LSTMs of 128) is "
         f"fastest at batch {keras_best}: {keras_rates[keras_best]:,.0f} examples/s, "
-        f"{keras_share:.0f}% of the ceiling. "
+        f"{keras_share:.0f}% of the ceiling (target at least {TARGET:.0%} at the best batch "
+        f"size: {'met' if keras_share >= 100 * TARGET else 'NOT met'}). "
         + split
         + irregular(
             {label: {b: result[f"{label}@{b}"]["rate"].median for b in batches} for label in models}

@@ -119,9 +119,14 @@ def run(settings: Settings) -> Section:
         "stretch is placed to within about a sample, more when a call holds the interpreter "
         "for longer than a sample without releasing it."
     )
+    cost = whole - unsampled.median
+    sampling = (
+        f"Sampling made the run {cost:.1f} s longer"
+        if cost >= 0.05
+        else "Sampling did not make the run measurably longer"
+    )
     meaning = (
-        f"Sampling made the run {whole - unsampled.median:+.1f} s longer ({whole:.1f} s "
-        f"against {unsampled.median:.1f} s, medians). "
+        f"{sampling} ({whole:.1f} s with it against {unsampled.median:.1f} s without, medians). "
         f"A run of the tutorial spends {calls:.1f} s of its {whole:.1f} s in MLflow calls "
         f"({100 * calls / whole:.0f}%, median) and {result['import'].median:.1f} s importing "
         f"MLflow. The biggest items: {biggest}. Logging metrics, params, dicts and artifacts "
