@@ -41,6 +41,7 @@ def compose_eval(run_cfg, overrides: list[str]):
 
     from addexp.__main__ import config_dir
     from addexp.config import register_schemas
+    from addexp.logged_run import with_beam_width
 
     decoding = [o for o in overrides if o.startswith(DECODING)]
     outside = [o for o in overrides if not o.lstrip("+~").startswith("eval") and o not in decoding]
@@ -49,16 +50,17 @@ def compose_eval(run_cfg, overrides: list[str]):
             f"{', '.join(outside)}: addexp-eval changes only the evaluation (eval=OPTION, "
             f"eval.KEY=VALUE) and decoding ({DECODING}=N); everything else is the run's own."
         )
-    if decoding and "beam_width" not in run_cfg.model:
-        raise ValueError(f"model={run_cfg.model.name} has no {DECODING}; it decodes in one pass.")
     register_schemas()
     eval_overrides = [o for o in overrides if o not in decoding]
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         composed = compose("config", overrides=eval_overrides)
     cfg = OmegaConf.create(OmegaConf.to_container(run_cfg))  # the run's own values
-    cfg.eval = composed.eval  # typed and checked by the schema
     for override in decoding:
-        cfg.model.beam_width = int(override.split("=", 1)[1])
+        width = override.split("=", 1)[1]
+        if not width.strip().isdigit():
+            raise ValueError(f"{override}: a beam width is an integer >= 1.")
+        cfg = with_beam_width(cfg, int(width))
+    cfg.eval = composed.eval  # typed and checked by the schema
     return cfg
 
 

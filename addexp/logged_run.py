@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,25 @@ class LoggedRun:
                 "(it was trained with tracking.log_model=false)."
             )
         return mlflow.keras.load_model(f"runs:/{self.run_id}/model")
+
+    def decoded_with(self, beam_width: int) -> LoggedRun:
+        """The same run decoded by beam search of `beam_width` (1: greedy) instead of its
+        own; the weights are the run's. Raises RunError as `with_beam_width`."""
+        cfg = with_beam_width(self.cfg, beam_width)
+        return replace(self, cfg=cfg, pipeline=build_pipeline(cfg))
+
+
+def with_beam_width(cfg: DictConfig, beam_width: int) -> DictConfig:
+    """A copy of a run's config that decodes by beam search of `beam_width` (1: greedy).
+    Raises RunError for a model that decodes in one pass (no `model.beam_width`) or a width
+    below 1."""
+    if "beam_width" not in cfg.model:
+        raise RunError(f"model={cfg.model.name} has no model.beam_width; it decodes in one pass.")
+    if beam_width < 1:
+        raise RunError(f"model.beam_width={beam_width}: a beam width is an integer >= 1.")
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg))
+    cfg.model.beam_width = beam_width
+    return cfg
 
 
 def open_run(run: str, uri: str | None = None) -> LoggedRun:

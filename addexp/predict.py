@@ -2,6 +2,7 @@
 
     addexp-predict --run RUN_ID "12+50" "7+10"
     addexp-predict --run RUN_ID --file questions.csv --format csv --out answers.csv
+    addexp-predict --run RUN_ID --beam-width 4 "123+45"   # beam search instead of greedy
 
 Questions are typed plainly (unpadded, unreversed); each is written exactly as the run's format
 needs (padding, reversal, encoding) and answered through the same decode step the run was
@@ -208,6 +209,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--file", type=Path, help="one question per line, or CSV: question[,answer]")
     p.add_argument("--format", choices=["text", "csv", "json"], default="text")
     p.add_argument("--out", type=Path, help="also write the table to this file")
+    p.add_argument(
+        "--beam-width",
+        type=int,
+        metavar="N",
+        help="decode by beam search of width N (1: greedy) instead of the run's own "
+        "model.beam_width; for the decoders that read their own answers",
+    )
     return p
 
 
@@ -228,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not questions:
             raise QuestionError("no question given: type one (e.g. 12+50) or use --file.")
         logged = open_run(args.run, args.uri)
+        if args.beam_width is not None:
+            logged = logged.decoded_with(args.beam_width)
         problems = read_problems(logged, questions, answers)  # every check before TensorFlow
         model = logged.load_model()
         table = predict_table(logged, model, questions, problems, answers)

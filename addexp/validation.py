@@ -168,13 +168,24 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"model.{key} is empty; give at least one layer size, e.g. [50].")
 
 
+def _not_sums(cfg: DictConfig) -> str:
+    """What makes a problem space more than sums, and what to set instead."""
+    found, fix = [], []
+    if list(cfg.data.operations) != ["+"]:
+        found.append(f"data.operations={list(cfg.data.operations)}")
+        fix.append("data.operations=[+]")
+    if cfg.data.brackets:
+        found.append(f"data.brackets={cfg.data.brackets}")
+        fix.append("data.brackets=0")
+    return f"{' or '.join(found)}. Use {' '.join(fix)}"
+
+
 def _check_mapping(cfg: DictConfig, space: Any) -> None:
     name = cfg.model.name
     if not space.sums_only:
         raise ConfigError(
             f"model={name} (mapping framing) adds scaled terms; it cannot express "
-            f"data.operations={list(cfg.data.operations)} or data.brackets={cfg.data.brackets}. "
-            "Use data.operations=[+] data.brackets=0, or model=seq2seq."
+            f"{_not_sums(cfg)}, or model=seq2seq."
         )
     if cfg.encoding.name != "onehot":
         raise ConfigError(
@@ -209,9 +220,7 @@ def _check_aligned(cfg: DictConfig, family: Any, space: Any) -> None:
         return
     if not space.sums_only:
         raise ConfigError(
-            f"format=aligned lines up place values of a sum; it cannot write "
-            f"data.operations={list(cfg.data.operations)} or data.brackets={cfg.data.brackets}. "
-            "Use data.operations=[+] data.brackets=0."
+            f"format=aligned lines up place values of a sum; it cannot write {_not_sums(cfg)}."
         )
     for key in ("reverse_input", "reverse_output"):
         if cfg.format[key]:

@@ -39,9 +39,11 @@ def logged_rows(uri: str, run_id: str, artifact: str, folder: Path) -> list[dict
         return list(csv.DictReader(handle))
 
 
-def predict_rows(uri: str, run_id: str, rows: list[dict], out: Path) -> tuple[int, list[dict]]:
-    """`addexp-predict --file` on the questions and answers of logged prediction rows, its CSV
-    written to `out`: (exit code, the rows it wrote)."""
+def predict_rows(
+    uri: str, run_id: str, rows: list[dict], out: Path, *options: str
+) -> tuple[int, list[dict]]:
+    """`addexp-predict --file` (and `options`) on the questions and answers of logged
+    prediction rows, its CSV written to `out`: (exit code, the rows it wrote)."""
     from addexp import predict
 
     questions = out.with_name(out.stem + "_questions.csv")
@@ -50,7 +52,7 @@ def predict_rows(uri: str, run_id: str, rows: list[dict], out: Path) -> tuple[in
         writer.writerow(["question", "answer"])
         writer.writerows([r["input"], r["expected"]] for r in rows)
     args = ["--run", run_id, "--uri", uri, "--file", str(questions), "--format", "csv"]
-    code = predict.main([*args, "--out", str(out)])
+    code = predict.main([*args, "--out", str(out), *options])
     if code != 0:
         return code, []
     with out.open() as handle:

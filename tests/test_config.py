@@ -268,7 +268,14 @@ def test_semantic_checks_name_the_key_and_what_is_allowed(override, key, allowed
         ),
         (["encoding.name=morse"], "choose one of: onehot, integer, embedding"),
         (["model=mlp", "data.brackets=1", "data.operations=[+,*]"], "mapping framing"),
-        (["model=mapping_lstm", "data.operations=[-]"], "cannot express"),
+        (
+            ["model=mapping_lstm", "data.operations=[-]"],
+            "cannot express data.operations=['-']. Use data.operations=[+], or model=seq2seq.",
+        ),
+        (  # only the key at fault is named
+            ["model=tagger", "format=aligned", "data.brackets=1"],
+            "it cannot write data.brackets=1. Use data.brackets=0.",
+        ),
         (["model=mlp", "encoding.masking=true"], "needs a recurrent model"),
         (["model=mlp", "train.mask_loss=true"], "seq2seq framing only"),
         (["train.distinct=unordered", "data.operations=[-]"], "holds for sums only"),

@@ -399,6 +399,23 @@ def test_eval_decodes_a_run_anew_with_a_wider_beam_beside_its_own_metrics(traine
     assert "has no model.beam_width" in capsys.readouterr().err
 
 
+def test_predict_decodes_with_the_beam_width_eval_logged_with(trained, tmp_path, capsys):
+    """`addexp-predict --beam-width N` answers as `addexp-eval model.beam_width=N` logged."""
+    uri, run_id = trained["_uri"], trained["teacher_forcing_gru_bidirectional_beam"]
+    args = ["--run", run_id, "--uri", uri, "+eval.sets.wide={digits: 2}", "eval.examples=40"]
+    assert evaluate_run.main([*args, "model.beam_width=2"]) == 0, capsys.readouterr().err
+    rows = logged_rows(uri, run_id, "predictions/beam2/wide.csv", tmp_path)
+    code, predicted = predict_rows(uri, run_id, rows, tmp_path / "out.csv", "--beam-width", "2")
+    assert code == 0, capsys.readouterr().err
+    assert [p["predicted"] for p in predicted] == [r["predicted"] for r in rows]
+    for other, width, message in [
+        (run_id, "0", "model.beam_width=0: a beam width is an integer >= 1."),
+        (trained["mlp"], "2", "model=mlp has no model.beam_width; it decodes in one pass."),
+    ]:
+        assert predict.main(["--run", other, "--uri", uri, "--beam-width", width, "1+2"]) == 2
+        assert message in capsys.readouterr().err
+
+
 def test_eval_refuses_keys_outside_eval_and_sets_a_fixed_layout_cannot_read(trained, capsys):
     uri = trained["_uri"]
     run_id = trained["seq2seq_left_onehot_sets"]

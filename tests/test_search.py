@@ -1,4 +1,5 @@
-"""Greedy and beam search on decoders with known probabilities (NumPy), and on a trained model."""
+"""Greedy and beam search on decoders with known probabilities (NumPy); on a trained model in
+test_predict.py."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from addexp.models.search import beam, beam_only, greedy
@@ -59,7 +60,13 @@ def test_beam_of_width_one_is_greedy_decoding_exactly(decoder, rows, steps):
     np.testing.assert_allclose(rescore(step, states, g_tokens, steps), g_score)
 
 
+# a decoder on which plain beam search of width 2 drops the answer greedy finds (rare: about 1
+# row in 10,000 of random Markov decoders), so that the test fails if beam() stops keeping it
+PLAIN_BEAM_LOSES = {"decoder": (2623, 7), "rows": 1, "steps": 5, "width": 2}
+
+
 @given(decoder=decoders, rows=st.integers(1, 6), steps=st.integers(1, 5), width=st.integers(2, 6))
+@example(**PLAIN_BEAM_LOSES)
 @settings(max_examples=60, deadline=None)
 def test_a_wider_beam_never_returns_a_less_probable_answer(decoder, rows, steps, width):
     seed, symbols = decoder
@@ -68,6 +75,15 @@ def test_a_wider_beam_never_returns_a_less_probable_answer(decoder, rows, steps,
     tokens, score = beam(step, states, START, END, PAD, steps, width)
     assert (score >= g_score - 1e-9).all()
     np.testing.assert_allclose(rescore(step, states, tokens, steps), score)
+
+
+def test_plain_beam_search_can_lose_what_greedy_finds():
+    """The case the example above holds: without the greedy pass, width 2 scores below greedy."""
+    (seed, symbols), steps, width = PLAIN_BEAM_LOSES["decoder"], 5, 2
+    step, states = markov_decoder(seed, symbols), [np.zeros((1, symbols))]
+    _, g_score = greedy(step, states, START, END, PAD, steps)
+    _, b_score = beam_only(step, states, START, END, PAD, steps, width)
+    assert b_score[0] < g_score[0] - 0.1
 
 
 @given(decoder=decoders, steps=st.integers(1, 3))
