@@ -204,7 +204,11 @@ def _log_to_parent(uri: str, parent: str, table: str, image: Path | None, metric
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="addexp-compare", description=__doc__.splitlines()[0])
-    parser.add_argument("--uri", default=f"sqlite:///{Path.cwd() / 'mlflow.db'}")
+    parser.add_argument(
+        "--uri",
+        default=f"sqlite:///{Path.cwd() / 'mlflow.db'}",
+        help="MLflow tracking URI (default: sqlite:///mlflow.db here)",
+    )
     parser.add_argument("--experiment", default="addexp")
     parser.add_argument("--filter", default="", help="MLflow search filter, ANDed with FINISHED")
     parser.add_argument("--parent", help="a sweep's parent run id: compare its children")
@@ -218,7 +222,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--format", choices=["md", "csv"], default="md")
     args = parser.parse_args(argv)
-    runs = load_runs(args.uri, args.experiment, args.filter, args.parent)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        runs = load_runs(args.uri, args.experiment, args.filter, args.parent)
+    except MlflowException as error:  # a filter MLflow's search grammar does not take
+        message = str(error).strip().splitlines()[0]
+        print(f"addexp-compare: --filter {args.filter!r}: {message}", file=sys.stderr)
+        return 2
     note = note_running(args.uri, args.experiment, args.parent)
     if note:
         print(note, file=sys.stderr)
@@ -233,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = [{"metric": m, **r} for m in args.metric for r in aggregate(runs, group_by, m)]
         group_by = ["metric", *group_by]
     table = format_table(rows, args.format)
-    print(f"{metric} over {len(runs)} runs, grouped by {', '.join(group_by) or '(all)'}")
+    counted = f"{len(runs)} run{'' if len(runs) == 1 else 's'}"
+    print(f"{metric} over {counted}, grouped by {', '.join(group_by) or '(all)'}")
     print(table)
     image = None
     if rows and (args.plot or args.parent):

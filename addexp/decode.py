@@ -13,6 +13,7 @@ with it.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,19 @@ from addexp.layouts import Layouts, layouts_for
 from addexp.problems import Problems
 
 PREDICT_BATCH = 1024  # examples per forward pass
+
+
+class _ExpectedRetracing(logging.Filter):
+    """Drops TensorFlow's warning that a model's predict function was traced again. Decoding
+    calls it with as many batch shapes as the search needs (the rows of a batch, times the
+    beam; one layout, then another, for questions of several lengths), each traced once, which
+    is what the warning counts; it says nothing a user can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_ExpectedRetracing())
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,16 @@ def test_unknown_experiment_is_a_clear_error(populated):
         main(["--uri", populated, "--experiment", "nope"])
 
 
+def test_a_filter_mlflow_cannot_read_is_one_line_and_exit_2(populated, capsys):
+    args = ["--uri", populated, "--experiment", "cmp", "--filter", "params.seed = 1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("addexp-compare: --filter 'params.seed = 1': Expected a quoted string")
+    assert len(err.strip().splitlines()) == 1
+    assert main([*args[:-1], "metrics.`test/exact_match` > 0.95"]) == 0
+    assert "over 1 run, grouped by" in capsys.readouterr().out
+
+
 def test_child_names_say_what_was_swept():
     from addexp.sweep import child_name
     from addexp.sweep_plan import swept_keys

@@ -147,6 +147,7 @@ def test_an_answer_is_the_same_alone_and_asked_with_longer_questions(
     together = json.loads(result.stdout)
     assert [row["question"] for row in together] == asked
     assert [row["predicted"] for row in together[1 : 1 + len(short)]] == alone
+    assert "retracing" not in result.stderr  # a shape per layout and beam is expected
 
 
 # Runs with an evaluation set `mixed` of several layouts -> what a question's layout follows.
