@@ -197,6 +197,12 @@ def _render(table: dict, fmt: str) -> str:
     return "\n".join(" ".join(str(v) for v in row) for row in rows)
 
 
+def _beam_width(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text}: a beam width is an integer >= 1 (1: greedy)")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     from addexp.logged_run import add_run_arguments
 
@@ -211,7 +217,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="also write the table to this file")
     p.add_argument(
         "--beam-width",
-        type=int,
+        type=_beam_width,
         metavar="N",
         help="decode by beam search of width N (1: greedy) instead of the run's own "
         "model.beam_width; for the decoders that read their own answers",

@@ -409,12 +409,15 @@ def test_predict_decodes_with_the_beam_width_eval_logged_with(trained, tmp_path,
     code, predicted = predict_rows(uri, run_id, rows, tmp_path / "out.csv", "--beam-width", "2")
     assert code == 0, capsys.readouterr().err
     assert [p["predicted"] for p in predicted] == [r["predicted"] for r in rows]
-    for other, width, message in [
-        (run_id, "0", "model.beam_width=0: a beam width is an integer >= 1."),
-        (trained["mlp"], "2", "model=mlp has no model.beam_width; it decodes in one pass."),
-    ]:
-        assert predict.main(["--run", other, "--uri", uri, "--beam-width", width, "1+2"]) == 2
-        assert message in capsys.readouterr().err
+    mlp = trained["mlp"]
+    assert predict.main(["--run", mlp, "--uri", uri, "--beam-width", "2", "1+2"]) == 2
+    assert "model=mlp has no model.beam_width; it decodes in one pass." in capsys.readouterr().err
+    for width in ("0", "abc"):
+        with pytest.raises(SystemExit) as exit_:
+            predict.main(["--run", run_id, "--uri", uri, "--beam-width", width, "1+2"])
+        assert exit_.value.code == 2
+        said = capsys.readouterr().err
+        assert f"--beam-width: {width}: a beam width is an integer >= 1" in said
 
 
 def test_eval_refuses_keys_outside_eval_and_sets_a_fixed_layout_cannot_read(trained, capsys):
