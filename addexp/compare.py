@@ -227,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         runs = load_runs(args.uri, args.experiment, args.filter, args.parent)
     except MlflowException as error:  # a filter MLflow's search grammar does not take
+        if not args.filter:
+            raise
         message = str(error).strip().splitlines()[0]
         print(f"addexp-compare: --filter {args.filter!r}: {message}", file=sys.stderr)
         return 2

@@ -41,7 +41,7 @@ def compose_eval(run_cfg, overrides: list[str]):
 
     from addexp.__main__ import config_dir
     from addexp.config import register_schemas
-    from addexp.logged_run import with_beam_width
+    from addexp.logged_run import RunError, parse_beam_width, with_beam_width
 
     decoding = [o for o in overrides if o.startswith(DECODING)]
     outside = [o for o in overrides if not o.lstrip("+~").startswith("eval") and o not in decoding]
@@ -56,10 +56,11 @@ def compose_eval(run_cfg, overrides: list[str]):
         composed = compose("config", overrides=eval_overrides)
     cfg = OmegaConf.create(OmegaConf.to_container(run_cfg))  # the run's own values
     for override in decoding:
-        width = override.split("=", 1)[1]
-        if not width.strip().isdigit():
-            raise ValueError(f"{override}: a beam width is an integer >= 1.")
-        cfg = with_beam_width(cfg, int(width))
+        try:
+            width = parse_beam_width(override.split("=", 1)[1])
+        except RunError as error:
+            raise ValueError(f"{DECODING}={error}") from None
+        cfg = with_beam_width(cfg, width)
     cfg.eval = composed.eval  # typed and checked by the schema
     return cfg
 

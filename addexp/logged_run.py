@@ -75,14 +75,20 @@ class LoggedRun:
         return replace(self, cfg=cfg, pipeline=build_pipeline(cfg))
 
 
+def parse_beam_width(text: str) -> int:
+    """A beam width typed on a command line (`addexp-predict --beam-width`, `addexp-eval
+    model.beam_width=`). Raises RunError for anything but an integer >= 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise RunError(f"{text}: a beam width is an integer >= 1 (1: greedy)")
+    return int(text)
+
+
 def with_beam_width(cfg: DictConfig, beam_width: int) -> DictConfig:
-    """A copy of a run's config that decodes by beam search of `beam_width` (1: greedy).
-    Raises RunError for a model that decodes in one pass (no `model.beam_width`) or a width
-    below 1."""
+    """A copy of a run's config that decodes by beam search of `beam_width` (>= 1, as
+    `parse_beam_width` reads it; 1: greedy). Raises RunError for a model that decodes in one
+    pass (no `model.beam_width`)."""
     if "beam_width" not in cfg.model:
         raise RunError(f"model={cfg.model.name} has no model.beam_width; it decodes in one pass.")
-    if beam_width < 1:
-        raise RunError(f"model.beam_width={beam_width}: a beam width is an integer >= 1.")
     cfg = OmegaConf.create(OmegaConf.to_container(cfg))
     cfg.model.beam_width = beam_width
     return cfg

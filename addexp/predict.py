@@ -198,9 +198,12 @@ def _render(table: dict, fmt: str) -> str:
 
 
 def _beam_width(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text}: a beam width is an integer >= 1 (1: greedy)")
-    return int(text)
+    from addexp.logged_run import RunError, parse_beam_width
+
+    try:
+        return parse_beam_width(text)
+    except RunError as error:  # argparse shows only this kind's message
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parser() -> argparse.ArgumentParser:

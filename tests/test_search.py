@@ -79,8 +79,8 @@ def test_a_wider_beam_never_returns_a_less_probable_answer(decoder, rows, steps,
 
 def test_plain_beam_search_can_lose_what_greedy_finds():
     """The case the example above holds: without the greedy pass, width 2 scores below greedy."""
-    (seed, symbols), steps, width = PLAIN_BEAM_LOSES["decoder"], 5, 2
-    step, states = markov_decoder(seed, symbols), [np.zeros((1, symbols))]
+    (seed, symbols), steps, width = (PLAIN_BEAM_LOSES[k] for k in ("decoder", "steps", "width"))
+    step, states = markov_decoder(seed, symbols), [np.zeros((PLAIN_BEAM_LOSES["rows"], symbols))]
     _, g_score = greedy(step, states, START, END, PAD, steps)
     _, b_score = beam_only(step, states, START, END, PAD, steps, width)
     assert b_score[0] < g_score[0] - 0.1

@@ -107,7 +107,7 @@ def run(settings: Settings) -> Section:
     elif speedups[0] >= speedups[1] >= speedups[2]:
         trend = "the gap shrinks with the length of the operands"
     else:
-        most, least = (labels[f(range(3), key=speedups.__getitem__)] for f in (max, min))
+        most, least = labels[speedups.index(max(speedups))], labels[speedups.index(min(speedups))]
         trend = f"the gap is widest at {most} and narrowest at {least}"
     tutorial_run = 30 * 1000  # the tutorial's training data: 30 fresh epochs of 1,000
     first = result_rates[0]  # (tutorial, addexp) problems/s
