@@ -44,7 +44,7 @@ def predict_rows(
 ) -> tuple[int, list[dict]]:
     """`addexp-predict --file` (and `options`) on the questions and answers of logged
     prediction rows, its CSV written to `out`: (exit code, the rows it wrote)."""
-    from addexp import predict
+    from addexp.cli import predict
 
     questions = out.with_name(out.stem + "_questions.csv")
     with questions.open("w", newline="") as handle:
@@ -111,7 +111,7 @@ def compose(overrides: list[str] | None = None, return_hydra_config: bool = Fals
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from addexp.config import register_schemas
+    from addexp.config.schema import register_schemas
 
     register_schemas()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from addexp.operations import OPERATIONS
-from addexp.problems import ProblemSpace
+from addexp.problems.operations import OPERATIONS
+from addexp.problems.space import ProblemSpace
 
 
 @st.composite

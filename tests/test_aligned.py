@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addexp.evaluate import score
-from addexp.framings import AlignedFraming, alphabet_for, expected_chars
-from addexp.problems import MISSING, ProblemSpace, eval_set_space, sample
-from addexp.text import TextFormat
+from addexp.evaluation.scoring import score
+from addexp.framing.framings import AlignedFraming, alphabet_for, expected_chars
+from addexp.problems.space import MISSING, ProblemSpace, eval_set_space, sample
+from addexp.text.formats import TextFormat
 from tests.strategies import spaces
 
 

@@ -158,7 +158,7 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path, args, message):
 
 
 def test_only_a_whole_sitting_writes_the_report_by_default():
-    from addexp.bench import default_out
+    from addexp.benchmarks.command import default_out
     from addexp.benchmarks.settings import SECTIONS
 
     assert default_out(False, SECTIONS) == Path("docs/benchmarks.md")
@@ -230,7 +230,7 @@ def test_a_seed_that_never_reaches_the_target_is_counted_not_averaged():
 
 
 def test_throughput_runs_one_batch_per_call_unless_told_otherwise():
-    from addexp.bench import _compile_options, parser
+    from addexp.benchmarks.command import _compile_options, parser
 
     def options(*argv: str, overrides: tuple[str, ...] = ()) -> dict:
         return _compile_options(parser().parse_args(list(argv)), {"throughput": overrides})

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from addexp import tracking
+from addexp.tracking import store as tracking
 from tests.conftest import addexp, serve_mlflow
 
 CHROMIUM = Path("/usr/bin/chromium")

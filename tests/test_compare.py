@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlflow
 import pytest
 
-from addexp.compare import aggregate, load_runs, main, varying_keys
+from addexp.cli.compare import aggregate, load_runs, main, varying_keys
 
 
 @pytest.fixture
@@ -76,8 +76,8 @@ def test_a_filter_mlflow_cannot_read_is_one_line_and_exit_2(populated, capsys):
 
 
 def test_child_names_say_what_was_swept():
-    from addexp.sweep import child_name
-    from addexp.sweep_plan import swept_keys
+    from addexp.sweeps.callback import child_name
+    from addexp.sweeps.plan import swept_keys
 
     keys = swept_keys(["seed=1,2", "train.batch_size=10,32", "data.terms=3"], None)
     assert keys == ["seed", "train.batch_size"]

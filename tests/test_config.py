@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from addexp.validation import ConfigError, validate
+from addexp.config.validation import ConfigError, validate
 from tests.conftest import PRESETS, compose
 
 # The tutorial trains both mapping models alike: 50 epochs of 100 fresh problems, batch 2, Adam.
@@ -105,7 +105,7 @@ EXTENSIONS = {
 
 
 def _flat(cfg) -> dict:
-    from addexp.config import flatten
+    from addexp.config.schema import flatten
 
     return flatten(OmegaConf.to_container(cfg, resolve=False))
 
@@ -336,7 +336,7 @@ def test_evaluation_sets_and_late_mistakes_are_caught_before_a_run(overrides, me
 
 
 def test_one_layout_serves_every_set_unless_the_family_reads_any_length():
-    from addexp.pipeline import build_pipeline
+    from addexp.training.pipeline import build_pipeline
 
     mapping = build_pipeline(compose(["model=mlp", "+eval.sets.big={largest: 1000}"]))
     fmt = mapping.framing.text_format

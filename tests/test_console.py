@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from addexp.progress import resolve_mode
+from addexp.training.progress import resolve_mode
 from tests.conftest import TINY, addexp
 
 CUDA = re.compile(r"cuda|cuInit|cudart|GPU will not be used", re.IGNORECASE)

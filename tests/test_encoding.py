@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addexp.encoding import ENCODINGS, Alphabet, argmax_indices, encode_inputs, one_hot
-from addexp.framings import Seq2SeqFraming, alphabet_for, expected_chars
-from addexp.problems import ProblemSpace, sample
-from addexp.text import PADDINGS, TextFormat, join_rows
+from addexp.framing.encoding import ENCODINGS, Alphabet, argmax_indices, encode_inputs, one_hot
+from addexp.framing.framings import Seq2SeqFraming, alphabet_for, expected_chars
+from addexp.problems.space import ProblemSpace, sample
+from addexp.text.formats import PADDINGS, TextFormat, join_rows
 from tests.strategies import spaces
 
 SUMS = Alphabet.for_symbols("+")
@@ -118,7 +118,7 @@ def test_loss_mask_keeps_the_answer_and_its_terminating_pad():
     ]:
         fmt = TextFormat.for_spaces([space], padding, False, reverse_output)
         framing = Seq2SeqFraming(fmt, SUMS, mask_loss=True)
-        from addexp.problems import Problems
+        from addexp.problems.space import Problems
 
         p = Problems(np.array([[60, 60], [3, 4]]), np.array(["#+#", "#+#"]), np.array([120, 7]))
         assert framing.sample_weights(p).tolist() == expected, padding

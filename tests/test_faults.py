@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from addexp import faults
-from addexp.compare import main as compare
+from addexp.cli.compare import main as compare
+from addexp.training import faults
 from tests.conftest import addexp, start_addexp
 
 # Small enough for a fraction of a second per epoch; epochs many enough that a run is still

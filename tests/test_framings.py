@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from addexp.evaluate import evaluate_set, predictions_table, score
-from addexp.framings import MAPPING_PAD, MappingFraming, expected_chars
+from addexp.evaluation.scoring import evaluate_set, predictions_table, score
+from addexp.framing.framings import MAPPING_PAD, MappingFraming, expected_chars
 from addexp.models import build_model
-from addexp.pipeline import build_pipeline
-from addexp.problems import MISSING, Problems, ProblemSpace, sample
-from addexp.text import TextFormat
+from addexp.problems.space import MISSING, Problems, ProblemSpace, sample
+from addexp.text.formats import TextFormat
+from addexp.training.pipeline import build_pipeline
 from tests.conftest import compose
 
 

@@ -7,13 +7,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addexp.evaluate import char_accuracy, score
-from addexp.framings import Answers, Seq2SeqFraming, alphabet_for
-from addexp.layouts import layouts_for
-from addexp.plots import confusion_counts
-from addexp.problems import Problems, ProblemSpace, sample
-from addexp.questions import parse_questions
-from addexp.text import PADDINGS, TextFormat
+from addexp.evaluation.plots import confusion_counts
+from addexp.evaluation.scoring import char_accuracy, score
+from addexp.framing.framings import Answers, Seq2SeqFraming, alphabet_for
+from addexp.framing.layouts import layouts_for
+from addexp.problems.questions import parse_questions
+from addexp.problems.space import Problems, ProblemSpace, sample
+from addexp.text.formats import PADDINGS, TextFormat
 from tests.strategies import spaces
 
 

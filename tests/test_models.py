@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from addexp.models import build_model
-from addexp.pipeline import build_pipeline
-from addexp.problems import sample
+from addexp.problems.space import sample
+from addexp.training.pipeline import build_pipeline
 from tests.conftest import compose
 
 
@@ -98,7 +98,7 @@ def test_mapping_lstm_masks_missing_terms():
 def test_accuracy_counts_the_steps_the_loss_counts():
     """Teacher forcing weighs the steps after END 0 in the loss; accuracy must skip them too,
     or an exact model would show a per-step accuracy below its exact match."""
-    from addexp.train import compile_model
+    from addexp.training.fit import compile_model
 
     cfg = compose(["model=teacher_forcing", "model.units=[8]", "data.largest=99"])
     pipeline = build_pipeline(cfg)
@@ -119,7 +119,7 @@ def test_accuracy_counts_the_steps_the_loss_counts():
 def test_tagger_unrolled_computes_what_the_loop_computes(bidirectional):
     """The tagger unrolled over the training layout's places answers as the looped tagger with
     the same weights, and its decode reads longer numbers through a twin that loops again."""
-    from addexp.layouts import layouts_for
+    from addexp.framing.layouts import layouts_for
     from addexp.models import FAMILIES, bind
 
     base = ["experiment=fast_tutorial", f"model.bidirectional={str(bidirectional).lower()}"]
@@ -159,7 +159,7 @@ def test_decoders_unrolled_answer_as_the_loop_answers(overrides):
     """The decoders that read their own answers, unrolled over the training layout, train the
     inputs a looped model takes and, with the same weights, decode the same answers greedily
     and by beam search, in the training layout and through a twin for a longer one."""
-    from addexp.layouts import layouts_for
+    from addexp.framing.layouts import layouts_for
     from addexp.models import FAMILIES, bind
 
     base = ["data.largest=99", *overrides]

@@ -6,8 +6,13 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from addexp.plots import answer_plots, confusion_counts, position_accuracy, symbol_confusion
-from addexp.text import char_matrix, pad, render_integers
+from addexp.evaluation.plots import (
+    answer_plots,
+    confusion_counts,
+    position_accuracy,
+    symbol_confusion,
+)
+from addexp.text.formats import char_matrix, pad, render_integers
 
 
 def _chars(values, width: int = 3) -> np.ndarray:

@@ -16,15 +16,16 @@ from hypothesis import strategies as st
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
-from addexp import evaluate_run, predict
-from addexp.encoding import encode_inputs
-from addexp.framings import START, AutoregressiveFraming, Seq2SeqFraming, alphabet_for
-from addexp.hints import NO_TAG, question_hash
-from addexp.layouts import layouts_for
-from addexp.logged_run import open_run
-from addexp.problems import Problems, ProblemSpace, sample
-from addexp.questions import parse_questions
-from addexp.text import PADDINGS, TextFormat
+from addexp.cli import evaluate as evaluate_run
+from addexp.cli import predict
+from addexp.framing.encoding import encode_inputs
+from addexp.framing.framings import START, AutoregressiveFraming, Seq2SeqFraming, alphabet_for
+from addexp.framing.layouts import layouts_for
+from addexp.problems.questions import parse_questions
+from addexp.problems.space import Problems, ProblemSpace, sample
+from addexp.text.formats import PADDINGS, TextFormat
+from addexp.text.hints import NO_TAG, question_hash
+from addexp.tracking.logged_run import open_run
 from tests.conftest import TINY, addexp, addexp_predict, compose, logged_rows, predict_rows
 from tests.strategies import spaces
 
@@ -165,7 +166,7 @@ def test_training_sees_every_hint_and_a_longer_question_needs_its_places():
 @pytest.mark.parametrize("model", ["seq2seq", "teacher_forcing", "attention"])
 def test_hints_off_leave_every_array_and_the_model_as_without_them(model):
     from addexp.models import build_model
-    from addexp.pipeline import build_pipeline, layout
+    from addexp.training.pipeline import build_pipeline, layout
 
     cfg = compose([f"model={model}", "format.reverse_output=true", "data.max_terms=3"])
     assert cfg.format.position_hints == 0
@@ -276,7 +277,7 @@ def test_an_answer_is_the_same_alone_and_beside_a_longer_question(hinted, tmp_pa
 @pytest.mark.slow
 @pytest.mark.parametrize("name", DECODERS)
 def test_a_beam_of_four_decodes_a_hinted_run_row_by_row(hinted, tmp_path, name, capsys):
-    from addexp.decode import decode
+    from addexp.evaluation.decode import decode
     from addexp.models import bind
 
     uri, run_id = hinted["_uri"], hinted[name]

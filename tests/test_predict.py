@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from addexp import evaluate_run, predict
-from addexp.context import RunContext
-from addexp.run import run
+from addexp.cli import evaluate as evaluate_run
+from addexp.cli import predict
+from addexp.tracking.context import RunContext
+from addexp.tracking.runner import run
 from tests.conftest import TINY, addexp, addexp_predict, compose, logged_rows, predict_rows
 
 # A decoder that reads its own answers, trained tiny, ends every answer at once; this much
@@ -198,9 +199,9 @@ def test_a_set_of_mixed_layouts_scores_each_question_as_it_would_alone(
 def test_attention_maps_are_logged_and_weigh_only_the_question(trained):
     """The logged plot, and what it draws: per answer step written, weights over the question's
     steps that sum to 1 and leave the masked padding at 0, beside the greedy answers."""
-    from addexp.logged_run import open_run
     from addexp.models import recurrent
-    from addexp.problems import sample
+    from addexp.problems.space import sample
+    from addexp.tracking.logged_run import open_run
 
     uri, run_id = trained["_uri"], trained["attention_dot_unpadded_embedding"]
     paths = {a.path for a in MlflowClient(uri).list_artifacts(run_id, "attention")}
@@ -221,11 +222,11 @@ def test_attention_maps_are_logged_and_weigh_only_the_question(trained):
 
 
 def test_beam_search_on_a_trained_model_is_greedy_at_width_one_and_never_worse(trained):
-    from addexp.framings import END, START
-    from addexp.logged_run import open_run
+    from addexp.framing.framings import END, START
     from addexp.models import recurrent
     from addexp.models.search import beam, greedy
-    from addexp.problems import sample
+    from addexp.problems.space import sample
+    from addexp.tracking.logged_run import open_run
 
     logged = open_run(trained["teacher_forcing_gru_bidirectional_beam"], trained["_uri"])
     model, framing = logged.load_model(), logged.pipeline.framing

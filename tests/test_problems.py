@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addexp import problems as P
-from addexp.problems import (
+from addexp.problems import space as P
+from addexp.problems.space import (
     MISSING,
     ProblemSpace,
     overlap,
@@ -16,7 +16,7 @@ from addexp.problems import (
     sample,
     sample_distinct,
 )
-from addexp.text import render_expressions
+from addexp.text.formats import render_expressions
 from tests.reference_eval import evaluate
 from tests.strategies import chain_spaces, spaces
 
@@ -171,7 +171,7 @@ def test_space_sizes():
 
 
 def test_hundred_digit_operands_sample_and_render_exactly():
-    from addexp.problems import eval_set_space
+    from addexp.problems.space import eval_set_space
 
     base = ProblemSpace(2, 2, mode="digits", min_digits=1, max_digits=3)
     space = eval_set_space(base, {"digits": 100})
@@ -201,8 +201,8 @@ def test_uniform_operands_past_int64_stay_in_range(low, largest):
 
 
 def test_carries_and_carry_chains_by_column_addition():
-    from addexp.breakdown import NOT_A_SUM, breakdown, carries
-    from addexp.questions import parse_questions
+    from addexp.evaluation.breakdown import NOT_A_SUM, breakdown, carries
+    from addexp.problems.questions import parse_questions
 
     problems = parse_questions(
         ["99+1", "45+44", "15+5", "999+1+1", "5+5+5+5", "7-3", "1+2*3"],

@@ -10,9 +10,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
-from addexp import tracking
-from addexp.datasets import ProblemSource, space_digest
-from addexp.problems import space_from_config
+from addexp.problems.space import space_from_config
+from addexp.tracking import store as tracking
+from addexp.tracking.datasets import ProblemSource, space_digest
 from tests.conftest import TINY, addexp, compose
 
 

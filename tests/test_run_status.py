@@ -5,8 +5,8 @@ from __future__ import annotations
 import mlflow
 import pytest
 
-from addexp.context import RunContext
-from addexp.run import run
+from addexp.tracking.context import RunContext
+from addexp.tracking.runner import run
 from tests.conftest import TINY, compose
 
 

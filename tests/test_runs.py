@@ -100,7 +100,7 @@ def test_runs_of_a_killed_sweep_are_found_stale_left_out_and_marked(tmp_path):
 
 
 def test_a_run_elsewhere_is_judged_by_its_heartbeat(store):
-    from addexp.liveness import HEARTBEAT_TAG, HOST_TAG, PID_TAG, judge
+    from addexp.tracking.liveness import HEARTBEAT_TAG, HOST_TAG, PID_TAG, judge
 
     client = MlflowClient(store)
     experiment = client.create_experiment("addexp")

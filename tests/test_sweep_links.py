@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from addexp.sweep_link import hydra_override
+from addexp.sweeps.link import hydra_override
 from tests.conftest import addexp
 from tests.tracking_helpers import FAST, parent_and_children
 

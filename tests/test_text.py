@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addexp import render
-from addexp.problems import MISSING, SLOT, Problems, ProblemSpace, sample
-from addexp.text import (
+from addexp.problems import codes as render
+from addexp.problems.space import MISSING, SLOT, Problems, ProblemSpace, sample
+from addexp.text.formats import (
     PAD,
     PADDINGS,
     TextFormat,

@@ -108,7 +108,7 @@ def test_an_existing_experiments_artifact_location_is_kept_and_said(tmp_path):
     ],
 )
 def test_relative_tracking_uris_mean_the_launch_folder(uri, expected):
-    from addexp.tracking import resolve_uri
+    from addexp.tracking.store import resolve_uri
 
     assert resolve_uri(uri, Path("/launch")) == expected
 
@@ -124,6 +124,6 @@ def test_relative_tracking_uris_mean_the_launch_folder(uri, expected):
     ],
 )
 def test_relative_artifact_locations_mean_the_launch_folder(location, expected):
-    from addexp.tracking import resolve_artifact_location
+    from addexp.tracking.store import resolve_artifact_location
 
     assert resolve_artifact_location(location, Path("/launch")) == expected

@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from addexp import batches
-from addexp.batches import FixedSet, FreshStream, Seen, draw_chunk, replay_seen
-from addexp.pipeline import build_pipeline, draw_test_set, training_streams
-from addexp.problems import Problems, question_keys
-from addexp.train import replay_seen_keys
+from addexp.problems.space import Problems, question_keys
+from addexp.training import batches
+from addexp.training.batches import FixedSet, FreshStream, Seen, draw_chunk, replay_seen
+from addexp.training.fit import replay_seen_keys
+from addexp.training.pipeline import build_pipeline, draw_test_set, training_streams
 from tests.conftest import compose
 
 CHUNK = 16  # small chunks, so that tiny epochs span several and batches straddle them

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from addexp.validation import ConfigError, validate
+from addexp.config.validation import ConfigError, validate
 from tests.conftest import TINY, addexp, compose
 
 EPOCH_METRICS = {"train/loss", "train/accuracy", "train/learning_rate"}
@@ -54,7 +54,7 @@ def test_schedule_warmup_clipping_and_early_stopping_are_applied_and_recorded(tm
 def test_every_schedule_gives_the_rate_of_each_epoch():
     """Per epoch, a staircase: warm-up to the rate, then constant, cosine towards 0 (never 0 in
     an epoch that trains) or exponential decay."""
-    from addexp.train import learning_rate
+    from addexp.training.fit import learning_rate
 
     def rates(*overrides: str) -> list[float]:
         t = compose(["train.epochs=5", "train.learning_rate=0.1", *overrides]).train
@@ -73,8 +73,8 @@ def test_every_schedule_gives_the_rate_of_each_epoch():
 
 def test_gradient_clipping_reaches_the_optimizer():
     from addexp.models import build_model
-    from addexp.pipeline import build_pipeline
-    from addexp.train import compile_model
+    from addexp.training.fit import compile_model
+    from addexp.training.pipeline import build_pipeline
 
     cfg = compose(["train.clipnorm=0.5"])
     pipeline = build_pipeline(cfg)
@@ -118,9 +118,9 @@ def test_one_fresh_fit_logs_every_epoch_with_xla_and_several_steps_per_execution
     """Each epoch's metrics logged at its step, the options recorded as params and what XLA did
     as `derived.jit_compile`; the test set's overlap is the brute-force share of test questions
     among every training question, redrawn from the seed."""
-    from addexp.batches import CHUNK, draw_chunk
-    from addexp.pipeline import build_pipeline, draw_test_set, training_streams
-    from addexp.problems import question_keys
+    from addexp.problems.space import question_keys
+    from addexp.training.batches import CHUNK, draw_chunk
+    from addexp.training.pipeline import build_pipeline, draw_test_set, training_streams
 
     options = ["train.jit_compile=true", "train.steps_per_execution=3", "train.batch_size=10"]
     args = [*TINY, "train.epochs=3", "train.examples=60", "tracking.log_model=false", *options]

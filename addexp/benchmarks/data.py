@@ -1,6 +1,6 @@
 """Data: problems per second from sampling to one-hot arrays, addexp against the tutorial.
 
-addexp's path is `addexp.problems.sample` (NumPy, exact at any size; a sum is folded column by
+addexp's path is `addexp.problems.space.sample` (NumPy, exact at any size; a sum is folded column by
 column) and the framing's `inputs` and `targets` (questions and answers written into character
 codes, padded, indexed, one-hot), exactly what a run calls per epoch; the reference is
 the tutorial's `generate_data` (random_sum_pairs, to_string, integer_encode, one_hot_encode;
@@ -33,8 +33,8 @@ CASES = (
 
 def run(settings: Settings) -> Section:
     """Problems per second of both paths for every case, alternating, medians of repeats."""
-    from addexp.pipeline import build_pipeline
-    from addexp.problems import sample
+    from addexp.problems.space import sample
+    from addexp.training.pipeline import build_pipeline
 
     rows, speedups, result_rates = [], [], []
     for label, largest, full, tiny in CASES:
@@ -94,7 +94,8 @@ def run(settings: Settings) -> Section:
     )
     method = (
         "Problems per second from drawing the operands to one-hot questions and answers. "
-        "addexp: `addexp.problems.sample` then the framing's `inputs` and `targets`, the path a "
+        "addexp: `addexp.problems.space.sample` then the framing's `inputs` and `targets`, "
+        "the path a "
         "run takes every epoch; reference: the tutorial's own `generate_data` (random_sum_pairs, "
         "to_string, integer_encode, one_hot_encode: Python loops, as published, in "
         "`addexp/benchmarks/tutorial_data.py`). Same problem space and widths on both sides "

@@ -1,6 +1,7 @@
 """Inference: examples per second of the decode step, and the cold latency of `addexp-predict`.
 
-The decode step is `addexp.decode.decode`, the one every run, `addexp-predict` and `addexp-eval`
+The decode step is `addexp.evaluation.decode.decode`, the one every run, `addexp-predict` and
+`addexp-eval`
 answer through, timed in this process on models built by addexp from their presets (untrained:
 the work per example does not depend on the weights, as long as the decoder runs every step, see
 the method text). The latency is that of a new `addexp-predict` process answering one question
@@ -36,8 +37,8 @@ FLOOR = [sys.executable, "-c", "import tensorflow, keras, mlflow"]
 
 
 def _decode_rates(settings: Settings) -> tuple[list[list[str]], dict[str, float]]:
-    from addexp.decode import decode
-    from addexp.problems import sample
+    from addexp.evaluation.decode import decode
+    from addexp.problems.space import sample
 
     n = settings.size(8192, 256)
     sides, medians = {}, {}
@@ -66,7 +67,7 @@ def _decode_rates(settings: Settings) -> tuple[list[list[str]], dict[str, float]
 def _decoder_steps(settings: Settings) -> int:
     """Steps the teacher-forcing decoder runs for a batch: the answer width plus the end symbol."""
     from addexp.benchmarks.setup import compose
-    from addexp.pipeline import build_pipeline
+    from addexp.training.pipeline import build_pipeline
 
     overrides = [*CASES[1][1], *settings.extra("inference")]
     return build_pipeline(compose(overrides)).framing.shapes.output_steps
@@ -117,10 +118,11 @@ def run(settings: Settings) -> Section:
     greedy = medians[CASES[1][0]]
     steps = _decoder_steps(settings)
     method = (
-        "Examples per second of `addexp.decode.decode` (the decode step of runs, "
+        "Examples per second of `addexp.evaluation.decode.decode` (the decode step of runs, "
         "`addexp-predict` and `addexp-eval`) on models built by addexp from their presets, "
         "untrained, one warm-up call left out; problems in batches of 1024 "
-        "(`addexp.decode.PREDICT_BATCH`). The seq2seq family answers in one forward pass; the "
+        "(`addexp.evaluation.decode.PREDICT_BATCH`). The seq2seq family answers in one "
+        "forward pass; the "
         "teacher-forcing decoder writes one symbol per step for the whole batch (times the "
         "beam), and stops early only when every row of the batch has written its end symbol, "
         "which a batch of 1024 sums of 1-3 digit operands, some of them 4 digits long, never "

@@ -97,7 +97,7 @@ def console_script(name: str) -> list[str]:
     script = Path(sys.executable).with_name(name)
     if script.exists():
         return [str(script)]
-    module = {"addexp": "addexp", "addexp-predict": "addexp.predict"}[name]
+    module = {"addexp": "addexp", "addexp-predict": "addexp.cli.predict"}[name]
     return [sys.executable, "-m", module]
 
 

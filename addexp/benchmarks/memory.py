@@ -32,7 +32,7 @@ def _encoded_bytes(settings: Settings) -> int:
     import math
 
     from addexp.benchmarks.setup import compose
-    from addexp.pipeline import build_pipeline
+    from addexp.training.pipeline import build_pipeline
 
     shapes = build_pipeline(compose([*BASE, *settings.extra("memory")])).framing.shapes
     return 4 * (math.prod(shapes.input_shape) + shapes.output_steps * shapes.output_symbols)

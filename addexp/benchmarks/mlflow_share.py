@@ -88,7 +88,7 @@ def main() -> None:
     start = time.perf_counter()
     sys.argv = ["addexp", *sys.argv[2:]]
     try:
-        from addexp.__main__ import cli
+        from addexp.cli.train import cli
 
         cli()
     finally:

@@ -49,8 +49,8 @@ def addexp_execution(overrides: list[str]) -> list[str]:
     OVERRIDES` uses: `--unroll` when addexp unrolls the encoder, and its steps per execution."""
     from addexp.benchmarks.setup import compose
     from addexp.models.unrolling import unrolled
-    from addexp.pipeline import build_pipeline
-    from addexp.train import steps_per_execution
+    from addexp.training.fit import steps_per_execution
+    from addexp.training.pipeline import build_pipeline
 
     cfg = compose(["experiment=tutorial_seq2seq", *overrides])
     steps = build_pipeline(cfg).framing.shapes.input_shape[0]

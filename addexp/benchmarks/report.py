@@ -70,7 +70,7 @@ def _version(*distributions: str) -> str:
 
 def git_state(folder: Path) -> str:
     """The commit of the work tree holding `folder`, marked when it has uncommitted changes."""
-    from addexp.tracking import git_commit
+    from addexp.tracking.store import git_commit
 
     commit = git_commit(folder)
     if commit is None:

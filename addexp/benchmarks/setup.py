@@ -20,10 +20,10 @@ def compose(overrides: Sequence[str]) -> DictConfig:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from addexp.__main__ import config_dir
-    from addexp.config import register_schemas
-    from addexp.interpolation import resolved
-    from addexp.validation import ConfigError, validate
+    from addexp.cli.train import config_dir
+    from addexp.config.interpolation import resolved
+    from addexp.config.schema import register_schemas
+    from addexp.config.validation import ConfigError, validate
 
     register_schemas()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
@@ -47,12 +47,12 @@ class Built:
 
 def build(overrides: Sequence[str], compile_options: dict[str, Any] | None = None) -> Built:
     """Config, pipeline and model of `addexp OVERRIDES`, compiled as a run compiles it
-    (`addexp.train.compile_model`); `compile_options` (`jit_compile`, `steps_per_execution`)
+    (`addexp.training.fit.compile_model`); `compile_options` (`jit_compile`, `steps_per_execution`)
     then replace those options in a second Keras `compile` with the same optimizer, loss,
     metrics and the options not given (as the run compiled them)."""
     from addexp.models import build_model
-    from addexp.pipeline import build_pipeline
-    from addexp.train import compile_model
+    from addexp.training.fit import compile_model
+    from addexp.training.pipeline import build_pipeline
 
     cfg = compose(overrides)
     pipeline = build_pipeline(cfg)

@@ -33,8 +33,8 @@ decode = recurrent.decode  # greedy or beam search (`model.beam_width`), batch b
 
 def figures(model: Any, framing: Any, problems: Any, folder: Any) -> list[Any]:
     """An attention-map plot for the first few problems (`attention/maps.png`)."""
-    from addexp.framings import END
-    from addexp.plots import attention_plot
+    from addexp.evaluation.plots import attention_plot
+    from addexp.framing.framings import END
 
     sample = problems.take(slice(0, 4))
     tokens, weights = recurrent.attention_maps(model, framing, sample)

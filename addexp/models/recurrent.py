@@ -9,7 +9,7 @@ distribution, states), and searches with them (`addexp.models.search`). With `at
 decoder step attends over every encoder output (Bahdanau et al. 2015: additive; Luong et al.
 2015: dot) before the softmax.
 
-With position hints (`format.position_hints`, `addexp.hints`) the model has one more input,
+With position hints (`format.position_hints`, `addexp.text.hints`) the model has one more input,
 `answer_hint`: the one-hot hint of the place each answer step writes, concatenated to the
 answer symbol's embedding (the question's hints are part of its input features). Decoding
 carries each row's next hint as one more state, first in the list, which every step feeds and
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from addexp.hints import one_hot_tags
+from addexp.text.hints import one_hot_tags
 
 CELLS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 STATES = {"lstm": 2, "gru": 1, "simple_rnn": 1}  # states each cell carries between steps
@@ -317,7 +317,7 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
     """Answers (`framings.Answers`, one row per problem) written symbol by symbol from START
     until END (or the layout's answer width plus one steps), greedily or by beam search
     (`cfg.beam_width`), `batch_size` problems per search."""
-    from addexp.framings import END, START
+    from addexp.framing.framings import END, START
     from addexp.models.search import beam
 
     steps = framing.text_format.answer_width + 1
@@ -343,7 +343,7 @@ def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray,
     question steps) weights (rows sum to 1; masked question steps weigh 0). Raises ValueError
     for a model without attention. A layout the model's inputs do not take is read by a looping
     twin (a few questions: speed is moot)."""
-    from addexp.framings import END, START
+    from addexp.framing.framings import END, START
     from addexp.models.search import greedy
 
     questions = framing.question_inputs(problems)

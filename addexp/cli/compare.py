@@ -1,0 +1,264 @@
+"""Compare MLflow runs: group by config keys, aggregate a metric over seeds, print a table.
+
+    addexp-compare --experiment addexp --group-by tags.preset encoding.masking
+    addexp-compare --filter "tags.preset = 'ext_masking'" --group-by encoding.masking --format csv
+    addexp-compare --parent RUN_ID --plot sweep.png     # a sweep's children; logs to the parent
+    addexp-compare --metric test/exact_match length_x2/exact_match   # one row per metric and group
+
+Group keys are param names (`encoding.masking`) or `tags.NAME`. The default groups a sweep's
+children by its swept keys, and other runs by preset and every param that differs, seed excepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+SKIP_VARYING = {"seed", "tracking.run_name"}
+
+
+def load_runs(
+    uri: str, experiment: str, filter_string: str = "", parent: str | None = None
+) -> list[dict]:
+    """FINISHED runs (of the experiment, or children of `parent`) as dicts of params, tags and
+    metrics; sweep parent runs are left out."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = _experiment_id(client, uri, experiment, parent)
+    clauses = ["attributes.status = 'FINISHED'"]
+    if parent:
+        clauses.append(f"tags.mlflow.parentRunId = '{parent}'")
+    if filter_string:
+        clauses.append(filter_string)
+    query = " and ".join(clauses)
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment_id], query, max_results=1000, page_token=token)
+        runs += [
+            {
+                "params": dict(r.data.params),
+                "tags": dict(r.data.tags),
+                "metrics": dict(r.data.metrics),
+            }
+            for r in page
+            if "sweep.keys" not in r.data.tags  # a sweep's parent holds no experiment of its own
+        ]
+        token = page.token
+        if not token:
+            return runs
+
+
+def _experiment_id(client, uri: str, experiment: str, parent: str | None) -> str:
+    if parent:
+        return client.get_run(parent).info.experiment_id
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        raise SystemExit(f"addexp-compare: no experiment named {experiment!r} at {uri}")
+    return exp.experiment_id
+
+
+def note_running(uri: str, experiment: str, parent: str | None) -> str | None:
+    """A note on runs left out because MLflow shows them RUNNING: alive ones are not done yet,
+    stale ones (their process is gone, `addexp.tracking.liveness`) never will be."""
+    from mlflow.tracking import MlflowClient
+
+    from addexp.tracking import liveness
+
+    client = MlflowClient(tracking_uri=uri)
+    narrow = f"tags.mlflow.parentRunId = '{parent}'" if parent else ""
+    runs = liveness.running_runs(client, [_experiment_id(client, uri, experiment, parent)], narrow)
+    runs = [r for r in runs if "sweep.keys" not in r.data.tags]
+    if not runs:
+        return None
+    stale = sum(liveness.judge(r).stale for r in runs)
+    return (
+        f"note: {len(runs)} run(s) showing RUNNING are left out: {len(runs) - stale} still "
+        f"going, {stale} stale (their process is gone; `addexp-runs --stale --mark` ends them)"
+    )
+
+
+def _value(run: dict, key: str) -> str:
+    if key.startswith("tags."):
+        return run["tags"].get(key[5:], "")
+    return run["params"].get(key, "")
+
+
+def varying_keys(runs: list[dict]) -> list[str]:
+    """Config params whose values differ across the runs (seed and derived.* excepted: the
+    derived ones follow from the others), in name order."""
+    keys = sorted(
+        k
+        for k in {k for r in runs for k in r["params"]} - SKIP_VARYING
+        if not k.startswith("derived.")
+    )
+    return [k for k in keys if len({r["params"].get(k) for r in runs}) > 1]
+
+
+def _natural(key: tuple) -> tuple:
+    """Sort numbers as numbers ("10" before "128"), everything else as text."""
+    out = []
+    for value in key:
+        try:
+            out.append((0, float(value), ""))
+        except ValueError:
+            out.append((1, 0.0, value))
+    return tuple(out)
+
+
+def aggregate(runs: list[dict], group_by: Sequence[str], metric: str) -> list[dict]:
+    """One row per group: the group's key values and the metric's n, median, min, max, mean, std."""
+    groups: dict[tuple, list[float]] = {}
+    for run in runs:
+        if metric in run["metrics"]:
+            key = tuple(_value(run, k) for k in group_by)
+            groups.setdefault(key, []).append(run["metrics"][metric])
+    rows = []
+    for key, values in sorted(groups.items(), key=lambda item: _natural(item[0])):
+        rows.append(
+            {
+                **dict(zip(group_by, key, strict=True)),
+                "n": len(values),
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+                "mean": statistics.fmean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict], fmt: str = "md") -> str:
+    if not rows:
+        return "(no runs matched)"
+    columns = list(rows[0])
+
+    def cell(v: object) -> str:
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+    if fmt == "csv":
+        return "\n".join(
+            [",".join(columns)] + [",".join(cell(r[c]) for c in columns) for r in rows]
+        )
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], group_by: Sequence[str], metric: str, path: Path) -> Path:
+    """Median per group with a bar from min to max (the spread over seeds), one row per group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [", ".join(f"{k}={r[k]}" for k in group_by) or "all" for r in rows]
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(rows) + 1.5))
+    y = range(len(rows))
+    medians = [r["median"] for r in rows]
+    spread = [[r["median"] - r["min"] for r in rows], [r["max"] - r["median"] for r in rows]]
+    ax.errorbar(medians, y, xerr=spread, fmt="o", capsize=4)
+    for i, r in enumerate(rows):
+        ax.annotate(
+            f"{r['median']:.3f} (n={r['n']})",
+            (r["median"], i),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_yticks(list(y), labels, fontsize=8)
+    if all(r["min"] >= 0 and r["max"] <= 1 for r in rows):  # rates: show the whole scale
+        ax.set_xlim(0, 1.1)
+    ax.set_xlabel(f"{metric}: median, min-max over runs")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _sweep_keys(uri: str, parent: str) -> list[str]:
+    from mlflow.tracking import MlflowClient
+
+    keys = MlflowClient(uri).get_run(parent).data.tags.get("sweep.keys", "")
+    return [k for k in keys.split(",") if k and k not in SKIP_VARYING]
+
+
+def _log_to_parent(uri: str, parent: str, table: str, image: Path | None, metric: str) -> None:
+    import tempfile
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    name = metric.replace("/", "_")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"compare_{name}.md"
+        path.write_text(table + "\n")
+        client.log_artifact(parent, str(path), "comparison")
+    if image is not None:
+        client.log_artifact(parent, str(image), "comparison")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="addexp-compare", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--uri",
+        default=f"sqlite:///{Path.cwd() / 'mlflow.db'}",
+        help="MLflow tracking URI (default: sqlite:///mlflow.db here)",
+    )
+    parser.add_argument("--experiment", default="addexp")
+    parser.add_argument("--filter", default="", help="MLflow search filter, ANDed with FINISHED")
+    parser.add_argument("--parent", help="a sweep's parent run id: compare its children")
+    parser.add_argument("--plot", type=Path, help="write a PNG of the metric per group here")
+    parser.add_argument(
+        "--no-log", action="store_true", help="with --parent: do not log table and plot to it"
+    )
+    parser.add_argument("--group-by", nargs="*", default=None, help="params or tags.NAME")
+    parser.add_argument(
+        "--metric", nargs="+", default=["test/exact_match"], help="one or more metrics"
+    )
+    parser.add_argument("--format", choices=["md", "csv"], default="md")
+    args = parser.parse_args(argv)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        runs = load_runs(args.uri, args.experiment, args.filter, args.parent)
+    except MlflowException as error:  # a filter MLflow's search grammar does not take
+        if not args.filter:
+            raise
+        message = str(error).strip().splitlines()[0]
+        print(f"addexp-compare: --filter {args.filter!r}: {message}", file=sys.stderr)
+        return 2
+    note = note_running(args.uri, args.experiment, args.parent)
+    if note:
+        print(note, file=sys.stderr)
+    group_by = args.group_by
+    if group_by is None:
+        swept = _sweep_keys(args.uri, args.parent) if args.parent else []
+        group_by = swept or ["tags.preset", *varying_keys(runs)]
+    metric = " ".join(args.metric)
+    if len(args.metric) == 1:
+        rows = aggregate(runs, group_by, metric)
+    else:  # one block of rows per metric, the metric as the first column
+        rows = [{"metric": m, **r} for m in args.metric for r in aggregate(runs, group_by, m)]
+        group_by = ["metric", *group_by]
+    table = format_table(rows, args.format)
+    counted = f"{len(runs)} run{'' if len(runs) == 1 else 's'}"
+    print(f"{metric} over {counted}, grouped by {', '.join(group_by) or '(all)'}")
+    print(table)
+    image = None
+    if rows and (args.plot or args.parent):
+        with_default = args.plot or Path(f"compare_{args.metric[0].replace('/', '_')}.png")
+        image = plot(rows, group_by, metric, with_default)
+        print(f"plot: {image}")
+    if args.parent and not args.no_log:
+        _log_to_parent(args.uri, args.parent, table, image, args.metric[0])
+        print(f"logged table and plot to run {args.parent} under comparison/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""`addexp-eval`: evaluate an already trained run on new evaluation sets, without training.
+
+    addexp-eval --run RUN_ID eval=length
+    addexp-eval --run RUN_ID '+eval.sets.digits_6={digits: 6}' eval.examples=500
+    addexp-eval --run RUN_ID eval=length_study model.beam_width=4   # logged as beam4/<set>/...
+
+The overrides compose the `eval` section exactly as `addexp` would (config group and keys); the
+rest of the config is the run's own. Each set is drawn from the stream it would have had in
+training, scored through the same decode step, and logged to the run (MLflow accepts metrics
+and artifacts on a finished run; its params and status stay as they are), with a tag
+`eval.added.<UTC time>` saying what was added. Training questions are redrawn from the run's
+seed (the epochs it trained, chunk by chunk, marking the questions of the sets evaluated), so
+`<set>/train_overlap` is measured, not guessed. A decoding option may be changed too
+(`model.beam_width`, which leaves the weights alone); its metrics are then logged under
+`beam<width>/<set>/...`, beside the run's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean console
+
+EXIT_USAGE = 2
+DECODING = "model.beam_width"  # the one model key a finished run may be decoded with anew
+
+
+def compose_eval(run_cfg, overrides: list[str]):
+    """The run's config with its `eval` section composed afresh from `overrides` (keys must
+    start with `eval`), as `addexp` would compose it. Raises ValueError naming a key outside
+    `eval`, and Hydra's errors for a bad option."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from addexp.cli.train import config_dir
+    from addexp.config.schema import register_schemas
+    from addexp.tracking.logged_run import RunError, parse_beam_width, with_beam_width
+
+    decoding = [o for o in overrides if o.startswith(DECODING)]
+    outside = [o for o in overrides if not o.lstrip("+~").startswith("eval") and o not in decoding]
+    if outside:
+        raise ValueError(
+            f"{', '.join(outside)}: addexp-eval changes only the evaluation (eval=OPTION, "
+            f"eval.KEY=VALUE) and decoding ({DECODING}=N); everything else is the run's own."
+        )
+    register_schemas()
+    eval_overrides = [o for o in overrides if o not in decoding]
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        composed = compose("config", overrides=eval_overrides)
+    cfg = OmegaConf.create(OmegaConf.to_container(run_cfg))  # the run's own values
+    for override in decoding:
+        try:
+            width = parse_beam_width(override.split("=", 1)[1])
+        except RunError as error:
+            raise ValueError(f"{DECODING}={error}") from None
+        cfg = with_beam_width(cfg, width)
+    cfg.eval = composed.eval  # typed and checked by the schema
+    return cfg
+
+
+def parser() -> argparse.ArgumentParser:
+    from addexp.tracking.logged_run import add_run_arguments
+
+    p = argparse.ArgumentParser(
+        prog="addexp-eval",
+        description="Evaluate a trained addexp run on new evaluation sets and log them to it.",
+    )
+    p.add_argument("overrides", nargs="*", help="eval=length, eval.sets=..., eval.examples=N")
+    add_run_arguments(p)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    import mlflow
+    from hydra.errors import HydraException
+    from mlflow.tracking import MlflowClient
+    from omegaconf.errors import OmegaConfBaseException
+
+    from addexp.config.validation import ConfigError, validate
+    from addexp.tracking.logged_run import RunError, open_run
+    from addexp.tracking.runner import draw_sets, evaluate_sets, log_results, watched_keys
+    from addexp.training.fit import replay_seen_keys
+    from addexp.training.pipeline import build_pipeline, draw_test_set, training_streams
+
+    try:
+        logged = open_run(args.run, args.uri)
+        cfg = compose_eval(logged.cfg, list(args.overrides))
+        validate(cfg)
+        if not cfg.eval.sets:
+            raise ConfigError(
+                "no evaluation set to add: choose eval=length, eval=terms or give eval.sets."
+            )
+        pipeline = build_pipeline(cfg)
+        if pipeline.framing.text_format != logged.pipeline.framing.text_format:
+            raise ConfigError(
+                f"the sets need a layout of {pipeline.framing.text_format}, but model "
+                f"{cfg.model.name} reads only the fixed layout it was trained with "
+                f"({logged.pipeline.framing.text_format}); train with these sets instead."
+            )
+        model = logged.load_model()
+    except (RunError, ConfigError, ValueError, HydraException, OmegaConfBaseException) as error:
+        print(f"addexp-eval: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    _, exclude = draw_test_set(cfg, pipeline.space)
+    sets = draw_sets(pipeline, cfg.seed)
+    streams, trained = training_streams(cfg), logged.epochs_trained
+    seen = replay_seen_keys(
+        pipeline.space, cfg.train, streams, exclude, watched_keys(list(sets.values())), trained
+    )
+    results = evaluate_sets(model, pipeline, sets, seen)
+    if cfg.model.get("beam_width") != logged.cfg.model.get("beam_width"):
+        results = {f"beam{cfg.model.beam_width}/{name}": r for name, r in results.items()}
+    mlflow.set_tracking_uri(logged.uri)
+    with tempfile.TemporaryDirectory() as folder:
+        log_results(results, Path(folder), logged.run_id)
+    when = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    MlflowClient(logged.uri).set_tag(
+        logged.run_id,
+        f"eval.added.{when}",
+        f"sets {', '.join(results)} by addexp-eval {' '.join(args.overrides)}",
+    )
+    for name, result in results.items():
+        m = result.metrics
+        print(
+            f"{name}: exact_match {m['exact_match']:.4f}  char_accuracy {m['char_accuracy']:.4f}"
+            f"  train_overlap {m['train_overlap']:.3f}  ({m['seconds']:.2f} s)"
+        )
+    print(f"logged to run {logged.run_id} in {logged.uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,277 @@
+"""`addexp-predict`: answer questions typed as text with a trained run's model.
+
+    addexp-predict --run RUN_ID "12+50" "7+10"
+    addexp-predict --run RUN_ID --file questions.csv --format csv --out answers.csv
+    addexp-predict --run RUN_ID --beam-width 4 "123+45"   # beam search instead of greedy
+
+Questions are typed plainly (unpadded, unreversed); each is written exactly as the run's format
+needs (padding, reversal, encoding) and answered through the same decode step the run was
+scored with. A CSV file with a `question` column (and optionally `answer`) or a plain file of
+one question per line is read; with answers, exact match and per-character accuracy are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean console
+
+EXIT_USAGE = 2
+
+
+COLUMNS = {"question": "answer", "input": "expected"}  # a run's predictions CSV reads as is
+
+
+def read_questions(path: Path) -> tuple[list[str], list[str] | None]:
+    """Questions (and answers, if the file has them) from a CSV with a `question` column (and
+    optionally `answer`) or a run's own predictions CSV (`input`, `expected`), or from plain
+    text, one question per line. Raises QuestionError for a CSV header without a question
+    column."""
+    from addexp.problems.questions import QuestionError
+
+    text = path.read_text()
+    first = text.splitlines()[0] if text.strip() else ""
+    header = [c.strip() for c in first.split(",")]
+    for question, answer in COLUMNS.items():
+        if question in header:
+            rows = list(csv.DictReader(io.StringIO(text)))
+            answers = [row[answer] for row in rows] if answer in header else None
+            return [row[question] for row in rows], answers
+    if "," in first:
+        raise QuestionError(
+            f"--file {path}: a CSV needs a `question` column (and optionally `answer`), or a "
+            "run's predictions CSV (`input`, `expected`); its header is " + repr(first) + "."
+        )
+    return [line for line in text.splitlines() if line.strip()], None
+
+
+def _expected(answers: list[str], questions: list[str]) -> np.ndarray:
+    """Given answers as exact integers; raises QuestionError naming a bad one."""
+    from addexp.problems.questions import QuestionError
+
+    values = []
+    for question, answer in zip(questions, answers, strict=True):
+        try:
+            values.append(int(answer.strip()))
+        except ValueError:
+            raise QuestionError(
+                f"question {question!r}: its given answer {answer!r} is not an integer."
+            ) from None
+    return np.array(values, dtype=object)
+
+
+def read_problems(logged, questions: list[str], answers: list[str] | None):
+    """The typed questions as the run's problems (targets: the given answers, if any), checked
+    against everything the run can take (symbols, form, widths) before any model is loaded.
+    Raises QuestionError naming the first question the run cannot take."""
+    from addexp.framing.framings import alphabet_for
+    from addexp.framing.layouts import layouts_for
+    from addexp.problems.questions import parse_questions
+    from addexp.problems.space import Problems
+
+    pipeline = logged.pipeline
+    framing, space = pipeline.framing, pipeline.space
+    problems = parse_questions(questions, alphabet_for(space).symbols, space.operations)
+    if answers is not None:
+        given = _expected(answers, questions)
+        problems = Problems(problems.operands, problems.templates, given)
+    layouts = layouts_for(framing, problems, pipeline.family.any_length)
+    _check_fits(layouts, problems, questions, pipeline)
+    return problems
+
+
+def predict_table(logged, model, questions: list[str], problems, answers: list[str] | None) -> dict:
+    """Columns `question`, `predicted` and, with answers, `expected`, `correct`; plus the
+    per-character accuracy for the summary (`_char_accuracy`, as `evaluate.char_accuracy`:
+    each question over its own layout). `problems`: `read_problems` of the questions."""
+    from addexp.evaluation.decode import decode
+    from addexp.evaluation.scoring import char_accuracy
+
+    pipeline = logged.pipeline
+    decoded = decode(model, pipeline.family, pipeline.framing, problems)
+    typed = np.array(["".join(q.split()) for q in questions])  # spaces carry no meaning
+    table = {"question": typed, "predicted": decoded.answers.text}
+    if answers is not None:
+        right = decoded.answers.chars == decoded.layouts.expected(problems)
+        table["expected"] = np.array([a.strip() for a in answers])
+        table["correct"] = right.all(axis=1)
+        table["_char_accuracy"] = char_accuracy(right, decoded.layouts.own())
+    return table
+
+
+def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
+    """Every question fits its own layout (`layouts`: `layouts_for` the questions), every
+    exact answer fits that layout's answer width and is written in the run's symbols, a
+    fixed number of input slots (the mapping framing, the aligned format) holds every term,
+    and the run's position hints (if any) tag every place of the question and its answer.
+    Raises QuestionError naming the first question, in the order given, that does not."""
+    from addexp.framing.framings import AlignedFraming, MappingFraming, alphabet_for
+    from addexp.problems.questions import QuestionError
+    from addexp.text.formats import render_integers
+
+    n = len(problems)
+    hints = getattr(pipeline.framing, "position_hints", 0)
+    lengths, question_widths, answer_widths, places = (np.zeros(n, np.int64) for _ in range(4))
+    for framing, rows in layouts.groups():
+        fmt = framing.text_format
+        lengths[rows] = np.strings.str_len(problems.take(rows).questions(fmt.operand_width))
+        question_widths[rows], answer_widths[rows] = fmt.question_width, fmt.answer_width
+        if hints:  # of the questions that fit (the others are refused for their width)
+            fits = rows[lengths[rows] <= fmt.question_width]
+            places[fits] = framing.hint_places(problems.take(fits))
+    answer_lengths = np.strings.str_len(render_integers(problems.targets))
+    framing, slots = pipeline.framing, None  # terms a fixed number of input slots holds
+    if isinstance(framing, MappingFraming):
+        slots = framing.terms
+    elif isinstance(framing, AlignedFraming):
+        slots = framing.slots
+    for i, question in enumerate(questions):
+        if slots is not None and problems.counts[i] > slots:
+            raise QuestionError(
+                f"question {question!r} has {problems.counts[i]} terms; the run reads at most "
+                f"{slots}."
+            )
+        if lengths[i] > question_widths[i]:
+            raise QuestionError(
+                f"question {question!r} is {lengths[i]} characters as the run writes it; the "
+                f"run reads at most {question_widths[i]}."
+            )
+        if answer_lengths[i] > answer_widths[i]:
+            raise QuestionError(
+                f"question {question!r} has an answer of {answer_lengths[i]} characters; the run "
+                f"writes at most {answer_widths[i]}."
+            )
+        if problems.targets[i] < 0 and "-" not in alphabet_for(pipeline.space).symbols:
+            raise QuestionError(
+                f"question {question!r} has a negative answer; the run never writes '-'."
+            )
+        if places[i] > hints:
+            raise QuestionError(
+                f"question {question!r} needs {places[i]} position hints (one per place of its "
+                "widest operand, or per answer step its layout writes, END included); the run "
+                f"has {hints} (format.position_hints)."
+            )
+
+
+def beyond_training(space, problems, questions: list[str], shown: int = 3) -> str:
+    """One sentence naming the questions whose operands or term count the training space never
+    draws (their answers test generalisation, not what was fitted); "" when there are none."""
+    outside = np.flatnonzero(~space.holds(problems))
+    if not outside.size:
+        return ""
+    terms = (
+        str(space.min_terms)
+        if space.min_terms == space.max_terms
+        else f"{space.min_terms}-{space.max_terms}"
+    )
+    named = ", ".join(repr("".join(questions[i].split())) for i in outside[:shown])
+    more = f" and {outside.size - shown} more" if outside.size > shown else ""
+    return (
+        f"{outside.size} of {len(questions)} questions go beyond what the run trained on "
+        f"(operands {space.min_value}..{space.max_value}, {terms} terms): {named}{more}; "
+        "their answers test generalisation."
+    )
+
+
+def _render(table: dict, fmt: str) -> str:
+    columns = [k for k in table if not k.startswith("_")]
+    rows = list(zip(*(table[k].tolist() for k in columns), strict=True))
+    if fmt == "json":
+        return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], indent=1)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return out.getvalue().rstrip("\n")
+    return "\n".join(" ".join(str(v) for v in row) for row in rows)
+
+
+def _beam_width(text: str) -> int:
+    from addexp.tracking.logged_run import RunError, parse_beam_width
+
+    try:
+        return parse_beam_width(text)
+    except RunError as error:  # argparse shows only this kind's message
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def parser() -> argparse.ArgumentParser:
+    from addexp.tracking.logged_run import add_run_arguments
+
+    p = argparse.ArgumentParser(
+        prog="addexp-predict",
+        description="Answer questions typed as text with a trained addexp run's model.",
+    )
+    p.add_argument("questions", nargs="*", help='questions such as "12+50" (typed plainly)')
+    add_run_arguments(p)
+    p.add_argument("--file", type=Path, help="one question per line, or CSV: question[,answer]")
+    p.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    p.add_argument("--out", type=Path, help="also write the table to this file")
+    p.add_argument(
+        "--beam-width",
+        type=_beam_width,
+        metavar="N",
+        help="decode by beam search of width N (1: greedy) instead of the run's own "
+        "model.beam_width; for the decoders that read their own answers",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from addexp.problems.questions import QuestionError
+    from addexp.tracking.logged_run import RunError, open_run
+
+    questions, answers = list(args.questions), None
+    try:
+        if args.file is not None:
+            if not args.file.is_file():
+                raise QuestionError(f"--file {args.file}: no such file.")
+            from_file, answers = read_questions(args.file)
+            if questions and answers is not None:
+                raise QuestionError("give questions either on the command line or in a file.")
+            questions += from_file
+        if not questions:
+            raise QuestionError("no question given: type one (e.g. 12+50) or use --file.")
+        logged = open_run(args.run, args.uri)
+        if args.beam_width is not None:
+            logged = logged.decoded_with(args.beam_width)
+        problems = read_problems(logged, questions, answers)  # every check before TensorFlow
+        model = logged.load_model()
+        table = predict_table(logged, model, questions, problems, answers)
+    except (RunError, QuestionError) as error:
+        print(f"addexp-predict: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    output = _render(table, args.format)
+    if args.out is not None:
+        try:
+            args.out.write_text(output + "\n")
+        except OSError as error:
+            print(f"addexp-predict: --out {args.out}: {error.strerror}.", file=sys.stderr)
+            return EXIT_USAGE
+    print(output)
+    beyond = beyond_training(logged.pipeline.space, problems, questions)
+    if beyond:
+        print(f"addexp-predict: note: {beyond}", file=sys.stderr)
+    if answers is not None:
+        print(
+            f"exact_match {table['correct'].mean():.4f}  "
+            f"char_accuracy {table['_char_accuracy']:.4f}  ({len(questions)} questions)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,449 @@
+"""The two framings of the tutorial: how problems become arrays and model outputs become answers.
+
+`mapping`: scaled numbers in, one scaled number out (regression; the beginner's mistake).
+`seq2seq`: encoded characters in, a softmax over characters per output step out.
+Both report answers in the same form (`Answers`), so evaluation does not care which one ran.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+from addexp.framing.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs, one_hot
+from addexp.problems.operations import symbols_of
+from addexp.problems.space import MISSING, Problems, ProblemSpace
+from addexp.text.formats import (
+    PAD,
+    TextFormat,
+    integer_chars,
+    join_rows,
+    parse_integers,
+    render_integers,
+)
+from addexp.text.hints import (
+    NO_TAG,
+    digit_places,
+    hint_offsets,
+    one_hot_tags,
+    places_needed,
+    with_tags,
+)
+
+MAPPING_PAD = -1.0  # input value of a missing term (scaled terms lie in [0, 1])
+NO_ANSWER = "?"  # written where an output reads as no symbol (never a right character)
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """What a model needs to know about the data: inputs, outputs, embedding and masking."""
+
+    input_shape: tuple[int, ...]
+    output_steps: int = 1
+    output_symbols: int = 1
+    vocab: int = 0  # > 0: inputs are symbol indices for an Embedding layer of this many rows
+    mask_value: float | None = None  # not None: hide steps equal to it (index 0 for embeddings)
+    answer_hints: int = 0  # > 0: each answer step also reads a one-hot position hint this wide
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Answers read off the model: as written (fixed width), as numbers, and whether valid."""
+
+    chars: np.ndarray  # (n, answer_width) characters in reading order
+    values: np.ndarray  # (n,) exact integers; 0 where invalid
+    valid: np.ndarray  # (n,) bool: the output reads as one integer
+
+    @property
+    def text(self) -> np.ndarray:
+        """Unpadded answers for people to read."""
+        return np.strings.strip(join_rows(self.chars), PAD)
+
+
+def expected_chars(text_format: TextFormat, problems: Problems) -> np.ndarray:
+    """The right answers, laid out (in reading order) exactly as a perfect model writes them."""
+    return text_format.answers_of(problems.targets)
+
+
+def _answer_span(chars: np.ndarray, side: str) -> np.ndarray:
+    """Where the answer and its one terminating pad sit: the run of symbols from the anchored
+    end (right for left padding) up to and including the first pad."""
+    ordered = chars[:, ::-1] if side == "left" else chars
+    is_pad = ordered == PAD
+    before_first_pad = np.cumsum(is_pad, axis=1) - is_pad == 0
+    return before_first_pad[:, ::-1] if side == "left" else before_first_pad
+
+
+class Seq2SeqFraming:
+    """Characters in, characters out: the tutorial's real sequence problem.
+
+    With `position_hints` N > 0 every question step's features (one-hot or integer encoding)
+    are followed by N more: the one-hot position hint of its digit (`addexp.text.hints`; all zeros
+    at a step that is not a digit), so the input has `len(alphabet) + N` (one-hot) or `1 + N`
+    (integer) features per step. An embedding's input is symbol indices, with no room for
+    them: validation refuses that combination."""
+
+    name = "seq2seq"
+    loss = "categorical_crossentropy"
+    metrics = ("accuracy",)
+
+    def __init__(
+        self,
+        text_format: TextFormat,
+        alphabet: Alphabet,
+        encoding: str = "onehot",
+        masking: bool = False,
+        mask_loss: bool = False,
+        space: ProblemSpace | None = None,
+        position_hints: int = 0,
+    ):
+        self.text_format = text_format
+        self.alphabet = alphabet
+        self.encoding = encoding
+        self.masking = masking
+        self.mask_loss = mask_loss
+        self.space = space  # the training space (its operations and brackets)
+        self.position_hints = position_hints  # distinct hint values; 0: no hints
+
+    def fitted(self, space: ProblemSpace) -> Seq2SeqFraming:
+        """The same framing with widths wide enough for every question of `space` (for
+        families that read any length; `addexp.framing.layouts` picks the space of each question):
+        this layout widened to `space`, never narrower. The training space (`self.space`:
+        operations, brackets, the aligned format's term slots) stays as it is."""
+        if self.space is None:
+            return self
+        wider = self.text_format.widened(space)
+        if wider == self.text_format:
+            return self
+        fitted = copy.copy(self)
+        fitted.text_format = wider
+        return fitted
+
+    @property
+    def shapes(self) -> Shapes:
+        fmt, n, hints = self.text_format, len(self.alphabet), self.position_hints
+        features = {"onehot": (n + hints,), "integer": (1 + hints,), "embedding": ()}[self.encoding]
+        return Shapes(
+            input_shape=(fmt.question_width, *features),
+            output_steps=fmt.answer_width,
+            output_symbols=n,
+            vocab=n if self.encoding == "embedding" else 0,
+            mask_value=0.0 if self.masking else None,
+        )
+
+    def inputs(self, problems: Problems) -> np.ndarray:
+        """(n, question_width, features) encoded questions ((n, question_width) indices for an
+        embedding), position hints appended to the features when on."""
+        return self._questions(problems)[0]
+
+    def _questions(self, problems: Problems) -> tuple[np.ndarray, np.ndarray | None]:
+        """The encoded questions (`inputs`) and (n,) the hint offset of every row (None
+        without position hints)."""
+        chars = self.text_format.questions(problems)
+        indices = self.alphabet.to_indices(chars)
+        encoded = encode_inputs(indices, self.alphabet, self.encoding, self.masking)
+        if not self.position_hints:
+            return encoded, None
+        tags, offsets = self._tags(problems, chars)
+        return with_tags(encoded, tags, self.position_hints), offsets
+
+    @property
+    def tagged_answer_steps(self) -> int:
+        """Answer steps that read a position hint: none (the answer is written at once)."""
+        return 0
+
+    def hint_places(self, problems: Problems) -> np.ndarray:
+        """(n,) tags each question needs in this layout (`addexp.text.hints.places_needed`): the
+        places of its widest operand, or the answer steps tagged if more."""
+        places = digit_places(self.text_format.questions(problems), self.text_format.reverse_input)
+        return self._needed(places)
+
+    def _needed(self, places: np.ndarray) -> np.ndarray:
+        return places_needed(places.max(axis=1, initial=NO_TAG) + 1, self.tagged_answer_steps)
+
+    def _tags(self, problems: Problems, chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, question_width) the position hint of every step of the questions `chars` (as
+        the model reads them; NO_TAG where no digit) and (n,) each row's offset. Raises
+        ValueError for a question that needs more than `position_hints` tags."""
+        places = digit_places(chars, self.text_format.reverse_input)
+        offsets = hint_offsets(problems, self._needed(places), self.position_hints)
+        return np.where(places == NO_TAG, NO_TAG, places + offsets[:, None]), offsets
+
+    def targets(self, problems: Problems) -> np.ndarray:
+        chars = self.text_format.model_order(expected_chars(self.text_format, problems))
+        return self.alphabet.one_hot(self.alphabet.to_indices(chars))
+
+    def sample_weights(self, problems: Problems) -> np.ndarray | None:
+        """With `mask_loss`, padded answer steps beyond the terminating pad weigh 0."""
+        if not self.mask_loss:
+            return None
+        span = _answer_span(expected_chars(self.text_format, problems), self.text_format.side)
+        return self.text_format.model_order(span).astype(np.float32)
+
+    def answers(self, outputs: np.ndarray) -> Answers:
+        """(n, steps, symbols) softmax outputs -> answers. A row with any NaN or infinite
+        output is no answer: written as '?' (no character right) and invalid."""
+        indices = argmax_indices(outputs)
+        chars = self.text_format.model_order(self.alphabet.to_chars(indices))
+        if self.mask_loss:  # steps after the terminating pad were never trained: ignore them
+            chars = np.where(_answer_span(chars, self.text_format.side), chars, PAD)
+        finite = np.isfinite(outputs).all(axis=(1, 2))
+        chars = np.where(finite[:, None], chars, NO_ANSWER)
+        values, valid = parse_integers(join_rows(chars))
+        return Answers(chars, values, valid)
+
+
+START, END = "^", "$"  # the decoder's first input, and the symbol that ends every answer
+
+
+class AutoregressiveFraming(Seq2SeqFraming):
+    """Characters in; the answer written one symbol at a time, each step reading the previous
+    one (teacher forcing in training: the decoder reads the true previous symbol, `START` first).
+
+    An answer is its digits in model order (least significant first with `reverse_output`),
+    then `END`, then padding that is left out of the loss: so a decoder can stop early, or write
+    an answer longer than any it was trained on. The alphabet holds `START` and `END` besides
+    the question's symbols. Training inputs are a dict: `question` (encoded as configured) and
+    `answer_in` (symbol indices, shifted by one step) and, with position hints (which need
+    `reverse_output`: step t then writes place t), `answer_hint`: (n, answer_width + 1,
+    position_hints) the one-hot hint offset + t of every step t, END's step and the padding
+    after it included, so decoding may write as many steps as the layout allows."""
+
+    name = "autoregressive"
+
+    @property
+    def shapes(self) -> Shapes:
+        base = super().shapes
+        return Shapes(
+            base.input_shape,
+            self.text_format.answer_width + 1,  # the answer and its END
+            base.output_symbols,
+            base.vocab,
+            base.mask_value,
+            self.position_hints,
+        )
+
+    @property
+    def tagged_answer_steps(self) -> int:
+        """Every step decoding may write: the layout's answer width and END."""
+        return self.text_format.answer_width + 1
+
+    def answer_tokens(self, problems: Problems) -> np.ndarray:
+        """(n, answer_width + 1) symbol indices: the answer in model order, END, padding."""
+        width, n = self.text_format.answer_width, len(problems)
+        if self.text_format.reverse_output:  # digits reversed, then the padding
+            chars = integer_chars(problems.targets, width, "left", reverse=True)
+        else:
+            chars = integer_chars(problems.targets, width, "right")
+        lengths = (chars != PAD).sum(axis=1)
+        chars = np.concatenate([chars, np.full((n, 1), PAD)], axis=1)
+        chars[np.arange(n), lengths] = END
+        return self.alphabet.to_indices(chars)
+
+    def inputs(self, problems: Problems) -> dict[str, np.ndarray]:
+        """Teacher forcing's inputs: `question` as `Seq2SeqFraming.inputs` gives it (with its
+        hints), `answer_in` (n, answer_width + 1) int32, START then the answer's tokens but the
+        last, and with position hints `answer_hint` (n, answer_width + 1, position_hints)."""
+        tokens = self.answer_tokens(problems)
+        start = np.full((len(tokens), 1), self.alphabet.symbols.index(START), np.int32)
+        question, offsets = self._questions(problems)
+        arrays = {"question": question, "answer_in": np.concatenate([start, tokens[:, :-1]], 1)}
+        if offsets is not None:
+            steps = offsets[:, None] + np.arange(tokens.shape[1])
+            arrays["answer_hint"] = one_hot_tags(steps, self.position_hints)
+        return arrays
+
+    def question_inputs(self, problems: Problems) -> np.ndarray:
+        """The encoder's input alone (decoding writes `answer_in` step by step)."""
+        return super().inputs(problems)
+
+    def answer_offsets(self, problems: Problems) -> np.ndarray:
+        """(n,) the position hint of each answer's first step (decoding adds one per step).
+        Raises ValueError without position hints, or for a question that needs more."""
+        if not self.position_hints:
+            raise ValueError("the framing has no position hints")
+        return self._tags(problems, self.text_format.questions(problems))[1]
+
+    def targets(self, problems: Problems) -> np.ndarray:
+        """(n, answer_width + 1, symbols) float32 one-hot: the answer, END, padding."""
+        return self.alphabet.one_hot(self.answer_tokens(problems))
+
+    def sample_weights(self, problems: Problems) -> np.ndarray:
+        """Every step up to and including END weighs 1; the padding after it 0."""
+        tokens = self.answer_tokens(problems)
+        ended = np.cumsum(tokens == self.alphabet.symbols.index(END), axis=1)
+        after_end = (ended - (tokens == self.alphabet.symbols.index(END))) > 0
+        return (~after_end).astype(np.float32)
+
+    def answers_from_tokens(self, tokens: np.ndarray) -> Answers:
+        """Answers from decoded symbol indices (n, steps) in model order: everything before the
+        first END (an answer that never ends, or is wider than the layout, reads as invalid)."""
+        chars = self.alphabet.to_chars(tokens)
+        is_end = chars == END
+        before_end = np.cumsum(is_end, axis=1) == 0
+        ended = is_end.any(axis=1)
+        chars = np.where(before_end, chars, PAD)
+        if self.text_format.reverse_output:
+            chars = chars[:, ::-1]
+        text = np.strings.strip(join_rows(chars), PAD)
+        width = self.text_format.answer_width
+        fits = ended & (np.strings.str_len(text) <= width) & (np.strings.find(text, PAD) < 0)
+        text = np.where(fits, text, "?" * width)
+        laid_out = self.text_format.answers(text)
+        values, valid = parse_integers(join_rows(laid_out))
+        return Answers(laid_out, values, valid & fits)
+
+
+class AlignedFraming(Seq2SeqFraming):
+    """Place values aligned: input step i holds the digit of place value 10**i of every operand
+    (one-hot, one slot per term; absent digits and terms are 0, which adds nothing), and output
+    step i is the answer's digit of that place. Least significant place first, so the carry
+    into step i comes from step i - 1: the layout in which a recurrent tagger can add numbers
+    of any length (the "aligned" input of Kaiser & Sutskever 2016 and of the digit-alignment
+    studies since). Sums only; the question is still typed and shown as plain text."""
+
+    name = "aligned"
+
+    @property
+    def steps(self) -> int:
+        """Places: the answer's width (a sum is never shorter than its operands)."""
+        return self.text_format.answer_width
+
+    @property
+    def slots(self) -> int:
+        """Terms an input step holds (the training space's most): fixed by the trained model."""
+        return self.space.max_terms if self.space is not None else 2
+
+    @property
+    def shapes(self) -> Shapes:
+        return Shapes((self.steps, self.slots * 10), self.steps, 10)
+
+    def _places(self, values: np.ndarray) -> np.ndarray:
+        """(..., steps) decimal digits of non-negative integers, least significant first."""
+        text = np.strings.rjust(np.asarray(values).astype(str), self.steps, "0")
+        chars = np.ascontiguousarray(text, dtype=f"<U{self.steps}").view("<U1")
+        digits = chars.reshape(*np.shape(values), self.steps).view(np.uint32) - ord("0")
+        return digits[..., ::-1].astype(np.int64)
+
+    def inputs(self, problems: Problems) -> np.ndarray:
+        """(n, places, slots * 10) float32: at step i the one-hot digit of place 10**i of every
+        operand slot in turn (all zeros where a term or a digit is absent)."""
+        operands = np.where(problems.operands == MISSING, 0, problems.operands)
+        digits = self._places(operands)  # (n, terms, steps)
+        terms = self.slots
+        if digits.shape[1] < terms:  # fewer terms than the model's slots: the rest are 0
+            digits = np.pad(digits, ((0, 0), (0, terms - digits.shape[1]), (0, 0)))
+        vectors = one_hot(digits, 10)  # (n, terms, steps, 10)
+        return vectors.transpose(0, 2, 1, 3).reshape(len(problems), self.steps, terms * 10)
+
+    def targets(self, problems: Problems) -> np.ndarray:
+        """(n, places, 10) float32 one-hot: the answer's digit of each place, least first."""
+        return one_hot(self._places(problems.targets), 10)
+
+    def sample_weights(self, problems: Problems) -> None:
+        return None
+
+    def answers(self, outputs: np.ndarray) -> Answers:
+        """(n, places, 10) softmax outputs, least significant place first -> answers laid
+        out as text. A row with any NaN or infinite output is no answer: written as '?' and
+        invalid, as in the other framings."""
+        digits = argmax_indices(outputs)[:, ::-1]  # most significant first
+        text = join_rows(np.array(list(DIGITS), dtype="<U1")[digits])
+        text = np.strings.lstrip(text, "0")
+        text = np.where(np.strings.str_len(text) == 0, "0", text)
+        laid_out = self.text_format.answers(text)
+        finite = np.isfinite(outputs).all(axis=(1, 2))
+        laid_out = np.where(finite[:, None], laid_out, NO_ANSWER)
+        values, valid = parse_integers(join_rows(laid_out))
+        return Answers(laid_out, values, valid)
+
+
+class MappingFraming:
+    """Terms and sum divided by `max_terms * largest` (the tutorial's scaling), one term per
+    step; missing terms (variable term counts) are MAPPING_PAD, hidden when masking."""
+
+    name = "mapping"
+    loss = "mean_squared_error"
+    metrics = ()
+
+    def __init__(self, text_format: TextFormat, terms: int, scale: float, masking: bool = False):
+        self.text_format = text_format  # only to score answers per character, as for seq2seq
+        self.terms = terms
+        self.scale = scale
+        self.masking = masking
+
+    @property
+    def shapes(self) -> Shapes:
+        return Shapes((self.terms, 1), mask_value=MAPPING_PAD if self.masking else None)
+
+    def inputs(self, problems: Problems) -> np.ndarray:
+        scaled = problems.operands / self.scale
+        return np.where(problems.operands == MISSING, MAPPING_PAD, scaled).astype(np.float32)[
+            ..., None
+        ]
+
+    def targets(self, problems: Problems) -> np.ndarray:
+        return (problems.targets.astype(np.float64) / self.scale).astype(np.float32)[:, None]
+
+    def sample_weights(self, problems: Problems) -> None:
+        return None
+
+    def invert(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 1) scaled outputs -> (values, valid), (n,) each: back to integer units, rounded
+        as the tutorial's invert() does. An output that is NaN, infinite or beyond int64 once
+        scaled is no number: value 0, invalid (cast as it is, NaN would read as -2**63)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = np.rint(np.asarray(scaled, dtype=np.float64).ravel() * self.scale)
+            valid = np.isfinite(raw) & (np.abs(raw) < 2.0**63)
+        return np.where(valid, raw, 0.0).astype(np.int64), valid
+
+    def answers(self, outputs: np.ndarray) -> Answers:
+        values, valid = self.invert(outputs)
+        width = self.text_format.answer_width
+        text = render_integers(values)
+        fits = valid & (np.strings.str_len(text) <= width)  # too wide for the answer: all wrong
+        text = np.where(fits, text, NO_ANSWER * width)
+        return Answers(self.text_format.answers(text), values, valid)
+
+
+def alphabet_for(space: ProblemSpace, autoregressive: bool = False) -> Alphabet:
+    """Digits, pad, the operators' symbols, brackets if any, '-' if answers can be < 0, and
+    START and END for a decoder that reads its own output."""
+    extra = symbols_of(space.operations) + ("()" if space.brackets else "")
+    extra += "-" if space.value_range()[0] < 0 else ""
+    return Alphabet.for_symbols(extra + (START + END if autoregressive else ""))
+
+
+def make_framing(cfg, family, space: ProblemSpace, eval_spaces: list[ProblemSpace]):
+    """The framing `family` needs: text layout from the training space and, unless the family
+    reads any length, every evaluation space too (one layout serves them all). A run's config
+    logged before `format.position_hints` existed reads as 0 (no hints)."""
+    f = cfg.format
+    spaces = [space] if family.any_length else [space, *eval_spaces]
+    text_format = TextFormat.for_spaces(spaces, f.padding, f.reverse_input, f.reverse_output)
+    if family.framing == "mapping":
+        scale = float(space.max_terms * space.max_value)
+        return MappingFraming(text_format, space.max_terms, scale, cfg.encoding.masking)
+    autoregressive = family.framing == "autoregressive"
+    framings = {
+        "seq2seq": Seq2SeqFraming,
+        "autoregressive": AutoregressiveFraming,
+        "aligned": AlignedFraming,
+    }
+    if family.framing not in framings:
+        raise ValueError(
+            f"model family {family.name!r} asks for framing {family.framing!r}; the framings "
+            f"are mapping, {', '.join(framings)}"
+        )
+    framing = framings[family.framing]
+    return framing(
+        text_format,
+        alphabet_for(space, autoregressive),
+        cfg.encoding.name,
+        cfg.encoding.masking,
+        cfg.train.mask_loss,
+        space if family.any_length else None,
+        int(f.get("position_hints", 0)),
+    )

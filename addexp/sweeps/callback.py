@@ -1,0 +1,291 @@
+"""Multirun tracking: one MLflow parent run per sweep, every job a child run under it.
+
+A Hydra callback (`hydra.callbacks.mlflow_sweep` in conf/config.yaml) plans the sweep
+(`addexp.sweeps.plan`), checks and opens the store and experiment once - so parallel jobs never
+race to create them - resolving them to absolute values, opens the parent run, and hands all of it
+to the jobs through their own Hydra config (`addexp.sweeps.link`). When the sweep ends it counts
+the parent's children in that same store: how many jobs were planned, recorded, finished and
+failed; a child still RUNNING lost its process and is ended FAILED. The parent ends FINISHED only
+if every planned job finished; otherwise FAILED with the reason in its tag `error`, and addexp
+exits 1.
+
+Hydra only warns when a callback raises; so does this one never: anything that stops the parent
+from opening ends the command (exit 2 for a sweep that cannot keep its promises, 1 otherwise)
+before any job runs unlinked.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from addexp.config.interpolation import resolved
+from addexp.config.validation import ConfigError
+from addexp.sweeps.link import SweepLink, carry_to_jobs
+from addexp.sweeps.plan import plan
+from addexp.tracking import liveness
+from addexp.tracking import store as tracking
+from addexp.tracking.store_checks import StoreError
+from addexp.training import faults
+
+log = logging.getLogger("addexp")
+BROKE_OFF = "the sweep stopped before all its jobs ran"
+
+
+def _short(value: str) -> str:
+    """Search-drawn floats read better short in a name (the param keeps the full value)."""
+    try:
+        return f"{float(value):.4g}" if "." in value else value
+    except ValueError:
+        return value
+
+
+def child_name(job_overrides: list[str], keys: list[str] | tuple[str, ...]) -> str:
+    """`train.batch_size=32,seed=1`: the job's values of the swept keys, in sweep order (as typed:
+    without the escapes Hydra adds to a job's overrides, `$\\{` for `${`)."""
+    values = {
+        k: re.sub(r"\\(.)", r"\1", v)
+        for k, v in (o.split("=", 1) for o in job_overrides if "=" in o)
+    }
+    named = [f"{k}={_short(values[k])}" for k in keys if k in values]
+    return ",".join(named) or ",".join(job_overrides)
+
+
+class SweepParent:
+    """The open parent run of a sweep, and how it ends."""
+
+    def __init__(self, store: tracking.Store, run_id: str, sweep_dir: Path, jobs: int | None):
+        self.store, self.run_id, self.sweep_dir, self.jobs = store, run_id, sweep_dir, jobs
+        self.heartbeat = liveness.Heartbeat(store.uri, run_id)
+        self.ended = False
+
+    def children(self) -> list:
+        """The parent's child runs, in the parent's store and experiment."""
+        from mlflow.tracking import MlflowClient
+
+        query = f"tags.mlflow.parentRunId = '{self.run_id}'"
+        return liveness.search_all(MlflowClient(self.store.uri), [self.store.experiment_id], query)
+
+    def finish(self, broke_off: bool) -> bool:
+        """Count the children, mark the best, end the parent; True if every planned job finished."""
+        from mlflow.tracking import MlflowClient
+
+        if self.ended:
+            return True
+        self.ended = True
+        self.heartbeat.stop()
+        client = MlflowClient(self.store.uri)
+        children = self.children()
+        for child in children:
+            if child.info.status == "RUNNING":  # every job has returned: this one lost its run
+                client.set_tag(
+                    child.info.run_id,
+                    "error",
+                    "lost: the job's process ended without closing its run (killed?)",
+                )
+                client.set_terminated(child.info.run_id, "FAILED")
+        children = self.children()
+        recorded = len(children)
+        finished = sum(c.info.status == "FINISHED" for c in children)
+        failed = recorded - finished
+        missing = max(0, (self.jobs or 0) - recorded)
+        counts = {
+            "sweep.jobs": recorded,
+            "sweep.finished": finished,
+            "sweep.failed": failed,
+            "sweep.missing": missing,
+        }
+        if self.jobs is not None:
+            counts["sweep.planned"] = self.jobs
+        for key, value in counts.items():
+            client.set_tag(self.run_id, key, str(value))
+            client.log_metric(self.run_id, key, value)
+        _mark_best(client, self.run_id, children)
+        results = self.sweep_dir / "optimization_results.yaml"  # Optuna's summary
+        if results.exists():
+            client.log_artifact(self.run_id, str(results))
+        reason = _reason(broke_off, self.jobs, recorded, failed)
+        if reason:
+            client.set_tag(self.run_id, "error", reason)
+        client.set_terminated(self.run_id, "FAILED" if reason else "FINISHED")
+        log.info("sweep: %d jobs, %d finished, %d failed", recorded, finished, failed)
+        if reason:
+            print(
+                f"addexp: {_summary(reason, failed, recorded)}; see the child runs of parent "
+                f"{self.run_id} (tag `error`) and the job logs under {self.sweep_dir}.",
+                file=sys.stderr,
+            )
+        return reason is None
+
+
+def _reason(broke_off: bool, planned: int | None, recorded: int, failed: int) -> str | None:
+    """Why a sweep ends FAILED (None: it did not)."""
+    missing = max(0, (planned or 0) - recorded)
+    if broke_off and (missing or (planned is None and not failed)):
+        return BROKE_OFF
+    if missing:
+        return f"{missing} of {planned} jobs recorded no run"
+    if failed:
+        return f"{failed} of {recorded} jobs failed"
+    return "the sweeper stopped with an error after its jobs ran" if broke_off else None
+
+
+def _summary(reason: str, failed: int, recorded: int) -> str:
+    if reason.endswith("jobs failed"):
+        return f"{failed} of {recorded} sweep jobs failed"
+    return reason
+
+
+def _mark_best(client, parent_id: str, children: list) -> None:
+    """Tag the finished child with the highest objective (each child's `eval.objective`), and copy
+    its value to the parent. Children that disagree on the objective are not ranked."""
+    finished = [c for c in children if c.info.status == "FINISHED"]
+    objectives = {c.data.params.get("eval.objective") for c in finished}
+    if len(objectives) != 1:
+        return
+    objective = objectives.pop()
+    scored = [c for c in finished if objective in c.data.metrics]
+    if not scored:
+        return
+    best = max(scored, key=lambda c: c.data.metrics[objective])
+    client.set_tag(best.info.run_id, "sweep.best", "true")
+    client.set_tag(parent_id, "sweep.best_run_id", best.info.run_id)
+    client.set_tag(parent_id, "sweep.best_run_name", best.info.run_name)
+    client.log_metric(parent_id, f"best/{objective}", best.data.metrics[objective])
+
+
+def _report_stale(store: tracking.Store) -> None:
+    """Runs of the experiment that MLflow shows RUNNING but whose process is gone."""
+    from mlflow.tracking import MlflowClient
+
+    runs = liveness.running_runs(MlflowClient(store.uri), [store.experiment_id])
+    stale = [r for r in runs if liveness.judge(r).stale]
+    if stale:
+        print(
+            f"addexp: note: {len(stale)} run(s) of experiment {store.experiment!r} show RUNNING "
+            "but their processes are gone; they count as neither alive nor finished. "
+            "`addexp-runs --stale --mark` ends them KILLED.",
+            file=sys.stderr,
+        )
+
+
+def _finish_at_exit(parent: SweepParent) -> None:
+    """At exit: a parent not yet ended means the sweep itself broke off (a job that could not be
+    composed, a sweeper that raised); end it FAILED with the counts rather than leave it RUNNING."""
+    try:
+        parent.finish(broke_off=True)
+    except Exception as error:
+        print(f"addexp: could not close the sweep's parent run: {error}", file=sys.stderr)
+
+
+class MlflowSweep(Callback):
+    """Hydra callback that owns the sweep's parent run."""
+
+    def __init__(self) -> None:
+        self._parent: SweepParent | None = None
+
+    def __getstate__(self) -> dict:
+        return {}  # launchers pickle the callbacks to their workers; a job needs no parent state
+
+    def __setstate__(self, state: dict) -> None:
+        self._parent = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            self._parent = self._open(config)
+        except ConfigError as error:
+            print(f"addexp: invalid sweep: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        except StoreError as error:
+            print(f"addexp: tracking store unusable: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        except Exception as error:
+            print(
+                "addexp: the sweep could not open its MLflow parent run, so no job ran: "
+                f"{type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
+            raise SystemExit(1) from None
+        atexit.register(_finish_at_exit, self._parent)
+
+    def _open(self, config: DictConfig) -> SweepParent:
+        from mlflow.tracking import MlflowClient
+
+        faults.install()  # a signal to the sweep's process ends its parent run, too
+        sweep = plan(config)
+        for note in sweep.notes:
+            print(f"addexp: note: {note}", file=sys.stderr)
+        launch_dir = Path(config.hydra.runtime.cwd).resolve()
+        tracking_cfg = OmegaConf.create(resolved(config.tracking, root=config))
+        store = tracking.open_store(tracking_cfg, launch_dir)
+        sweep_dir = (launch_dir / str(config.hydra.sweep.dir)).resolve()
+        choices = config.hydra.runtime.choices
+        label = choices.get("experiment") or choices.get("model")
+        name = f"sweep {label}: {', '.join(sweep.keys) or 'no keys'}"
+        task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+        tags = {
+            "sweep.command": " ".join(["addexp", *sys.argv[1:]]),
+            "sweep.keys": ",".join(sweep.keys),
+            "sweep.dir": str(sweep_dir),
+            "sweep.launcher": str(config.hydra.launcher.get("_target_", "")),
+            "sweep.sweeper": str(config.hydra.sweeper.get("_target_", "")),
+            "sweep.overrides": " ".join(str(o) for o in task)[: tracking.MAX_TAG_CHARS],
+            "preset": choices.get("experiment") or "none",
+            "mlflow.runName": name,
+            **liveness.owner_tags(),
+        }
+        if sweep.notes:
+            tags["sweep.notes"] = "\n".join(sweep.notes)[: tracking.MAX_TAG_CHARS]
+        commit = tracking.git_commit(Path(__file__).parent)
+        if commit:
+            tags["mlflow.source.git.commit"] = commit
+        _report_stale(store)
+        client = MlflowClient(store.uri)
+        parent = client.create_run(store.experiment_id, run_name=name, tags=tags)
+        link = SweepLink(
+            parent_run_id=parent.info.run_id,
+            store=store,
+            launch_dir=str(launch_dir),
+            configured_artifact_location=tracking.resolve_artifact_location(
+                tracking_cfg.artifact_location, launch_dir
+            ),
+            keys=tuple(sweep.keys),
+            threads=sweep.threads,
+            jobs=sweep.jobs,
+        )
+        try:
+            carry_to_jobs(config, link, sweep_dir)
+        except ValueError as error:  # a sweep folder Hydra's grammar cannot carry unchanged
+            client.set_tag(parent.info.run_id, "error", str(error))
+            client.set_terminated(parent.info.run_id, "FAILED")
+            raise ConfigError(f"hydra.sweep.dir={sweep_dir}: {error}") from None
+        log.info(
+            "MLflow parent run %s (%s) in %s, %s jobs",
+            parent.info.run_id,
+            name,
+            store.uri,
+            sweep.jobs if sweep.jobs is not None else "an open number of",
+        )
+        return SweepParent(store, parent.info.run_id, sweep_dir, sweep.jobs)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self._parent is None:
+            return
+        try:
+            complete = self._parent.finish(broke_off=False)
+        except Exception as error:
+            print(
+                f"addexp: the sweep's jobs ended, but its parent run could not be closed: "
+                f"{type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
+            raise SystemExit(1) from None
+        if not complete:
+            raise SystemExit(1)

@@ -1,0 +1,197 @@
+"""What a sweep will run, decided from the controller's config before any job starts.
+
+The controller reads only its own Hydra config and the overrides as typed (never resolving a
+job's interpolations), and:
+
+- refuses sweeps whose jobs would track to different places: a parent run and its children live
+  in one experiment of one store, so `tracking.uri`, `tracking.experiment` and
+  `tracking.artifact_location` cannot vary between jobs;
+- in a search (any sweeper but Hydra's basic one) leaves out the sweep a preset brings along
+  (`experiment=ext_masking` sweeps `encoding.masking` and `seed`), saying so, and refuses to tune
+  `seed`: a search would pick the luckiest seed, not the best settings;
+- notes what a config group swept per job cannot change for the sweep: a preset's own sweep, or
+  the sweeper or launcher it chooses (the controller's run every job);
+- counts the jobs when the sweeper says in advance, and sizes TensorFlow's threads for the
+  launcher that actually runs the jobs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+from addexp.config.validation import ConfigError
+from addexp.tracking.store import TRACKING_KEYS
+
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+@dataclass
+class Plan:
+    keys: list[str]  # swept keys, in sweep order
+    jobs: int | None  # jobs planned; None when the sweeper does not say in advance
+    threads: int  # TensorFlow threads per job; 0: no limit
+    notes: list[str] = field(default_factory=list)  # for the user, before the jobs run
+
+
+def plan(config: DictConfig) -> Plan:
+    """Check and plan the sweep; may remove a preset's params from a search's sweeper params.
+
+    Raises ConfigError for a sweep that cannot keep its promises (see the module docstring).
+    """
+    task = [str(o) for o in OmegaConf.to_container(config.hydra.overrides.task, resolve=False)]
+    notes = []
+    if is_search(config):
+        notes += _leave_out_preset_sweep(config, task)
+    params = _params(config)
+    keys = swept_keys(task, params)
+    _refuse_tracking_keys(keys)
+    if is_search(config) and "seed" in keys:
+        raise ConfigError(
+            "seed is in the search space; a search must not tune the seed, as it would pick "
+            "the luckiest seed rather than the best settings. Fix it (seed=1, not seed=1,2) "
+            "and compare the best settings over seeds afterwards: addexp -m seed=1,2,3 ..."
+        )
+    notes += _group_sweep_notes(config, task)
+    jobs = _planned_jobs(config, task, params)
+    return Plan(keys, jobs, threads_per_job(config.hydra.launcher, jobs), notes)
+
+
+def is_search(config: DictConfig) -> bool:
+    """A sweeper other than Hydra's basic grid (Optuna, Nevergrad, Ax...)."""
+    return str(config.hydra.sweeper.get("_target_", BASIC_SWEEPER)) != BASIC_SWEEPER
+
+
+def _parse(overrides: list[str]) -> list[Override]:
+    hydra = GlobalHydra.instance()
+    loader = hydra.config_loader() if hydra.is_initialized() else None
+    return OverridesParser.create(config_loader=loader).parse_overrides(overrides)
+
+
+def _params(config: DictConfig) -> dict[str, str]:
+    params = config.hydra.sweeper.get("params")
+    if not params:
+        return {}
+    return {str(k): str(v) for k, v in OmegaConf.to_container(params, resolve=False).items()}
+
+
+def swept_keys(task_overrides: list[str], sweeper_params: dict | None) -> list[str]:
+    """Keys a sweep varies: command-line sweep overrides (a=1,2 / range / choice) and the
+    sweeper's own `params` (presets and search spaces)."""
+    keys = [o.get_key_element() for o in _parse(list(task_overrides)) if o.is_sweep_override()]
+    for key in sweeper_params or {}:
+        if key not in keys:
+            keys.append(str(key))
+    return keys
+
+
+def _refuse_tracking_keys(keys: list[str]) -> None:
+    swept = [k.lstrip("+~") for k in keys if k.lstrip("+~") in TRACKING_KEYS]
+    if swept:
+        raise ConfigError(
+            f"{', '.join(swept)} cannot be swept: a sweep keeps its parent run and every job in "
+            f"one experiment of one store, so {', '.join(TRACKING_KEYS)} are set once for the "
+            "whole sweep. Run one sweep per value instead (addexp -m tracking.experiment=a ...)."
+        )
+
+
+def _fixed(task: list[str], drop: tuple[str, ...] = ()) -> list[str]:
+    """The task overrides that are not sweeps, without those of the `drop` keys."""
+    return [
+        o.input_line
+        for o in _parse(task)
+        if not o.is_sweep_override() and o.key_or_group not in drop
+    ]
+
+
+def _leave_out_preset_sweep(config: DictConfig, task: list[str]) -> list[str]:
+    """Remove from a search's params those only the experiment preset brings; a note saying so."""
+    preset = config.hydra.runtime.choices.get("experiment")
+    params = config.hydra.sweeper.get("params")
+    if not preset or not params:
+        return []
+    loader = GlobalHydra.instance().config_loader()
+    without = loader.load_sweep_config(config, _fixed(task, drop=("experiment",)))
+    own = set(without.hydra.sweeper.get("params") or {})
+    dropped = [str(k) for k in params if k not in own]
+    if not dropped:
+        return []
+    with read_write(config.hydra), open_dict(config.hydra):
+        for key in dropped:
+            del config.hydra.sweeper.params[key]
+    return [
+        f"experiment={preset} brings its own sweep over {', '.join(dropped)}; a search leaves "
+        "it out of the search space, and every trial takes the preset's own values for them."
+    ]
+
+
+def _group_sweep_notes(config: DictConfig, task: list[str]) -> list[str]:
+    """Per value of a swept config group: what its config would change for the sweep, in vain."""
+    choices = config.hydra.runtime.choices
+    loader = GlobalHydra.instance().config_loader()
+    fixed = _fixed(task)
+    sweeper_keys = set(config.hydra.sweeper.get("params") or {})
+    notes = []
+    for override in _parse(task):
+        group = override.get_key_element()
+        if not (override.is_sweep_override() and override.is_discrete_sweep()):
+            continue
+        if group not in choices:
+            continue
+        for value in override.sweep_string_iterator():
+            try:
+                job = loader.load_sweep_config(config, [*fixed, f"{group}={value}"])
+            except Exception:  # the sweeper reports a job that cannot be composed
+                continue
+            own = [str(k) for k in job.hydra.sweeper.get("params") or {} if k not in sweeper_keys]
+            if own:
+                notes.append(
+                    f"{group}={value} brings its own sweep over {', '.join(own)}, which only "
+                    f"runs when it is swept alone (addexp -m {group}={value}); here each "
+                    f"{group} runs once, with its own values for them."
+                )
+            for part in ("sweeper", "launcher"):
+                mine = str(config.hydra[part].get("_target_")).rsplit(".", 1)[-1]
+                theirs = str(job.hydra[part].get("_target_")).rsplit(".", 1)[-1]
+                if theirs != mine:
+                    notes.append(
+                        f"{group}={value} chooses the {part} {theirs}, but one {part} serves "
+                        f"the whole sweep: {mine}. Choose it on the command line "
+                        f"(addexp -m hydra/{part}=...) to use it."
+                    )
+    return notes
+
+
+def _planned_jobs(config: DictConfig, task: list[str], params: dict[str, str]) -> int | None:
+    """Jobs the sweeper will launch: the grid's size, a search's trials; None if unknown."""
+    sweeper = config.hydra.sweeper
+    if not is_search(config):
+        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+        try:
+            grid = _parse([f"{k}={v}" for k, v in params.items()] + task)
+            return len(BasicSweeper.split_arguments(grid, None)[0])
+        except Exception:  # the sweeper reports what it cannot expand
+            return None
+    sampler = str(sweeper.get("sampler", {}).get("_target_", ""))
+    trials = sweeper.get("n_trials")
+    return int(trials) if trials and not sampler.endswith("GridSampler") else None
+
+
+def threads_per_job(launcher: DictConfig, jobs: int | None) -> int:
+    """TensorFlow threads per job so that parallel jobs x threads fits the CPUs the launcher gives
+    each job (joblib: cores / jobs at once; SLURM: cpus_per_task; Ray: remote.num_cpus); 0 for
+    jobs run one after another in this process (TensorFlow's own choice)."""
+    if launcher.get("n_jobs"):
+        cores, n_jobs = os.cpu_count() or 1, int(launcher.n_jobs)
+        at_once = cores if n_jobs < 0 else n_jobs
+        return max(1, cores // min(at_once, jobs or at_once))
+    if launcher.get("cpus_per_task"):
+        return int(launcher.cpus_per_task)
+    ray_cpus = launcher.get("ray", {}).get("remote", {}).get("num_cpus")
+    return int(ray_cpus) if ray_cpus else 0

@@ -1,0 +1,121 @@
+"""From a resolved config to the pieces a run computes with: problem spaces, model family and
+framing. Training (`run.py`) and every reader of a saved run (`addexp-predict`, `addexp-eval`)
+build them here, so a logged model is always read with the layout it was trained with.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from addexp.config.schema import typed_set
+from addexp.framing.framings import make_framing
+from addexp.models import FAMILIES, ModelFamily, bind
+from addexp.problems.space import (
+    Problems,
+    ProblemSpace,
+    eval_set_space,
+    question_keys,
+    sample,
+    space_from_config,
+)
+
+TRAIN_STREAM, TEST_STREAM, EVAL_STREAM, ORDER_STREAM = 0, 1, 2, 3  # independent per seed
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A named evaluation set: its space and how many problems are drawn."""
+
+    name: str
+    space: ProblemSpace
+    examples: int
+
+    def rng(self, seed: int) -> np.random.Generator:
+        """Its own stream: adding or removing another set never changes this one's draw."""
+        return np.random.default_rng([seed, EVAL_STREAM, zlib.crc32(self.name.encode())])
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The training space, the evaluation sets, the model family and the framing (layout)."""
+
+    space: ProblemSpace
+    sets: tuple[EvalSet, ...]
+    family: ModelFamily
+    framing: Any
+
+
+def eval_sets(cfg: Any, space: ProblemSpace) -> tuple[EvalSet, ...]:
+    """The configured evaluation sets in config order. Raises ValueError (naming the set) when a
+    set describes no valid space."""
+    sets = []
+    for name in cfg.eval.sets:
+        set_cfg = typed_set(name, cfg.eval.sets[name])
+        try:
+            set_space = eval_set_space(space, set_cfg)
+        except ValueError as error:
+            raise ValueError(f"eval.sets.{name}: {error}") from None
+        sets.append(EvalSet(name, set_space, int(set_cfg.get("examples") or cfg.eval.examples)))
+    return tuple(sets)
+
+
+def build_pipeline(cfg: Any) -> Pipeline:
+    """Spaces, family and framing of a resolved (and validated) config."""
+    space = space_from_config(cfg.data)
+    sets = eval_sets(cfg, space)
+    family = bind(FAMILIES[cfg.model.name], cfg.model)
+    framing = make_framing(cfg, family, space, [s.space for s in sets])
+    return Pipeline(space, sets, family, framing)
+
+
+def draw_test_set(cfg: Any, space: ProblemSpace) -> tuple[Problems, np.ndarray | None]:
+    """The test set (a fresh draw from its own stream) and the question keys training must
+    leave out (with `eval.disjoint`; else None)."""
+    test = sample(space, cfg.eval.examples, np.random.default_rng([cfg.seed, TEST_STREAM]))
+    return test, np.unique(question_keys(test)) if cfg.eval.disjoint else None
+
+
+@dataclass(frozen=True)
+class TrainingStreams:
+    """What training draws from, each a stream of its own so that no state carries from one
+    draw to the next and a resumed run needs none: the fixed regime's set (`data`, one stream
+    from its start), the fresh regime's problems chunk by chunk (`chunk(epoch, index)`) and the
+    order the fixed set is fed in each epoch (`order(epoch)`)."""
+
+    seed: int
+    data: np.random.Generator
+
+    def chunk(self, epoch: int, index: int) -> np.random.Generator:
+        """The stream of chunk `index` of epoch `epoch` (fresh regime)."""
+        return np.random.default_rng([self.seed, TRAIN_STREAM, epoch, index])
+
+    def order(self, epoch: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, ORDER_STREAM, epoch])
+
+
+def training_streams(cfg: Any) -> TrainingStreams:
+    """The training streams of a run's seed, each at its start."""
+    return TrainingStreams(cfg.seed, np.random.default_rng([cfg.seed, TRAIN_STREAM]))
+
+
+def layout(pipeline: Pipeline) -> dict[str, Any]:
+    """The text layout a run trained with, as logged (`config/layout.json`). The range of
+    position hints is in it only when hints are on, so a run logged before they existed
+    reads back with the layout it logged."""
+    fmt = pipeline.framing.text_format
+    alphabet = getattr(pipeline.framing, "alphabet", None)
+    hints = getattr(pipeline.framing, "position_hints", 0)
+    return {
+        "question_width": fmt.question_width,
+        "answer_width": fmt.answer_width,
+        "padding": fmt.padding,
+        "reverse_input": fmt.reverse_input,
+        "reverse_output": fmt.reverse_output,
+        "operand_width": fmt.operand_width,
+        "alphabet": alphabet.symbols if alphabet is not None else None,
+        "any_length": pipeline.family.any_length,
+    } | ({"position_hints": hints} if hints else {})
