@@ -111,7 +111,7 @@ def compose(overrides: list[str] | None = None, return_hydra_config: bool = Fals
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from addexp.config.schema import register_schemas
+    from addexp.cli.entry import register_schemas
 
     register_schemas()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

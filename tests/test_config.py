@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from addexp.config.validation import ConfigError, validate
+from addexp.cli.entry import validate
+from addexp.config.checks import ConfigError
 from tests.conftest import PRESETS, compose
 
 # The tutorial trains both mapping models alike: 50 epochs of 100 fresh problems, batch 2, Adam.
@@ -270,13 +271,14 @@ def test_semantic_checks_name_the_key_and_what_is_allowed(override, key, allowed
         (["model=mlp", "data.brackets=1", "data.operations=[+,*]"], "mapping framing"),
         (
             ["model=mapping_lstm", "data.operations=[-]"],
-            "cannot express data.operations=['-']. Use data.operations=[+], or model=seq2seq.",
+            "cannot express data.operations=['-']. Use data.operations=[+], or "
+            "model=seq2seq, teacher_forcing or attention.",
         ),
         (  # only the key at fault is named
             ["model=tagger", "format=aligned", "data.brackets=1"],
-            "it cannot write data.brackets=1. Use data.brackets=0.",
+            "it cannot express data.brackets=1. Use data.brackets=0, or",
         ),
-        (["model=mlp", "encoding.masking=true"], "needs a recurrent model"),
+        (["model=mlp", "encoding.masking=true"], "needs a model that can hide padding steps"),
         (["model=mlp", "train.mask_loss=true"], "seq2seq framing only"),
         (["train.distinct=unordered", "data.operations=[-]"], "holds for sums only"),
         (["eval.disjoint=true"], "eval.disjoint=true needs a problem space of at least"),

@@ -323,11 +323,11 @@ REFUSED = {
     ),
     "aligned_tagger": (
         ["format=aligned", "model=tagger", "format.position_hints=8"],
-        "format=aligned with model=tagger takes none (its steps already line up place values)",
+        "format=aligned with model=tagger takes none (format=aligned writes the place values",
     ),
     "mapping": (
         ["model=mlp", "format.position_hints=8"],
-        "format=plain with model=mlp takes none (it reads scaled numbers, not characters)",
+        "format=plain with model=mlp takes none (model=mlp reads scaled numbers",
     ),
     "embedding": (
         ["format.position_hints=8", "encoding=embedding"],

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from addexp.config.validation import ConfigError, validate
+from addexp.cli.entry import validate
+from addexp.config.checks import ConfigError
 from tests.conftest import TINY, addexp, compose
 
 EPOCH_METRICS = {"train/loss", "train/accuracy", "train/learning_rate"}
@@ -99,10 +100,10 @@ def test_gradient_clipping_reaches_the_optimizer():
             ["model=tagger", "format=aligned", "model.recurrent_dropout=-0.1"],
             "model.recurrent_dropout=-0.1 is out of range",
         ),
-        (["format=aligned"], "the aligned format is read by model=tagger"),
-        (["model=tagger"], "the aligned format is read by model=tagger"),
-        (["model=tagger", "format=aligned", "data.operations=[-]"], "lines up place values"),
-        (["model=tagger", "format=aligned", "encoding=embedding"], "use encoding=onehot"),
+        (["format=aligned"], "format=aligned is read by model=tagger"),
+        (["model=tagger"], "model=tagger reads format=aligned"),
+        (["model=tagger", "format=aligned", "data.operations=[-]"], "lines up the place values"),
+        (["model=tagger", "format=aligned", "encoding=embedding"], "Use encoding=onehot"),
         (["model=tagger", "format=aligned", "eval=terms"], "reads at most 2 terms"),
         (["train.steps_per_execution=-1"], "train.steps_per_execution=-1 is out of range"),
     ],

@@ -20,10 +20,9 @@ def compose(overrides: Sequence[str]) -> DictConfig:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from addexp.cli.train import config_dir
+    from addexp.cli.entry import config_dir, register_schemas, validate
+    from addexp.config.checks import ConfigError
     from addexp.config.interpolation import resolved
-    from addexp.config.schema import register_schemas
-    from addexp.config.validation import ConfigError, validate
 
     register_schemas()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):

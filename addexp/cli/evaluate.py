@@ -39,8 +39,7 @@ def compose_eval(run_cfg, overrides: list[str]):
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from addexp.cli.train import config_dir
-    from addexp.config.schema import register_schemas
+    from addexp.cli.entry import config_dir, register_schemas
     from addexp.tracking.logged_run import RunError, parse_beam_width, with_beam_width
 
     decoding = [o for o in overrides if o.startswith(DECODING)]
@@ -84,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mlflow.tracking import MlflowClient
     from omegaconf.errors import OmegaConfBaseException
 
-    from addexp.config.validation import ConfigError, validate
+    from addexp.cli.entry import validate
+    from addexp.config.checks import ConfigError
     from addexp.tracking.logged_run import RunError, open_run
     from addexp.tracking.runner import draw_sets, evaluate_sets, log_results, watched_keys
     from addexp.training.fit import replay_seen_keys

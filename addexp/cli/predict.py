@@ -115,7 +115,7 @@ def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
     fixed number of input slots (the mapping framing, the aligned format) holds every term,
     and the run's position hints (if any) tag every place of the question and its answer.
     Raises QuestionError naming the first question, in the order given, that does not."""
-    from addexp.framing.framings import AlignedFraming, MappingFraming, alphabet_for
+    from addexp.framing.framings import alphabet_for
     from addexp.problems.questions import QuestionError
     from addexp.text.formats import render_integers
 
@@ -130,11 +130,7 @@ def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
             fits = rows[lengths[rows] <= fmt.question_width]
             places[fits] = framing.hint_places(problems.take(fits))
     answer_lengths = np.strings.str_len(render_integers(problems.targets))
-    framing, slots = pipeline.framing, None  # terms a fixed number of input slots holds
-    if isinstance(framing, MappingFraming):
-        slots = framing.terms
-    elif isinstance(framing, AlignedFraming):
-        slots = framing.slots
+    slots = pipeline.framing.input_slots  # terms a fixed number of input slots holds, or None
     for i, question in enumerate(questions):
         if slots is not None and problems.counts[i] > slots:
             raise QuestionError(

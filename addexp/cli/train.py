@@ -22,9 +22,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from addexp.cli.entry import config_dir, register_schemas, validate
+from addexp.config.checks import ConfigError
 from addexp.config.interpolation import resolved
-from addexp.config.schema import register_schemas
-from addexp.config.validation import ConfigError, validate
 from addexp.sweeps.callback import child_name
 from addexp.sweeps.link import JobFailed, SweepLink
 from addexp.tracking import store as tracking
@@ -32,13 +32,6 @@ from addexp.tracking.store_checks import StoreError
 from addexp.training import faults
 
 log = logging.getLogger("addexp")
-
-
-def config_dir() -> str:
-    """`conf/` shipped inside the package (wheel install), else the source tree's (editable)."""
-    package = Path(__file__).parent.parent
-    packaged = package / "conf"
-    return str(packaged if packaged.is_dir() else package.parent / "conf")
 
 
 def _context(hydra_cfg, link: SweepLink | None, store: tracking.Store | None):

@@ -14,7 +14,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from addexp.config.validation import ConfigError
+from addexp.config.checks import ConfigError
 
 
 def resolved(cfg: DictConfig | ListConfig, root: DictConfig | None = None) -> Any:

@@ -1,7 +1,7 @@
 """Typed config schemas, checked by Hydra at composition (wrong keys and types fail there).
 
 The dataclasses are registered in Hydra's ConfigStore; the YAML files extend them through their
-defaults lists. Ranges and combinations are checked afterwards by `addexp.config.validation`.
+defaults lists. Ranges and combinations are checked afterwards by `addexp.cli.entry`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 
@@ -160,16 +159,6 @@ def typed_set(name: str, raw: Any) -> Any:
         keys = ", ".join(f.name for f in fields(EvalSetConfig))
         reason = str(error).splitlines()[0]
         raise ValueError(f"eval.sets.{name}: {reason}; a set takes: {keys}.") from None
-
-
-def register_schemas() -> None:
-    """Register the schemas; YAML files extend them through their defaults lists."""
-    from addexp.models import FAMILIES
-
-    cs = ConfigStore.instance()
-    cs.store(name="addexp_schema", node=AddexpConfig)
-    for name, family in FAMILIES.items():  # outside any group: not a choice to offer
-        cs.store(name=f"model_schema_{name}", node=family.schema)
 
 
 # What a run may return to a sweeper (eval.objective): SPLIT/METRIC, where SPLIT is `val`,

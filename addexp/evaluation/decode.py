@@ -22,7 +22,6 @@ from typing import Any
 from addexp.framing.framings import Answers
 from addexp.framing.layouts import Layouts, layouts_for
 from addexp.problems.space import Problems
-from addexp.training import faults
 
 PREDICT_BATCH = 1024  # examples per forward pass
 
@@ -62,10 +61,8 @@ def decode(model: Any, family: Any, framing: Any, problems: Problems) -> Decoded
     """
     start = time.perf_counter()
     layouts = layouts_for(framing, problems, family.any_length)
-    faults.check()  # inside a run, a signal that waited stops it before and after inference
     parts = [_decode_one(model, family, f, problems.take(rows)) for f, rows in layouts.groups()]
     answers = layouts.join(parts)
-    faults.check()
     return Decoded(answers, layouts, time.perf_counter() - start)
 
 

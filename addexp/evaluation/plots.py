@@ -123,33 +123,6 @@ def position_accuracy(
     return path
 
 
-def attention_plot(
-    questions: list[list[str]], answers: list[list[str]], weights: np.ndarray, path: Path
-) -> Path:
-    """One heat map per question: rows the answer symbols written (in the order the decoder
-    wrote them), columns the question's symbols as the encoder read them (padding shown as
-    '·'), cells the attention weight (0-1) of that step on that symbol. `weights`: (n, answer
-    steps, question steps)."""
-    n = len(questions)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
-    for i, (ax, question, answer, w) in enumerate(
-        zip(axes[0], questions, answers, weights, strict=True)
-    ):
-        shown = [str(c) if c != " " else "·" for c in question]
-        image = ax.imshow(w[: len(answer), : len(question)], vmin=0, vmax=1, cmap="viridis")
-        ax.set_xticks(range(len(shown)), shown)
-        ax.set_yticks(range(len(answer)), [str(c) for c in answer])
-        ax.set_title("".join(shown), fontsize=9)
-        ax.set_xlabel("question (encoder's order)")
-        if i == 0:
-            ax.set_ylabel("answer symbol written")
-    fig.colorbar(image, ax=axes[0].tolist(), label="attention weight", shrink=0.8)
-    fig.suptitle("Attention of each decoder step over the question")
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
 def _symbol_order(symbols: np.ndarray, pad: str) -> list[str]:
     """Digits in numeric order, then the other symbols, the pad last."""
     present = set(symbols.tolist())

@@ -20,6 +20,7 @@ from addexp.text.formats import PAD
 
 DIGITS = "0123456789"
 ENCODINGS = ("onehot", "integer", "embedding")
+FEATURE_ENCODINGS = ("onehot", "integer")  # a step is a feature vector: more features fit
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from addexp.framing.encoding import DIGITS, Alphabet, argmax_indices, encode_inputs, one_hot
+from addexp.framing.encoding import (
+    DIGITS,
+    ENCODINGS,
+    Alphabet,
+    argmax_indices,
+    encode_inputs,
+    one_hot,
+)
 from addexp.problems.operations import symbols_of
 from addexp.problems.space import MISSING, Problems, ProblemSpace
+from addexp.registry import Registry
 from addexp.text.formats import (
     PAD,
     TextFormat,
@@ -88,6 +97,18 @@ class Seq2SeqFraming:
     name = "seq2seq"
     loss = "categorical_crossentropy"
     metrics = ("accuracy",)
+    # What the framing can take (`addexp.framing.checks` reads these, never the name):
+    reads = "encoded characters"  # what a question step is, for messages
+    encodings: tuple[str, ...] = ENCODINGS  # the encodings it reads
+    masking = True  # padding steps can be hidden (encoding.masking)
+    mask_loss_reason: str | None = None  # why train.mask_loss cannot apply (None: it can)
+    sums_only: str | None = None  # None: any operations; else what it does with a sum
+    fixed_order = False  # the place order is fixed: format.reverse_* cannot change it
+    exact_below: int | None = None  # answers must stay below this magnitude to be exact
+    input_slots: int | None = None  # terms a fixed number of input slots holds; None: any
+    writes_end = False  # the answer ends with END, START and END are in the alphabet
+    fixed_terms = False  # a fixed number of input slots: no more terms than trained
+    alphabet_bound = True  # reads and writes the run's alphabet (the training's symbols)
 
     def __init__(
         self,
@@ -106,6 +127,22 @@ class Seq2SeqFraming:
         self.mask_loss = mask_loss
         self.space = space  # the training space (its operations and brackets)
         self.position_hints = position_hints  # distinct hint values; 0: no hints
+
+    @classmethod
+    def configured(
+        cls, cfg: Any, text_format: TextFormat, space: ProblemSpace, any_length: bool
+    ) -> Seq2SeqFraming:
+        """The framing a run's config asks for, in `text_format`, over the training `space`
+        (kept only for a family that reads any length: its layouts widen from it)."""
+        return cls(
+            text_format,
+            alphabet_for(space, cls.writes_end),
+            cfg.encoding.name,
+            cfg.encoding.masking,
+            cfg.train.mask_loss,
+            space if any_length else None,
+            int(cfg.format.get("position_hints", 0)),
+        )
 
     def fitted(self, space: ProblemSpace) -> Seq2SeqFraming:
         """The same framing with widths wide enough for every question of `space` (for
@@ -212,6 +249,8 @@ class AutoregressiveFraming(Seq2SeqFraming):
     after it included, so decoding may write as many steps as the layout allows."""
 
     name = "autoregressive"
+    writes_end = True
+    mask_loss_reason = "the decoder always leaves the steps after the answer's END out of the loss"
 
     @property
     def shapes(self) -> Shapes:
@@ -305,6 +344,18 @@ class AlignedFraming(Seq2SeqFraming):
     studies since). Sums only; the question is still typed and shown as plain text."""
 
     name = "aligned"
+    reads = "one-hot digits of every place (zeros add nothing, so nothing is padding)"
+    encodings = ("onehot",)
+    masking = False
+    mask_loss_reason = "every place is an answer digit: there is no answer padding"
+    sums_only = "lines up the place values of a sum"
+    fixed_order = True
+    fixed_terms = True
+
+    @property
+    def input_slots(self) -> int:
+        """Terms an input step holds: the training space's most."""
+        return self.slots
 
     @property
     def steps(self) -> int:
@@ -367,12 +418,35 @@ class MappingFraming:
     name = "mapping"
     loss = "mean_squared_error"
     metrics = ()
+    reads = "scaled numbers, one term per step"
+    encodings = ("onehot",)  # the default, which this framing does not read
+    masking = True
+    mask_loss_reason = "the answer is one number: there is no answer padding"
+    sums_only = "adds scaled terms"
+    fixed_order = False
+    fixed_terms = True
+    alphabet_bound = False
+    exact_below = 2**53  # a float64 regression target is exact below this
+
+    @property
+    def input_slots(self) -> int:
+        """Terms the input holds: the training space's most."""
+        return self.terms
 
     def __init__(self, text_format: TextFormat, terms: int, scale: float, masking: bool = False):
         self.text_format = text_format  # only to score answers per character, as for seq2seq
         self.terms = terms
         self.scale = scale
         self.masking = masking
+
+    @classmethod
+    def configured(
+        cls, cfg: Any, text_format: TextFormat, space: ProblemSpace, any_length: bool
+    ) -> MappingFraming:
+        """The framing a run's config asks for: terms scaled by `max_terms * largest` of the
+        training `space`."""
+        scale = float(space.max_terms * space.max_value)
+        return cls(text_format, space.max_terms, scale, cfg.encoding.masking)
 
     @property
     def shapes(self) -> Shapes:
@@ -408,42 +482,32 @@ class MappingFraming:
         return Answers(self.text_format.answers(text), values, valid)
 
 
-def alphabet_for(space: ProblemSpace, autoregressive: bool = False) -> Alphabet:
+def alphabet_for(space: ProblemSpace, writes_end: bool = False) -> Alphabet:
     """Digits, pad, the operators' symbols, brackets if any, '-' if answers can be < 0, and
     START and END for a decoder that reads its own output."""
     extra = symbols_of(space.operations) + ("()" if space.brackets else "")
     extra += "-" if space.value_range()[0] < 0 else ""
-    return Alphabet.for_symbols(extra + (START + END if autoregressive else ""))
+    return Alphabet.for_symbols(extra + (START + END if writes_end else ""))
 
 
-def make_framing(cfg, family, space: ProblemSpace, eval_spaces: list[ProblemSpace]):
+def make_framing(cfg: Any, family: Any, space: ProblemSpace, eval_spaces: list[ProblemSpace]):
     """The framing `family` needs: text layout from the training space and, unless the family
     reads any length, every evaluation space too (one layout serves them all). A run's config
     logged before `format.position_hints` existed reads as 0 (no hints)."""
     f = cfg.format
     spaces = [space] if family.any_length else [space, *eval_spaces]
     text_format = TextFormat.for_spaces(spaces, f.padding, f.reverse_input, f.reverse_output)
-    if family.framing == "mapping":
-        scale = float(space.max_terms * space.max_value)
-        return MappingFraming(text_format, space.max_terms, scale, cfg.encoding.masking)
-    autoregressive = family.framing == "autoregressive"
-    framings = {
-        "seq2seq": Seq2SeqFraming,
-        "autoregressive": AutoregressiveFraming,
-        "aligned": AlignedFraming,
-    }
-    if family.framing not in framings:
-        raise ValueError(
-            f"model family {family.name!r} asks for framing {family.framing!r}; the framings "
-            f"are mapping, {', '.join(framings)}"
-        )
-    framing = framings[family.framing]
-    return framing(
-        text_format,
-        alphabet_for(space, autoregressive),
-        cfg.encoding.name,
-        cfg.encoding.masking,
-        cfg.train.mask_loss,
-        space if family.any_length else None,
-        int(f.get("position_hints", 0)),
-    )
+    return FRAMINGS[family.framing].configured(cfg, text_format, space, family.any_length)
+
+
+FRAMINGS: Registry[type] = Registry(
+    "framing",
+    "addexp.framings",
+    type,
+    {
+        "seq2seq": "addexp.framing.framings:Seq2SeqFraming",
+        "autoregressive": "addexp.framing.framings:AutoregressiveFraming",
+        "aligned": "addexp.framing.framings:AlignedFraming",
+        "mapping": "addexp.framing.framings:MappingFraming",
+    },
+)

@@ -1,12 +1,14 @@
-"""Model registry: each family is one module with its schema, its builder and, optionally, its
-own decode step. The registry imports no Keras (config checks stay fast); a family's `build`
-imports Keras when a model is actually built.
+"""Models: one module per family, each declaring a `ModelFamily` record (`FAMILY`): its config
+schema, its builder, its own decode step where it has one, and what it can do (its framing,
+whether it reads any length, takes position hints, searches with a beam). The family checks its
+own `model` keys; central code asks `FAMILIES` and never names a family.
 
-Adding a family: write `addexp/models/NAME.py` with `NAME`, `FRAMING`, `ANY_LENGTH`, a schema
-dataclass `Config` (with `name: str = NAME`) and `build(cfg, shapes) -> keras.Model` (plus,
-optionally, `decode(model, framing, problems, batch_size, cfg) -> Answers` and
-`figures(model, framing, problems, folder) -> [paths]`, plots logged under `<family>/`), list the
-module in `FAMILIES` below and add `conf/model/NAME.yaml`.
+A family from another installed package is one entry point in the group `addexp.families`
+naming its `ModelFamily`, plus a `conf/model/NAME.yaml` on Hydra's search path (docs/extending.md).
+
+The registry and the records import no Keras (config checks stay fast); a family's `build`
+imports Keras when a model is actually built. It may import `addexp.framing` and the packages
+below it.
 """
 
 from __future__ import annotations
@@ -14,45 +16,59 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from types import ModuleType
 from typing import Any
 
-from addexp.models import attention, mapping_lstm, mlp, seq2seq, tagger, teacher_forcing
+from addexp.registry import Registry
 
 
 @dataclass(frozen=True)
 class ModelFamily:
-    """What the runner needs to know of a family: its framing ("seq2seq": characters in and
-    out; "autoregressive": characters in, the answer written symbol by symbol until END;
-    "aligned": place values lined up, one answer digit per step; "mapping": numbers in and
-    out), its config schema, whether it reads questions of any
-    length (so evaluation sets and typed questions need not fit the training widths), its
-    builder and its decode step (None: one forward pass, read by the framing)."""
+    """What the runner needs to know of a family.
+
+    `framing`: the name of the framing it is trained in (`addexp.framing.FRAMINGS`: `seq2seq`
+    characters in and out, `autoregressive` the answer written symbol by symbol until END,
+    `aligned` place values lined up one answer digit per step, `mapping` numbers in and out);
+    `schema`: the dataclass of its `model` keys (with `name: str = NAME`); `build(cfg, shapes)
+    -> keras.Model` (uncompiled); `decode(model, framing, problems, batch_size, cfg) -> Answers`
+    when answers are not one forward pass read by the framing (None: that pass); `figures(model,
+    framing, problems, folder) -> [PNG paths]` logged under `<family>/`; `check(model_cfg)`
+    refuses its own keys' bad values with ConfigError (types and unknown keys are Hydra's).
+
+    Capabilities: `any_length`, it reads questions longer than it was trained on (each question
+    is then laid out in widths of its own); `position_hints`, it reads `format.position_hints`
+    as features of its question steps (and, if its framing writes step by step, of its answer
+    steps); `beam_search`, `model.beam_width` chooses beam search over greedy decoding;
+    `masks_input`, it can hide padding steps (`encoding.masking`)."""
 
     name: str
     framing: str
     schema: type
-    any_length: bool
     build: Callable[..., Any]
-    decode: Callable[..., Any] | None
-    figures: Callable[..., Any] | None  # (model, framing, problems, folder) -> [PNG paths]
+    description: str
+    any_length: bool = False
+    position_hints: bool = False
+    beam_search: bool = False
+    masks_input: bool = True
+    decode: Callable[..., Any] | None = None
+    figures: Callable[..., Any] | None = None
+    check: Callable[[Any], None] | None = None
 
 
-def _family(module: ModuleType) -> ModelFamily:
-    return ModelFamily(
-        module.NAME,
-        module.FRAMING,
-        module.Config,
-        module.ANY_LENGTH,
-        module.build,
-        getattr(module, "decode", None),
-        getattr(module, "figures", None),
-    )
+FAMILIES: Registry[ModelFamily] = Registry(
+    "model family",
+    "addexp.families",
+    ModelFamily,
+    {
+        name: f"addexp.models.{name}:FAMILY"
+        for name in ("seq2seq", "teacher_forcing", "attention", "tagger", "mapping_lstm", "mlp")
+    },
+)
 
 
-FAMILIES: dict[str, ModelFamily] = {
-    m.NAME: _family(m) for m in (seq2seq, teacher_forcing, attention, tagger, mapping_lstm, mlp)
-}
+def families_with(capable: Callable[[ModelFamily], bool]) -> list[str]:
+    """Names of the registered families for which `capable(family)` holds, in registry order:
+    what a message offers as the families that can do something."""
+    return [name for name, family in FAMILIES.items() if capable(family)]
 
 
 def bind(family: ModelFamily, model_cfg: Any) -> ModelFamily:

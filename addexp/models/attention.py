@@ -4,14 +4,16 @@ encoder output (Bahdanau et al. 2015, additive; Luong et al. 2015, dot) before i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from addexp.models import recurrent
-from addexp.models.recurrent import RecurrentConfig
+import numpy as np
+
+from addexp.config.checks import choice
+from addexp.models import ModelFamily, recurrent
+from addexp.models.recurrent import ATTENTION, RecurrentConfig
 
 NAME = "attention"
-FRAMING = "autoregressive"
-ANY_LENGTH = True
 
 
 @dataclass
@@ -28,12 +30,14 @@ def build(cfg: Any, shapes: Any) -> Any:
     return recurrent.build(cfg, shapes, attention=cfg.attention)
 
 
-decode = recurrent.decode  # greedy or beam search (`model.beam_width`), batch by batch
+def check(m: Any) -> None:
+    """The decoder's keys (`recurrent.check_decoder`) and the attention's kind."""
+    recurrent.check_decoder(m)
+    choice("model.attention", m.attention, list(ATTENTION))
 
 
 def figures(model: Any, framing: Any, problems: Any, folder: Any) -> list[Any]:
     """An attention-map plot for the first few problems (`attention/maps.png`)."""
-    from addexp.evaluation.plots import attention_plot
     from addexp.framing.framings import END
 
     sample = problems.take(slice(0, 4))
@@ -44,3 +48,50 @@ def figures(model: Any, framing: Any, problems: Any, folder: Any) -> list[Any]:
     answers = [row[: row.index(END) + 1] if END in row else row for row in answers]
     folder.mkdir(parents=True, exist_ok=True)
     return [attention_plot([list(q) for q in questions], answers, weights, folder / "maps.png")]
+
+
+FAMILY = ModelFamily(
+    name=NAME,
+    framing="autoregressive",
+    schema=Config,
+    build=build,
+    description="teacher forcing with attention over the question at every answer step",
+    any_length=True,
+    position_hints=True,
+    beam_search=True,
+    decode=recurrent.decode,  # greedy or beam search (`model.beam_width`), batch by batch
+    figures=figures,
+    check=check,
+)
+
+
+def attention_plot(
+    questions: list[list[str]], answers: list[list[str]], weights: np.ndarray, path: Path
+) -> Path:
+    """One heat map per question: rows the answer symbols written (in the order the decoder
+    wrote them), columns the question's symbols as the encoder read them (padding shown as
+    '·'), cells the attention weight (0-1) of that step on that symbol. `weights`: (n, answer
+    steps, question steps)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display
+    import matplotlib.pyplot as plt
+
+    n = len(questions)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
+    for i, (ax, question, answer, w) in enumerate(
+        zip(axes[0], questions, answers, weights, strict=True)
+    ):
+        shown = [str(c) if c != " " else "·" for c in question]
+        image = ax.imshow(w[: len(answer), : len(question)], vmin=0, vmax=1, cmap="viridis")
+        ax.set_xticks(range(len(shown)), shown)
+        ax.set_yticks(range(len(answer)), [str(c) for c in answer])
+        ax.set_title("".join(shown), fontsize=9)
+        ax.set_xlabel("question (encoder's order)")
+        if i == 0:
+            ax.set_ylabel("answer symbol written")
+    fig.colorbar(image, ax=axes[0].tolist(), label="attention weight", shrink=0.8)
+    fig.suptitle("Attention of each decoder step over the question")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from addexp.models import ModelFamily
+from addexp.models.checks import layer_sizes
+
 NAME = "mapping_lstm"
-FRAMING = "mapping"
-ANY_LENGTH = False  # the scale and the number of terms are fixed by training
 
 
 @dataclass
@@ -31,3 +32,14 @@ def build(cfg: Any, shapes: Any) -> Any:
         x = layers.LSTM(size, return_sequences=i < len(units) - 1, name=f"lstm_{i}")(x)
     outputs = layers.Dense(1, name="sum")(x)
     return keras.Model(inputs, outputs, name=NAME)
+
+
+FAMILY = ModelFamily(
+    name=NAME,
+    framing="mapping",
+    schema=Config,
+    build=build,
+    description="stacked LSTM regressing the scaled sum (the beginner's mistake)",
+    any_length=False,  # the scale and the number of terms are fixed by training
+    check=lambda m: layer_sizes(m, "units"),
+)

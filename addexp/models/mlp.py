@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from addexp.models import ModelFamily
+from addexp.models.checks import layer_sizes
+
 NAME = "mlp"
-FRAMING = "mapping"
-ANY_LENGTH = False
 
 
 @dataclass
@@ -30,3 +31,14 @@ def build(cfg: Any, shapes: Any) -> Any:
         x = layers.Dense(size, activation=cfg.activation, name=f"dense_{i}")(x)
     outputs = layers.Dense(1, name="sum")(x)
     return keras.Model(inputs, outputs, name=NAME)
+
+
+FAMILY = ModelFamily(
+    name=NAME,
+    framing="mapping",
+    schema=Config,
+    build=build,
+    description="Dense layers regressing the scaled sum from the scaled terms",
+    masks_input=False,  # sees every term: nothing to mask
+    check=lambda m: layer_sizes(m, "units"),
+)

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from addexp.config.checks import at_least, choice, rate
+from addexp.models.checks import layer_sizes, unrolling
 from addexp.text.hints import one_hot_tags
 
 CELLS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
@@ -51,6 +53,24 @@ class RecurrentConfig(RecurrentLayers):
 
     embedding_dim: int = 16  # embedding of the question (encoding=embedding) and of answers
     beam_width: int = 1  # 1: greedy decoding
+
+
+def check_layers(m: Any) -> None:
+    """The keys of stacked recurrent layers (`RecurrentLayers`): cell, layer sizes, dropout
+    rates, unrolling. Raises ConfigError naming the key."""
+    choice("model.cell", m.cell, list(CELLS))
+    layer_sizes(m, "units")
+    for key in ("dropout", "recurrent_dropout"):
+        rate(f"model.{key}", m[key])
+    unrolling(m)
+
+
+def check_decoder(m: Any) -> None:
+    """The keys of a decoder that reads its own answers (`RecurrentConfig`): its layers, the
+    answers' embedding and the beam width."""
+    check_layers(m)
+    at_least("model.embedding_dim", m.embedding_dim, 1)
+    at_least("model.beam_width", m.beam_width, 1)
 
 
 def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:

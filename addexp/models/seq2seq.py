@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from addexp.config.checks import at_least
+from addexp.models import ModelFamily
+from addexp.models.checks import layer_sizes, unrolling
+
 NAME = "seq2seq"
-FRAMING = "seq2seq"
-ANY_LENGTH = True
 
 
 @dataclass
@@ -91,3 +93,24 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
     twin = for_layout(model, fmt.question_width, fmt.answer_width, cfg.unroll_max_steps)
     outputs = twin.predict(framing.inputs(problems), batch_size=batch_size, verbose=0)
     return framing.answers(outputs)
+
+
+def check(m: Any) -> None:
+    """Layer sizes, the embedding's size and the unrolling limit."""
+    layer_sizes(m, "encoder_units")
+    layer_sizes(m, "decoder_units")
+    at_least("model.embedding_dim", m.embedding_dim, 1)
+    unrolling(m)
+
+
+FAMILY = ModelFamily(
+    name=NAME,
+    framing="seq2seq",
+    schema=Config,
+    build=build,
+    description="LSTM encoder -> RepeatVector -> LSTM decoder, a softmax per answer step",
+    any_length=True,
+    position_hints=True,
+    decode=decode,
+    check=check,
+)

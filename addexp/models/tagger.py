@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from addexp.models.recurrent import RecurrentLayers
+from addexp.models import ModelFamily
+from addexp.models.recurrent import RecurrentLayers, check_layers
 
 NAME = "tagger"
-FRAMING = "aligned"
-ANY_LENGTH = True
 
 
 @dataclass
@@ -70,3 +69,15 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
     model = for_lengths(model, {"places": fixed}, lambda _: steps, most)
     outputs = model.predict(framing.inputs(problems), batch_size=batch_size, verbose=0)
     return framing.answers(outputs)
+
+
+FAMILY = ModelFamily(
+    name=NAME,
+    framing="aligned",
+    schema=Config,
+    build=build,
+    description="recurrent layers over the aligned places, one answer digit per place",
+    any_length=True,
+    decode=decode,
+    check=check_layers,
+)

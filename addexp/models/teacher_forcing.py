@@ -6,12 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from addexp.models import recurrent
+from addexp.models import ModelFamily, recurrent
 from addexp.models.recurrent import RecurrentConfig
 
 NAME = "teacher_forcing"
-FRAMING = "autoregressive"
-ANY_LENGTH = True  # reads questions of any length and writes until END
 
 
 @dataclass
@@ -27,4 +25,15 @@ def build(cfg: Any, shapes: Any) -> Any:
     return recurrent.build(cfg, shapes)
 
 
-decode = recurrent.decode  # greedy or beam search (`model.beam_width`), batch by batch
+FAMILY = ModelFamily(
+    name=NAME,
+    framing="autoregressive",
+    schema=Config,
+    build=build,
+    description="recurrent encoder-decoder reading its own answers (teacher forcing)",
+    any_length=True,  # reads questions of any length and writes until END
+    position_hints=True,
+    beam_search=True,
+    decode=recurrent.decode,  # greedy or beam search (`model.beam_width`), batch by batch
+    check=recurrent.check_decoder,
+)

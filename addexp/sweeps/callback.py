@@ -26,8 +26,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from addexp.config.checks import ConfigError
 from addexp.config.interpolation import resolved
-from addexp.config.validation import ConfigError
 from addexp.sweeps.link import SweepLink, carry_to_jobs
 from addexp.sweeps.plan import plan
 from addexp.tracking import liveness

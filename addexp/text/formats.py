@@ -17,6 +17,7 @@ import numpy as np
 from addexp.problems.codes import as_chars, expression_codes, integer_codes
 from addexp.problems.operations import OPERATIONS
 from addexp.problems.space import SLOT, Problems, ProblemSpace
+from addexp.registry import Registry
 
 PAD = " "  # the pad symbol, also between per-term padded operands (Problems.questions)
 PADDINGS = ("left", "right", "per_term", "none")  # "none": right-padded for batching, masked
@@ -200,3 +201,35 @@ class TextFormat:
         """Reading order <-> the order the model writes (least significant digit first when
         `reverse_output`); its own inverse."""
         return answer_chars[:, ::-1] if self.reverse_output else answer_chars
+
+
+@dataclass(frozen=True)
+class Format:
+    """A way of writing problems, chosen with the `format` group (`format.name`): which
+    framings it is written for (a family trained in another framing cannot read it) and
+    whether its digits can carry position hints (`addexp.text.hints`)."""
+
+    name: str
+    description: str
+    framings: tuple[str, ...]
+    position_hints: bool = False
+
+
+PLAIN = Format(
+    "plain",
+    "the question as typed ('7+10') and its answer ('17'), padded to fixed widths",
+    ("seq2seq", "autoregressive", "mapping"),
+    position_hints=True,
+)
+ALIGNED = Format(
+    "aligned",
+    "the place values of every operand lined up, least significant first, one answer digit "
+    "per place",
+    ("aligned",),
+)
+FORMATS: Registry[Format] = Registry(
+    "text format",
+    "addexp.formats",
+    Format,
+    {"plain": "addexp.text.formats:PLAIN", "aligned": "addexp.text.formats:ALIGNED"},
+)

@@ -18,8 +18,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from addexp.config.checks import ConfigError
 from addexp.config.schema import RESUME_FREE_KEYS
-from addexp.config.validation import ConfigError
 from addexp.training.checkpoints import ARTIFACT_DIR, STATE, Progress, read_progress
 
 log = logging.getLogger("addexp")

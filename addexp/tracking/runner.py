@@ -9,6 +9,7 @@ import shlex
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -183,7 +184,7 @@ def _train_and_evaluate(
         trained["train/best_epoch"] = result.best_epoch
     mlflow.log_metrics(trained)
 
-    results = {"test": evaluate_set(model, family, framing, test, result.seen_keys)}
+    results = {"test": _evaluated(model, family, framing, test, result.seen_keys)}
     results.update(
         evaluate_sets(model, pipeline, sets, result.seen_keys, datasets.log_eval_set(cfg))
     )
@@ -258,10 +259,19 @@ def evaluate_sets(
         problems = drawn[s.name]
         if on_data is not None:
             on_data(s.name, problems, s.space)
-        results[s.name] = evaluate_set(
-            model, pipeline.family, pipeline.framing, problems, seen_keys
-        )
+        results[s.name] = _evaluated(model, pipeline.family, pipeline.framing, problems, seen_keys)
     return results
+
+
+def _evaluated(
+    model: Any, family: Any, framing: Any, problems: Problems, seen_keys: np.ndarray | None
+) -> SetResult:
+    """`evaluate_set`, at a safe point before and after it: a signal that waited during
+    inference stops the run here (`faults.check`), never in the middle of an MLflow write."""
+    faults.check()
+    result = evaluate_set(model, family, framing, problems, seen_keys)
+    faults.check()
+    return result
 
 
 def log_results(results: dict[str, SetResult], folder: Path, run_id: str) -> None:

@@ -5,38 +5,23 @@ build them here, so a logged model is always read with the layout it was trained
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from addexp.config.schema import typed_set
 from addexp.framing.framings import make_framing
 from addexp.models import FAMILIES, ModelFamily, bind
+from addexp.problems.sets import EvalSet, eval_sets
 from addexp.problems.space import (
     Problems,
     ProblemSpace,
-    eval_set_space,
     question_keys,
     sample,
     space_from_config,
 )
 
-TRAIN_STREAM, TEST_STREAM, EVAL_STREAM, ORDER_STREAM = 0, 1, 2, 3  # independent per seed
-
-
-@dataclass(frozen=True)
-class EvalSet:
-    """A named evaluation set: its space and how many problems are drawn."""
-
-    name: str
-    space: ProblemSpace
-    examples: int
-
-    def rng(self, seed: int) -> np.random.Generator:
-        """Its own stream: adding or removing another set never changes this one's draw."""
-        return np.random.default_rng([seed, EVAL_STREAM, zlib.crc32(self.name.encode())])
+TRAIN_STREAM, TEST_STREAM, ORDER_STREAM = 0, 1, 3  # independent per seed (2: EVAL_STREAM)
 
 
 @dataclass(frozen=True)
@@ -47,20 +32,6 @@ class Pipeline:
     sets: tuple[EvalSet, ...]
     family: ModelFamily
     framing: Any
-
-
-def eval_sets(cfg: Any, space: ProblemSpace) -> tuple[EvalSet, ...]:
-    """The configured evaluation sets in config order. Raises ValueError (naming the set) when a
-    set describes no valid space."""
-    sets = []
-    for name in cfg.eval.sets:
-        set_cfg = typed_set(name, cfg.eval.sets[name])
-        try:
-            set_space = eval_set_space(space, set_cfg)
-        except ValueError as error:
-            raise ValueError(f"eval.sets.{name}: {error}") from None
-        sets.append(EvalSet(name, set_space, int(set_cfg.get("examples") or cfg.eval.examples)))
-    return tuple(sets)
 
 
 def build_pipeline(cfg: Any) -> Pipeline:

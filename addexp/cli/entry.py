@@ -1,0 +1,55 @@
+"""What every command shares before it does its work: the schemas Hydra composes with, and the
+checks of a composed config, asked of each part in the order the data flows.
+
+`validate` imports no TensorFlow, so a mistake is reported as fast as Hydra composes the config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+from addexp.config.checks import at_least
+from addexp.config.schema import AddexpConfig
+from addexp.evaluation.checks import check_eval
+from addexp.models import FAMILIES
+from addexp.models.checks import check_model
+from addexp.models.compatibility import check_framing, check_position_hints
+from addexp.problems.checks import check_problem
+from addexp.problems.space import space_from_config
+from addexp.tracking.checks import check_tracking_limits
+from addexp.training.checks import check_train
+
+
+def validate(cfg: Any) -> None:
+    """Check the ranges and combinations that types cannot express; raise ConfigError (one
+    paragraph naming the key) on the first. Interpolations must resolve first
+    (`addexp.config.interpolation.resolved`)."""
+    family = check_model(cfg)
+    at_least("seed", cfg.seed, 0)
+    check_problem("data.", cfg.data)
+    space = space_from_config(cfg.data)
+    check_framing(cfg, family, space)
+    check_train(cfg, space)
+    check_eval(cfg, space, family)
+    check_position_hints(cfg, family, space)
+    check_tracking_limits(cfg)
+
+
+def config_dir() -> str:
+    """`conf/` shipped inside the package (wheel install), else the source tree's (editable)."""
+    package = Path(__file__).parent.parent
+    packaged = package / "conf"
+    return str(packaged if packaged.is_dir() else package.parent / "conf")
+
+
+def register_schemas() -> None:
+    """Register the schemas in Hydra's ConfigStore: the whole run's (`addexp_schema`) and every
+    registered family's (`model_schema_NAME`, outside any group: not a choice to offer); the
+    YAML files extend them through their defaults lists."""
+    store = ConfigStore.instance()
+    store.store(name="addexp_schema", node=AddexpConfig)
+    for name, family in FAMILIES.items():
+        store.store(name=f"model_schema_{name}", node=family.schema)

@@ -1,0 +1,45 @@
+"""Everything MLflow will be given fits MLflow's limits, checked before a run opens so that
+nothing is refused or cut afterwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from addexp.config.checks import ConfigError
+from addexp.config.schema import flatten
+
+# MLflow's limits (mlflow.utils.validation), checked here so that nothing is refused or cut
+# after a run opened: param keys and metric keys, param values, experiment and run names.
+MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_NAME_LENGTH = 250, 6000, 500
+
+
+def check_tracking_limits(cfg: Any) -> None:
+    """Every value MLflow will be given fits MLflow's limits (a set's name is in param keys that
+    are longer than its metric keys, so checking params covers both)."""
+    sections = {
+        key: OmegaConf.to_container(cfg[key], resolve=True)
+        if OmegaConf.is_config(cfg[key])
+        else cfg[key]
+        for key in cfg
+        if key != "hydra"  # Hydra's own node, present when a test composes it, is not logged
+    }
+    params = flatten(sections)
+    for key, value in params.items():
+        if len(key) > MAX_KEY_LENGTH - len("derived."):
+            raise ConfigError(
+                f"{key[:60]}... is a key of {len(key)} characters; MLflow takes param keys of "
+                f"at most {MAX_KEY_LENGTH}."
+            )
+        if len(value) > MAX_PARAM_VALUE_LENGTH:
+            raise ConfigError(
+                f"{key} holds {len(value)} characters; MLflow keeps param values of at most "
+                f"{MAX_PARAM_VALUE_LENGTH} (shorten it)."
+            )
+    for key in ("tracking.experiment", "tracking.run_name"):
+        value = params.get(key, "null")
+        if len(value) > MAX_NAME_LENGTH:
+            raise ConfigError(
+                f"{key} has {len(value)} characters; MLflow takes at most {MAX_NAME_LENGTH}."
+            )
