@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from addexp.evaluation.scoring import score
-from addexp.framing.framings import AlignedFraming, alphabet_for, expected_chars
+from addexp.framing.aligned import AlignedFraming
+from addexp.framing.base import alphabet_for, expected_chars
 from addexp.problems.space import MISSING, ProblemSpace, eval_set_space, sample
 from addexp.text.formats import TextFormat
 from tests.strategies import spaces

@@ -6,8 +6,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from addexp.framing.base import alphabet_for, expected_chars
 from addexp.framing.encoding import ENCODINGS, Alphabet, argmax_indices, encode_inputs, one_hot
-from addexp.framing.framings import Seq2SeqFraming, alphabet_for, expected_chars
+from addexp.framing.sequence import Seq2SeqFraming
 from addexp.problems.space import ProblemSpace, sample
 from addexp.text.formats import PADDINGS, TextFormat, join_rows
 from tests.strategies import spaces

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from addexp.evaluation.scoring import evaluate_set, predictions_table, score
-from addexp.framing.framings import MAPPING_PAD, MappingFraming, expected_chars
+from addexp.framing.base import expected_chars
+from addexp.framing.mapping import MAPPING_PAD, MappingFraming
 from addexp.models import build_model
 from addexp.problems.space import MISSING, Problems, ProblemSpace, sample
 from addexp.text.formats import TextFormat

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from addexp.evaluation.plots import confusion_counts
 from addexp.evaluation.scoring import char_accuracy, score
-from addexp.framing.framings import Answers, Seq2SeqFraming, alphabet_for
+from addexp.framing.base import Answers, alphabet_for
 from addexp.framing.layouts import layouts_for
+from addexp.framing.sequence import Seq2SeqFraming
 from addexp.problems.questions import parse_questions
 from addexp.problems.space import Problems, ProblemSpace, sample
 from addexp.text.formats import PADDINGS, TextFormat

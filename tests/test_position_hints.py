@@ -18,9 +18,10 @@ from omegaconf import OmegaConf
 
 from addexp.cli import evaluate as evaluate_run
 from addexp.cli import predict
+from addexp.framing.base import START, alphabet_for
 from addexp.framing.encoding import encode_inputs
-from addexp.framing.framings import START, AutoregressiveFraming, Seq2SeqFraming, alphabet_for
 from addexp.framing.layouts import layouts_for
+from addexp.framing.sequence import AutoregressiveFraming, Seq2SeqFraming
 from addexp.problems.questions import parse_questions
 from addexp.problems.space import Problems, ProblemSpace, sample
 from addexp.text.formats import PADDINGS, TextFormat

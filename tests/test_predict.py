@@ -222,7 +222,7 @@ def test_attention_maps_are_logged_and_weigh_only_the_question(trained):
 
 
 def test_beam_search_on_a_trained_model_is_greedy_at_width_one_and_never_worse(trained):
-    from addexp.framing.framings import END, START
+    from addexp.framing.base import END, START
     from addexp.models import recurrent
     from addexp.models.search import beam, greedy
     from addexp.problems.space import sample

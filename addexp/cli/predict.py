@@ -74,7 +74,7 @@ def read_problems(logged, questions: list[str], answers: list[str] | None):
     """The typed questions as the run's problems (targets: the given answers, if any), checked
     against everything the run can take (symbols, form, widths) before any model is loaded.
     Raises QuestionError naming the first question the run cannot take."""
-    from addexp.framing.framings import alphabet_for
+    from addexp.framing.base import alphabet_for
     from addexp.framing.layouts import layouts_for
     from addexp.problems.questions import parse_questions
     from addexp.problems.space import Problems
@@ -115,7 +115,7 @@ def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
     fixed number of input slots (the mapping framing, the aligned format) holds every term,
     and the run's position hints (if any) tag every place of the question and its answer.
     Raises QuestionError naming the first question, in the order given, that does not."""
-    from addexp.framing.framings import alphabet_for
+    from addexp.framing.base import alphabet_for
     from addexp.problems.questions import QuestionError
     from addexp.text.formats import render_integers
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from addexp.config.checks import ConfigError, at_least, at_most, choice
 from addexp.config.schema import RESERVED_SET_NAMES, SET_METRICS, VAL_METRICS, typed_set
-from addexp.framing.framings import FRAMINGS, alphabet_for
+from addexp.framing.base import alphabet_for
+from addexp.framing.framings import FRAMINGS
 from addexp.problems.checks import MAX_DIGITS, check_problem
 from addexp.problems.space import ProblemSpace, eval_set_data, eval_set_space
 

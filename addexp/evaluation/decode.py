@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from addexp.framing.framings import Answers
+from addexp.framing.base import Answers
 from addexp.framing.layouts import Layouts, layouts_for
 from addexp.problems.space import Problems
 

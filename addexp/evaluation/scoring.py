@@ -17,7 +17,7 @@ import numpy as np
 
 from addexp.evaluation.breakdown import breakdown
 from addexp.evaluation.decode import decode
-from addexp.framing.framings import Answers
+from addexp.framing.base import Answers
 from addexp.framing.layouts import Layouts
 from addexp.problems.space import Problems, overlap
 from addexp.text.formats import render_integers

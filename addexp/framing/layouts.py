@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from addexp.framing.framings import Answers, expected_chars
+from addexp.framing.base import Answers, expected_chars
 from addexp.problems.space import Problems, ProblemSpace, operand_digits
 from addexp.text.formats import PAD
 

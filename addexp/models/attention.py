@@ -38,7 +38,7 @@ def check(m: Any) -> None:
 
 def figures(model: Any, framing: Any, problems: Any, folder: Any) -> list[Any]:
     """An attention-map plot for the first few problems (`attention/maps.png`)."""
-    from addexp.framing.framings import END
+    from addexp.framing.base import END
 
     sample = problems.take(slice(0, 4))
     tokens, weights = recurrent.attention_maps(model, framing, sample)

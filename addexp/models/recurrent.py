@@ -337,7 +337,7 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
     """Answers (`framings.Answers`, one row per problem) written symbol by symbol from START
     until END (or the layout's answer width plus one steps), greedily or by beam search
     (`cfg.beam_width`), `batch_size` problems per search."""
-    from addexp.framing.framings import END, START
+    from addexp.framing.base import END, START
     from addexp.models.search import beam
 
     steps = framing.text_format.answer_width + 1
@@ -363,7 +363,7 @@ def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray,
     question steps) weights (rows sum to 1; masked question steps weigh 0). Raises ValueError
     for a model without attention. A layout the model's inputs do not take is read by a looping
     twin (a few questions: speed is moot)."""
-    from addexp.framing.framings import END, START
+    from addexp.framing.base import END, START
     from addexp.models.search import greedy
 
     questions = framing.question_inputs(problems)
