@@ -16,8 +16,8 @@ from addexp.problems.space import MISSING, SLOT, Problems, ProblemSpace, sample
 from addexp.text.formats import (
     PAD,
     PADDINGS,
+    PLAIN,
     TextFormat,
-    answer_width,
     char_matrix,
     join_rows,
     pad,
@@ -61,7 +61,7 @@ def test_layouts_fit_the_widths_and_read_back_exactly(
             assert all(len(f) == width for f in fields if f), r
 
     answers = fmt.answers(render_integers(problems.targets))
-    assert answers.shape == (100, answer_width(space))
+    assert answers.shape == (100, PLAIN.answer_width(space))
     written = fmt.model_order(answers)  # what the model is trained to write
     assert (fmt.model_order(written) == answers).all()
     if reverse_output:
@@ -162,17 +162,17 @@ def test_codes_that_do_not_fit_fail_as_the_string_path_does():
 def test_sum_widths_are_those_of_the_longest_possible_strings(terms, low, largest):
     space = ProblemSpace(terms, terms, low=low, largest=largest)
     assert question_width(space) == len(str(largest)) * terms + terms - 1
-    assert answer_width(space) == len(str(largest * terms))
+    assert PLAIN.answer_width(space) == len(str(largest * terms))
 
 
 def test_widths_match_the_tutorial_where_its_formula_is_right_and_fix_it_where_not():
-    assert (question_width(ProblemSpace(2, 2)), answer_width(ProblemSpace(2, 2))) == (5, 2)
-    assert (question_width(ProblemSpace(3, 3)), answer_width(ProblemSpace(3, 3))) == (8, 2)
+    assert (question_width(ProblemSpace(2, 2)), PLAIN.answer_width(ProblemSpace(2, 2))) == (5, 2)
+    assert (question_width(ProblemSpace(3, 3)), PLAIN.answer_width(ProblemSpace(3, 3))) == (8, 2)
     keras_example = ProblemSpace(2, 2, mode="digits", min_digits=1, max_digits=3)
-    assert (question_width(keras_example), answer_width(keras_example)) == (7, 4)
+    assert (question_width(keras_example), PLAIN.answer_width(keras_example)) == (7, 4)
     # ceil(log10(terms * (largest + 1))) over-counts here: 3 * 33 = 99 needs 2 characters.
     odd = ProblemSpace(3, 3, low=1, largest=33)
-    assert ceil(log10(3 * 34)) == 3 and answer_width(odd) == 2
+    assert ceil(log10(3 * 34)) == 3 and PLAIN.answer_width(odd) == 2
 
 
 def test_widths_are_exact_for_small_spaces_with_operations():
@@ -188,7 +188,7 @@ def test_widths_are_exact_for_small_spaces_with_operations():
                 longest_q = max(longest_q, len(expr))
                 lo, hi = min(lo, evaluate(expr)), max(hi, evaluate(expr))
     assert question_width(space) == longest_q
-    assert answer_width(space) == max(len(str(lo)), len(str(hi)))
+    assert PLAIN.answer_width(space) == max(len(str(lo)), len(str(hi)))
 
 
 def test_padding_and_reversal_layout():

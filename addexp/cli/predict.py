@@ -117,7 +117,6 @@ def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
     Raises QuestionError naming the first question, in the order given, that does not."""
     from addexp.framing.base import alphabet_for
     from addexp.problems.questions import QuestionError
-    from addexp.text.formats import render_integers
 
     n = len(problems)
     hints = getattr(pipeline.framing, "position_hints", 0)
@@ -129,7 +128,7 @@ def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
         if hints:  # of the questions that fit (the others are refused for their width)
             fits = rows[lengths[rows] <= fmt.question_width]
             places[fits] = framing.hint_places(problems.take(fits))
-    answer_lengths = np.strings.str_len(render_integers(problems.targets))
+    answer_lengths = np.strings.str_len(pipeline.framing.text_format.format.text(problems.targets))
     slots = pipeline.framing.input_slots  # terms a fixed number of input slots holds, or None
     for i, question in enumerate(questions):
         if slots is not None and problems.counts[i] > slots:

@@ -20,7 +20,7 @@ from addexp.evaluation.decode import decode
 from addexp.framing.base import Answers
 from addexp.framing.layouts import Layouts
 from addexp.problems.space import Problems, overlap
-from addexp.text.formats import render_integers
+from addexp.text.formats import PAD, join_rows
 
 
 def char_accuracy(right: np.ndarray, own: np.ndarray | None = None) -> float:
@@ -69,7 +69,7 @@ def predictions_table(problems: Problems, expected_chars: np.ndarray, answers: A
     never reversed), whether the whole answer is right."""
     return {
         "input": problems.questions(),
-        "expected": render_integers(problems.targets),
+        "expected": np.strings.strip(join_rows(expected_chars), PAD),
         "predicted": answers.text,
         "correct": (answers.chars == expected_chars).all(axis=1),
     }

@@ -15,7 +15,6 @@ from addexp.framing.sequence import Seq2SeqFraming
 from addexp.problems.space import MISSING, Problems
 from addexp.text.formats import (
     join_rows,
-    parse_integers,
 )
 
 
@@ -91,5 +90,5 @@ class AlignedFraming(Seq2SeqFraming):
         laid_out = self.text_format.answers(text)
         finite = np.isfinite(outputs).all(axis=(1, 2))
         laid_out = np.where(finite[:, None], laid_out, NO_ANSWER)
-        values, valid = parse_integers(join_rows(laid_out))
+        values, valid = self.text_format.read(laid_out)
         return Answers(laid_out, values, valid)

@@ -55,9 +55,13 @@ def expected_chars(text_format: TextFormat, problems: Problems) -> np.ndarray:
 START, END = "^", "$"  # the decoder's first input, and the symbol that ends every answer
 
 
-def alphabet_for(space: ProblemSpace, writes_end: bool = False) -> Alphabet:
-    """Digits, pad, the operators' symbols, brackets if any, '-' if answers can be < 0, and
-    START and END for a decoder that reads its own output."""
+def alphabet_for(
+    space: ProblemSpace, writes_end: bool = False, answer_symbols: str = ""
+) -> Alphabet:
+    """Digits, pad, the operators' symbols, brackets if any, '-' if answers can be < 0, the
+    symbols a format writes in its answers (`Format.symbols`), and START and END for a decoder
+    that reads its own output."""
     extra = symbols_of(space.operations) + ("()" if space.brackets else "")
     extra += "-" if space.value_range()[0] < 0 else ""
+    extra += answer_symbols
     return Alphabet.for_symbols(extra + (START + END if writes_end else ""))

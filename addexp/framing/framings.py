@@ -10,6 +10,7 @@ from typing import Any
 from addexp.problems.space import ProblemSpace
 from addexp.registry import Registry
 from addexp.text.formats import (
+    FORMATS,
     TextFormat,
 )
 
@@ -20,7 +21,10 @@ def make_framing(cfg: Any, family: Any, space: ProblemSpace, eval_spaces: list[P
     logged before `format.position_hints` existed reads as 0 (no hints)."""
     f = cfg.format
     spaces = [space] if family.any_length else [space, *eval_spaces]
-    text_format = TextFormat.for_spaces(spaces, f.padding, f.reverse_input, f.reverse_output)
+    written = FORMATS[f.name]
+    text_format = TextFormat.for_spaces(
+        spaces, f.padding, f.reverse_input, f.reverse_output, written
+    )
     return FRAMINGS[family.framing].configured(cfg, text_format, space, family.any_length)
 
 

@@ -11,7 +11,6 @@ from addexp.framing.base import NO_ANSWER, Answers, Shapes
 from addexp.problems.space import MISSING, Problems, ProblemSpace
 from addexp.text.formats import (
     TextFormat,
-    render_integers,
 )
 
 MAPPING_PAD = -1.0  # input value of a missing term (scaled terms lie in [0, 1])
@@ -82,7 +81,7 @@ class MappingFraming:
     def answers(self, outputs: np.ndarray) -> Answers:
         values, valid = self.invert(outputs)
         width = self.text_format.answer_width
-        text = render_integers(values)
+        text = self.text_format.format.text(values)
         fits = valid & (np.strings.str_len(text) <= width)  # too wide for the answer: all wrong
         text = np.where(fits, text, NO_ANSWER * width)
         return Answers(self.text_format.answers(text), values, valid)

@@ -20,9 +20,7 @@ from addexp.problems.space import Problems, ProblemSpace
 from addexp.text.formats import (
     PAD,
     TextFormat,
-    integer_chars,
     join_rows,
-    parse_integers,
 )
 from addexp.text.hints import (
     NO_TAG,
@@ -94,7 +92,7 @@ class Seq2SeqFraming:
         (kept only for a family that reads any length: its layouts widen from it)."""
         return cls(
             text_format,
-            alphabet_for(space, cls.writes_end),
+            alphabet_for(space, cls.writes_end, text_format.format.symbols),
             cfg.encoding.name,
             cfg.encoding.masking,
             cfg.train.mask_loss,
@@ -186,7 +184,7 @@ class Seq2SeqFraming:
             chars = np.where(_answer_span(chars, self.text_format.side), chars, PAD)
         finite = np.isfinite(outputs).all(axis=(1, 2))
         chars = np.where(finite[:, None], chars, NO_ANSWER)
-        values, valid = parse_integers(join_rows(chars))
+        values, valid = self.text_format.read(chars)
         return Answers(chars, values, valid)
 
 
@@ -227,10 +225,11 @@ class AutoregressiveFraming(Seq2SeqFraming):
     def answer_tokens(self, problems: Problems) -> np.ndarray:
         """(n, answer_width + 1) symbol indices: the answer in model order, END, padding."""
         width, n = self.text_format.answer_width, len(problems)
+        written = self.text_format.format
         if self.text_format.reverse_output:  # digits reversed, then the padding
-            chars = integer_chars(problems.targets, width, "left", reverse=True)
+            chars = written.answer_chars(problems.targets, width, "left")[:, ::-1]
         else:
-            chars = integer_chars(problems.targets, width, "right")
+            chars = written.answer_chars(problems.targets, width, "right")
         lengths = (chars != PAD).sum(axis=1)
         chars = np.concatenate([chars, np.full((n, 1), PAD)], axis=1)
         chars[np.arange(n), lengths] = END
@@ -286,5 +285,5 @@ class AutoregressiveFraming(Seq2SeqFraming):
         fits = ended & (np.strings.str_len(text) <= width) & (np.strings.find(text, PAD) < 0)
         text = np.where(fits, text, "?" * width)
         laid_out = self.text_format.answers(text)
-        values, valid = parse_integers(join_rows(laid_out))
+        values, valid = self.text_format.read(laid_out)
         return Answers(laid_out, values, valid & fits)

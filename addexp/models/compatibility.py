@@ -15,7 +15,7 @@ from addexp.framing.layouts import widest_row_spaces
 from addexp.models import FAMILIES
 from addexp.problems.sets import eval_sets
 from addexp.problems.space import ProblemSpace
-from addexp.text.formats import FORMATS, PADDINGS, answer_width
+from addexp.text.formats import FORMATS, PADDINGS
 from addexp.text.hints import places_needed
 
 
@@ -167,6 +167,7 @@ def check_position_hints(cfg: Any, family: Any, space: ProblemSpace) -> None:
 
 def _check_hint_range(cfg: Any, space: ProblemSpace, hints: int, tags_answer: bool) -> None:
     """Every set's widest question (and its answer steps, when tagged) fits `hints` tags."""
+    answer_width = FORMATS[cfg.format.name].answer_width
     sets = [("the training space (data)", space)]
     sets += [(f"eval.sets.{s.name}", s.space) for s in eval_sets(cfg, space)]
     needs = []

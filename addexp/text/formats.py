@@ -10,6 +10,7 @@ serves them all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -114,10 +115,66 @@ def question_width(space: ProblemSpace, operand_width: int = 0) -> int:
     return max(k * digits + (k - 1) * op_len + 2 * _bracket_pairs(k, space) for k in space.terms)
 
 
-def answer_width(space: ProblemSpace) -> int:
-    """Characters in the longest answer, sign included."""
-    lo, hi = space.value_range()
-    return max(len(str(lo)), len(str(hi)))
+@dataclass(frozen=True)
+class Format:
+    """A way of writing problems, chosen with the `format` group (`format.name`).
+
+    `framings`: the framings it is written for (a family trained in another framing cannot
+    read it); `position_hints`: its question digits can carry position hints
+    (`addexp.text.hints`). It owns how an answer is written and read: `text(values)` gives
+    (n,) unpadded answer strings of (n,) exact integers; `read(text)` gives (values, valid)
+    of (n,) padded strings (value 0 where a row does not read as an answer; padding is
+    `PAD`); `symbols` are the characters its answers add to the alphabet besides digits, '-'
+    and the pad; `write(values, width, side)`, if given, writes (n, width) padded characters
+    faster than padding `text` (it must give the same characters). The answer width of a
+    space follows from `text` of its extreme values (an answer's length grows with its
+    magnitude)."""
+
+    name: str
+    description: str
+    framings: tuple[str, ...]
+    position_hints: bool = False
+    text: Callable[[np.ndarray], np.ndarray] = render_integers
+    read: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] = parse_integers
+    symbols: str = ""
+    write: Callable[[np.ndarray, int, str], np.ndarray] | None = None
+
+    def answer_width(self, space: ProblemSpace) -> int:
+        """Characters in the longest answer of `space`, sign included."""
+        lo, hi = space.value_range()
+        return int(np.strings.str_len(self.text(np.array([lo, hi], dtype=object))).max())
+
+    def answer_chars(self, values: np.ndarray, width: int, side: str) -> np.ndarray:
+        """(n, width) characters of the values' answers padded on `side`, in reading order.
+        Raises ValueError for an answer wider than `width`."""
+        if self.write is not None:
+            return self.write(values, width, side)
+        return char_matrix(pad(self.text(values), width, side), width)
+
+    def __repr__(self) -> str:
+        return f"Format({self.name!r})"
+
+
+PLAIN = Format(
+    "plain",
+    "the question as typed ('7+10') and its answer ('17'), padded to fixed widths",
+    ("seq2seq", "autoregressive", "mapping"),
+    position_hints=True,
+    write=integer_chars,
+)
+ALIGNED = Format(
+    "aligned",
+    "the place values of every operand lined up, least significant first, one answer digit "
+    "per place",
+    ("aligned",),
+    write=integer_chars,
+)
+FORMATS: Registry[Format] = Registry(
+    "text format",
+    "addexp.formats",
+    Format,
+    {"plain": "addexp.text.formats:PLAIN", "aligned": "addexp.text.formats:ALIGNED"},
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +187,7 @@ class TextFormat:
     reverse_input: bool = False
     reverse_output: bool = False
     operand_width: int = 0  # > 0 only for per-term padding
+    format: Format = PLAIN  # how its answers are written and read
 
     @classmethod
     def for_spaces(
@@ -138,17 +196,19 @@ class TextFormat:
         padding: str = "left",
         reverse_input: bool = False,
         reverse_output: bool = False,
+        written: Format = PLAIN,
     ) -> TextFormat:
         """The one layout that fits every space given (training first, then evaluation sets):
         widths are the largest any of them needs."""
         per_term = max(s.max_operand_digits for s in spaces) if padding == "per_term" else 0
         return cls(
             max(question_width(s, per_term) for s in spaces),
-            max(answer_width(s) for s in spaces),
+            max(written.answer_width(s) for s in spaces),
             padding,
             reverse_input,
             reverse_output,
             per_term,
+            written,
         )
 
     def widened(self, space: ProblemSpace) -> TextFormat:
@@ -157,7 +217,7 @@ class TextFormat:
         return replace(
             self,
             question_width=max(self.question_width, question_width(space, per_term)),
-            answer_width=max(self.answer_width, answer_width(space)),
+            answer_width=max(self.answer_width, self.format.answer_width(space)),
             operand_width=per_term,
         )
 
@@ -193,43 +253,15 @@ class TextFormat:
 
     def answers_of(self, values: np.ndarray) -> np.ndarray:
         """(n, answer_width) characters of the values' padded decimal answers, in reading
-        order: the same as `answers(render_integers(values))` (`integer_chars`). Raises
-        ValueError for an answer wider than `answer_width`."""
-        return integer_chars(values, self.answer_width, self.side)
+        order: the same as `answers(self.format.text(values))`. Raises ValueError for an
+        answer wider than `answer_width`."""
+        return self.format.answer_chars(values, self.answer_width, self.side)
+
+    def read(self, chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(values, valid) of (n, width) answer characters in reading order (`Format.read`)."""
+        return self.format.read(join_rows(chars))
 
     def model_order(self, answer_chars: np.ndarray) -> np.ndarray:
         """Reading order <-> the order the model writes (least significant digit first when
         `reverse_output`); its own inverse."""
         return answer_chars[:, ::-1] if self.reverse_output else answer_chars
-
-
-@dataclass(frozen=True)
-class Format:
-    """A way of writing problems, chosen with the `format` group (`format.name`): which
-    framings it is written for (a family trained in another framing cannot read it) and
-    whether its digits can carry position hints (`addexp.text.hints`)."""
-
-    name: str
-    description: str
-    framings: tuple[str, ...]
-    position_hints: bool = False
-
-
-PLAIN = Format(
-    "plain",
-    "the question as typed ('7+10') and its answer ('17'), padded to fixed widths",
-    ("seq2seq", "autoregressive", "mapping"),
-    position_hints=True,
-)
-ALIGNED = Format(
-    "aligned",
-    "the place values of every operand lined up, least significant first, one answer digit "
-    "per place",
-    ("aligned",),
-)
-FORMATS: Registry[Format] = Registry(
-    "text format",
-    "addexp.formats",
-    Format,
-    {"plain": "addexp.text.formats:PLAIN", "aligned": "addexp.text.formats:ALIGNED"},
-)

@@ -20,6 +20,7 @@ from addexp.problems.space import (
     sample,
     space_from_config,
 )
+from addexp.text.formats import Format, render_integers
 
 TRAIN_STREAM, TEST_STREAM, ORDER_STREAM = 0, 1, 3  # independent per seed (2: EVAL_STREAM)
 
@@ -76,17 +77,28 @@ def training_streams(cfg: Any) -> TrainingStreams:
 def layout(pipeline: Pipeline) -> dict[str, Any]:
     """The text layout a run trained with, as logged (`config/layout.json`). The range of
     position hints is in it only when hints are on, so a run logged before they existed
-    reads back with the layout it logged."""
+    reads back with the layout it logged; so does the format of answers that are not plain
+    decimals."""
     fmt = pipeline.framing.text_format
     alphabet = getattr(pipeline.framing, "alphabet", None)
     hints = getattr(pipeline.framing, "position_hints", 0)
-    return {
-        "question_width": fmt.question_width,
-        "answer_width": fmt.answer_width,
-        "padding": fmt.padding,
-        "reverse_input": fmt.reverse_input,
-        "reverse_output": fmt.reverse_output,
-        "operand_width": fmt.operand_width,
-        "alphabet": alphabet.symbols if alphabet is not None else None,
-        "any_length": pipeline.family.any_length,
-    } | ({"position_hints": hints} if hints else {})
+    return (
+        {
+            "question_width": fmt.question_width,
+            "answer_width": fmt.answer_width,
+            "padding": fmt.padding,
+            "reverse_input": fmt.reverse_input,
+            "reverse_output": fmt.reverse_output,
+            "operand_width": fmt.operand_width,
+            "alphabet": alphabet.symbols if alphabet is not None else None,
+            "any_length": pipeline.family.any_length,
+        }
+        | ({"position_hints": hints} if hints else {})
+        | _answers_written(fmt.format)
+    )
+
+
+def _answers_written(written: Format) -> dict[str, str]:
+    """The format that writes the answers, when they are not plain decimals (runs logged
+    before formats could write otherwise read back with the layout they logged)."""
+    return {} if written.text is render_integers else {"answer_format": written.name}
