@@ -321,7 +321,7 @@ def test_extension_options_compose_and_validate():
         (["+eval.sets.w={max_digits: 1001, operands: digits}"], "must be <= 1000"),
         (["model=mlp", "eval=terms"], "eval.sets.terms_plus1: model=mlp reads at most 2"),
         (["eval.objective=wide/exact_match"], "choose one of: test, val"),
-        (["eval.objective=test/rmse"], "a metric that is better higher"),
+        (["eval.objective=test/train_overlap"], "a metric a sweep can rank"),
         ([f"tracking.run_name={'r' * 501}"], "tracking.run_name has 501 characters"),
         ([f"tracking.experiment={'e' * 501}"], "tracking.experiment has 501 characters"),
         ([f"+eval.sets.{'s' * 240}={{digits: 2}}"], "MLflow takes param keys of at most 250"),

@@ -7,8 +7,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from addexp.evaluation.metrics import Scored, char_accuracy, compute
 from addexp.evaluation.plots import confusion_counts
-from addexp.evaluation.scoring import char_accuracy, score
 from addexp.framing.base import Answers, alphabet_for
 from addexp.framing.layouts import layouts_for
 from addexp.framing.sequence import Seq2SeqFraming
@@ -64,7 +64,7 @@ def test_a_question_is_laid_out_alike_alone_and_in_any_batch(
     assert answers.chars.shape == (len(problems), layouts.width)
     assert (answers.chars == expected).all()
     assert answers.values.tolist() == problems.targets.tolist() and answers.valid.all()
-    metrics = score(problems, expected, answers, layouts.own())
+    metrics = compute(Scored(problems, expected, answers, layouts.own()))
     assert metrics["exact_match"] == 1.0 and metrics["char_accuracy"] == 1.0
     assert (layouts.own().sum(axis=1) == layouts.widths()).all()
 
@@ -84,7 +84,7 @@ def test_narrower_layouts_are_padded_on_the_pad_side_and_their_padding_never_sco
     right = predicted == expected
     assert right.mean() == 5 / 9  # what counting the padding would say
     assert char_accuracy(right, layouts.own()) == 1 / 3  # rows alike: (0 + 1 + 0) / 3
-    assert score(problems, expected, answers, layouts.own())["exact_match"] == 1 / 3
+    assert compute(Scored(problems, expected, answers, layouts.own()))["exact_match"] == 1 / 3
     symbols, counts = confusion_counts(expected, predicted, own=layouts.own())
     at = {(symbols[i], symbols[j]): int(counts[i, j]) for i, j in np.argwhere(counts)}
     assert counts.sum() == 2 + 3 + 2 and (" ", " ") not in at  # the added padding never counts

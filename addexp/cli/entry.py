@@ -6,21 +6,43 @@ checks of a composed config, asked of each part in the order the data flows.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
 from addexp.config.checks import at_least
 from addexp.config.schema import AddexpConfig
 from addexp.evaluation.checks import check_eval
+from addexp.evaluation.metrics import METRICS, direction
+from addexp.framing.framings import FRAMINGS
 from addexp.models import FAMILIES
 from addexp.models.checks import check_model
 from addexp.models.compatibility import check_framing, check_position_hints
 from addexp.problems.checks import check_problem
+from addexp.problems.operations import OPERATIONS
 from addexp.problems.space import space_from_config
+from addexp.registry import RegistryError
+from addexp.text.formats import FORMATS
 from addexp.tracking.checks import check_tracking_limits
 from addexp.training.checks import check_train
+
+EXIT_USAGE = 2  # the exit status of a refused command line or config: nothing was run
+PARTS = (FAMILIES, FRAMINGS, FORMATS, OPERATIONS, METRICS)  # every registry of parts
+
+
+def require_parts(program: str) -> None:
+    """Load every registry's parts (addexp's own and other installed packages'); a part that
+    cannot be used (two of one name, one that does not load) ends `program` with its one
+    paragraph on stderr and EXIT_USAGE, before anything is read or run."""
+    try:
+        for registry in PARTS:
+            registry.keys()
+    except RegistryError as error:
+        print(f"{program}: an installed part cannot be used: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
 
 
 def validate(cfg: Any) -> None:
@@ -48,8 +70,12 @@ def config_dir() -> str:
 def register_schemas() -> None:
     """Register the schemas in Hydra's ConfigStore: the whole run's (`addexp_schema`) and every
     registered family's (`model_schema_NAME`, outside any group: not a choice to offer); the
-    YAML files extend them through their defaults lists."""
-    store = ConfigStore.instance()
+    YAML files extend them through their defaults lists. Also the resolver
+    `${addexp.direction:OBJECTIVE}`: "maximize" or "minimize" as the objective's metric says
+    (a search's `hydra.sweeper.direction` follows `eval.objective` with it)."""
+    if not OmegaConf.has_resolver("addexp.direction"):
+        OmegaConf.register_new_resolver("addexp.direction", direction)
+    store = ConfigStore.instance()  # raises RegistryError if a family's part cannot be used
     store.store(name="addexp_schema", node=AddexpConfig)
     for name, family in FAMILIES.items():
         store.store(name=f"model_schema_{name}", node=family.schema)

@@ -18,17 +18,15 @@ seed (the epochs it trained, chunk by chunk, marking the questions of the sets e
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean console
+from addexp.cli.entry import EXIT_USAGE, require_parts
+from addexp.evaluation.metrics import summary
 
-EXIT_USAGE = 2
 DECODING = "model.beam_width"  # the one model key a finished run may be decoded with anew
 
 
@@ -78,6 +76,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    require_parts("addexp-eval")
     import mlflow
     from hydra.errors import HydraException
     from mlflow.tracking import MlflowClient
@@ -128,11 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"sets {', '.join(results)} by addexp-eval {' '.join(args.overrides)}",
     )
     for name, result in results.items():
-        m = result.metrics
-        print(
-            f"{name}: exact_match {m['exact_match']:.4f}  char_accuracy {m['char_accuracy']:.4f}"
-            f"  train_overlap {m['train_overlap']:.3f}  ({m['seconds']:.2f} s)"
-        )
+        print(f"{summary(name, result.metrics)}  ({result.metrics['seconds']:.2f} s)")
     print(f"logged to run {logged.run_id} in {logged.uri}")
     return 0
 

@@ -16,18 +16,14 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean console
-
-EXIT_USAGE = 2
-
+from addexp.cli.entry import EXIT_USAGE, require_parts
+from addexp.evaluation.metrics import summary
 
 COLUMNS = {"question": "answer", "input": "expected"}  # a run's predictions CSV reads as is
 
@@ -91,21 +87,23 @@ def read_problems(logged, questions: list[str], answers: list[str] | None):
 
 
 def predict_table(logged, model, questions: list[str], problems, answers: list[str] | None) -> dict:
-    """Columns `question`, `predicted` and, with answers, `expected`, `correct`; plus the
-    per-character accuracy for the summary (`_char_accuracy`, as `evaluate.char_accuracy`:
-    each question over its own layout). `problems`: `read_problems` of the questions."""
+    """Columns `question`, `predicted` and, with answers, `expected`, `correct`; plus every
+    registered metric of the questions for the summary (`_metrics`, scored as a run scores a
+    set: each question in its own layout). `problems`: `read_problems` of the questions."""
     from addexp.evaluation.decode import decode
-    from addexp.evaluation.scoring import char_accuracy
+    from addexp.evaluation.metrics import Scored, compute
 
     pipeline = logged.pipeline
     decoded = decode(model, pipeline.family, pipeline.framing, problems)
     typed = np.array(["".join(q.split()) for q in questions])  # spaces carry no meaning
     table = {"question": typed, "predicted": decoded.answers.text}
     if answers is not None:
-        right = decoded.answers.chars == decoded.layouts.expected(problems)
+        scored = Scored(
+            problems, decoded.layouts.expected(problems), decoded.answers, decoded.layouts.own()
+        )
         table["expected"] = np.array([a.strip() for a in answers])
-        table["correct"] = right.all(axis=1)
-        table["_char_accuracy"] = char_accuracy(right, decoded.layouts.own())
+        table["correct"] = scored.right.all(axis=1)
+        table["_metrics"] = compute(scored)
     return table
 
 
@@ -225,6 +223,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    require_parts("addexp-predict")
     from addexp.problems.questions import QuestionError
     from addexp.tracking.logged_run import RunError, open_run
 
@@ -260,11 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if beyond:
         print(f"addexp-predict: note: {beyond}", file=sys.stderr)
     if answers is not None:
-        print(
-            f"exact_match {table['correct'].mean():.4f}  "
-            f"char_accuracy {table['_char_accuracy']:.4f}  ({len(questions)} questions)",
-            file=sys.stderr,
-        )
+        print(summary(f"{len(questions)} questions", table["_metrics"]), file=sys.stderr)
     return 0
 
 

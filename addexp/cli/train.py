@@ -8,23 +8,21 @@ sweep goes on (see `addexp.sweeps.callback`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
-# a resumed run fetches its checkpoint: no download bars between the epochs' progress lines
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from addexp.cli.entry import config_dir, register_schemas, validate
+from addexp.cli.entry import config_dir, register_schemas, require_parts, validate
 from addexp.config.checks import ConfigError
 from addexp.config.interpolation import resolved
+from addexp.registry import RegistryError
 from addexp.sweeps.callback import child_name
 from addexp.sweeps.link import JobFailed, SweepLink
 from addexp.tracking import store as tracking
@@ -99,7 +97,8 @@ def _refuse(cfg: DictConfig, hydra_cfg, link: SweepLink | None, error: Exception
     return JobFailed(message)
 
 
-register_schemas()
+with contextlib.suppress(RegistryError):  # for a launcher's jobs too; `cli` reports it
+    register_schemas()
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
@@ -151,6 +150,7 @@ def cli() -> None:
     sweep's controller) told in one line too."""
     from addexp.config.hydra_errors import is_composition_error, one_paragraph
 
+    require_parts("addexp")
     full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user asked for tracebacks
     os.environ["HYDRA_FULL_ERROR"] = "1"  # composition errors reach us instead of Hydra's report
     try:

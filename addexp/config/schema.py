@@ -114,7 +114,7 @@ class EvalConfig:
     examples: int = 1000
     show: int = 20  # expected/predicted pairs printed at the end
     disjoint: bool = False  # keep every test question out of training (needs a large space)
-    objective: str = "test/exact_match"  # returned to sweepers (Optuna maximises it)
+    objective: str = "test/exact_match"  # returned to sweepers, ranked in its metric's direction
     sets: dict[str, Any] = field(default_factory=dict)  # name -> EvalSetConfig keys
 
 
@@ -161,11 +161,6 @@ def typed_set(name: str, raw: Any) -> Any:
         raise ValueError(f"eval.sets.{name}: {reason}; a set takes: {keys}.") from None
 
 
-# What a run may return to a sweeper (eval.objective): SPLIT/METRIC, where SPLIT is `val`,
-# `test` or the name of an evaluation set, and METRIC one that is better higher (sweeps mark the
-# highest as best and the Optuna search maximises).
-SET_METRICS = ("exact_match", "char_accuracy")
-VAL_METRICS = ("exact_match", "accuracy")
 RESERVED_SET_NAMES = ("test", "val", "train", "breakdown", "predictions", "config", "model")
 # Keys a resumed run may set differently from the run it resumes (none changes what is trained
 # or how it is scored); an entry ending in "." stands for every key under it.

@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from addexp.config.checks import ConfigError, at_least, at_most, choice
-from addexp.config.schema import RESERVED_SET_NAMES, SET_METRICS, VAL_METRICS, typed_set
+from addexp.config.schema import RESERVED_SET_NAMES, typed_set
+from addexp.evaluation.metrics import objectives
 from addexp.framing.base import alphabet_for
 from addexp.framing.framings import FRAMINGS
 from addexp.problems.checks import MAX_DIGITS, check_problem
@@ -77,15 +78,11 @@ def check_eval(cfg: Any, space: ProblemSpace, family: Any) -> None:
     splits = ["test", "val", *sorted(e.sets)]
     choice("eval.objective (its set)", split, splits)
     if split == "val":
-        choice("eval.objective", e.objective, [f"val/{m}" for m in VAL_METRICS])
+        choice("eval.objective", e.objective, objectives("val"))
         if not (cfg.train.regime == "fixed" and cfg.train.val_fraction > 0):
             raise ConfigError(
                 f"eval.objective={e.objective} needs a validation split: set train.regime=fixed "
                 "and train.val_fraction > 0, or use a test/ objective."
             )
     else:
-        choice(
-            "eval.objective (a metric that is better higher)",
-            e.objective,
-            [f"{split}/{m}" for m in SET_METRICS],
-        )
+        choice("eval.objective (a metric a sweep can rank)", e.objective, objectives(split))

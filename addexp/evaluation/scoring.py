@@ -1,67 +1,22 @@
-"""Honest scores on held-out problems: whole-answer exact match first, then the rest.
-
-`exact_match`: every character of the fixed-width answer is right (so the number and its layout).
-`char_accuracy`: share of answer positions right (what Keras calls accuracy for seq2seq), per
-row over its own layout's width when a set mixes layouts (`char_accuracy`).
-`rmse`: in integer units, over the answers that read as a number; `invalid_rate`: the others.
-`train_overlap`: share of the questions also trained on; `seconds`: inference wall time.
+"""Honest scores on held-out problems: a set decoded, every registered metric of it
+(`addexp.evaluation.metrics`: whole-answer exact match first), its predictions table and its
+breakdown by digits and carries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from addexp.evaluation.breakdown import breakdown
 from addexp.evaluation.decode import decode
+from addexp.evaluation.metrics import Scored, compute
 from addexp.framing.base import Answers
 from addexp.framing.layouts import Layouts
-from addexp.problems.space import Problems, overlap
+from addexp.problems.space import Problems
 from addexp.text.formats import PAD, join_rows
-
-
-def char_accuracy(right: np.ndarray, own: np.ndarray | None = None) -> float:
-    """Share of answer positions right: the mean over rows of each row's share of right
-    positions within its own layout's answer width.
-
-    `right`: (n, width) bool, a position right; `own`: (n, width) bool, the positions each
-    row's own layout holds (`Layouts.own`; None: every position). Rows decoded in narrower
-    layouts are padded to the common width with pads in both the expected and the predicted
-    answer; counting those would score positions the model never wrote, so they are left out.
-    Rows weigh alike, as in exact match (a longer answer does not count more): the rows of one
-    answer width are scored over that width, and the widths weighted by their share of rows.
-    For one layout this is the share of all positions right, as Keras' per-step accuracy; the
-    sum is exact (rational), so it is that share to the last bit and a perfect set scores 1."""
-    if own is None:
-        return float(right.mean())
-    widths = own.sum(axis=1)
-    total = Fraction(0)
-    for width in np.unique(widths):
-        rows = widths == width
-        total += Fraction(int(right[rows][own[rows]].sum()), int(width))
-    return float(total / len(right))
-
-
-def score(
-    problems: Problems,
-    expected_chars: np.ndarray,
-    answers: Answers,
-    own: np.ndarray | None = None,
-) -> dict[str, float]:
-    """Metrics of `answers` against the exact targets (no `test/` prefix). `expected_chars`
-    and `answers.chars`: (n, width) in reading order; `own`: see `char_accuracy`."""
-    right = answers.chars == expected_chars
-    valid = answers.valid
-    errors = (answers.values[valid] - problems.targets[valid]).astype(np.float64)
-    return {
-        "exact_match": float(right.all(axis=1).mean()),
-        "char_accuracy": char_accuracy(right, own),
-        "rmse": float(np.sqrt(np.mean(errors**2))) if valid.any() else float("nan"),
-        "invalid_rate": float(1.0 - valid.mean()),
-    }
 
 
 def predictions_table(problems: Problems, expected_chars: np.ndarray, answers: Answers) -> dict:
@@ -98,11 +53,10 @@ def evaluate_set(
     (None: overlap unknown, reported as NaN)."""
     decoded = decode(model, family, framing, problems)
     expected = decoded.layouts.expected(problems)
-    metrics = score(problems, expected, decoded.answers, decoded.layouts.own())
-    metrics["train_overlap"] = (
-        overlap(problems, seen_keys) if seen_keys is not None else float("nan")
+    scored = Scored(
+        problems, expected, decoded.answers, decoded.layouts.own(), seen_keys, decoded.seconds
     )
-    metrics["seconds"] = decoded.seconds
+    metrics = compute(scored)
     table = predictions_table(problems, expected, decoded.answers)
     return SetResult(
         metrics,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import re
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from addexp.config.checks import ConfigError
 from addexp.config.interpolation import resolved
+from addexp.evaluation.metrics import higher_is_better
 from addexp.sweeps.link import SweepLink, carry_to_jobs
 from addexp.sweeps.plan import plan
 from addexp.tracking import liveness
@@ -144,17 +146,19 @@ def _summary(reason: str, failed: int, recorded: int) -> str:
 
 
 def _mark_best(client, parent_id: str, children: list) -> None:
-    """Tag the finished child with the highest objective (each child's `eval.objective`), and copy
-    its value to the parent. Children that disagree on the objective are not ranked."""
+    """Tag the finished child with the best objective (each child's `eval.objective`, ranked in
+    its metric's direction: `addexp.evaluation.metrics.higher_is_better`), and copy its value
+    to the parent. Children that disagree on the objective are not ranked."""
     finished = [c for c in children if c.info.status == "FINISHED"]
     objectives = {c.data.params.get("eval.objective") for c in finished}
     if len(objectives) != 1:
         return
     objective = objectives.pop()
-    scored = [c for c in finished if objective in c.data.metrics]
+    scored = [c for c in finished if not math.isnan(c.data.metrics.get(objective, math.nan))]
     if not scored:
         return
-    best = max(scored, key=lambda c: c.data.metrics[objective])
+    sign = 1.0 if higher_is_better(objective) else -1.0
+    best = max(scored, key=lambda c: sign * c.data.metrics[objective])
     client.set_tag(best.info.run_id, "sweep.best", "true")
     client.set_tag(parent_id, "sweep.best_run_id", best.info.run_id)
     client.set_tag(parent_id, "sweep.best_run_name", best.info.run_name)

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from addexp.config.interpolation import lenient
 from addexp.config.schema import flatten
+from addexp.evaluation.metrics import summary
 from addexp.evaluation.scoring import SetResult, evaluate_set, format_examples
 from addexp.models import build_model
 from addexp.problems.space import Problems, ProblemSpace, question_keys, sample
@@ -207,26 +208,15 @@ def _train_and_evaluate(
     if cfg.tracking.log_model:
         _log_model(model, framing.inputs(test.take(slice(0, 5))))
 
-    metrics = results["test"].metrics
     log.info(
-        "test: exact_match %.4f  char_accuracy %.4f  rmse %.3f  invalid %.4f  "
-        "train_overlap %.3f  (%.1f s training)\n%s",
-        metrics["exact_match"],
-        metrics["char_accuracy"],
-        metrics["rmse"],
-        metrics["invalid_rate"],
-        metrics["train_overlap"],
+        "%s  (%.1f s training)\n%s",
+        summary("test", results["test"].metrics),
         result.seconds,
         format_examples(results["test"].table, cfg.eval.show),
     )
     for name, set_result in results.items():
         if name != "test":
-            log.info(
-                "%s: exact_match %.4f  char_accuracy %.4f",
-                name,
-                set_result.metrics["exact_match"],
-                set_result.metrics["char_accuracy"],
-            )
+            log.info("%s", summary(name, set_result.metrics))
     uri = mlflow.get_tracking_uri()
     experiment_id = mlflow.active_run().info.experiment_id
     log.info("MLflow UI: %s", tracking.ui_address(uri, experiment_id, run_id))

@@ -23,7 +23,7 @@ import numpy as np
 
 from addexp.config.schema import OPTIMIZERS
 from addexp.evaluation.decode import PREDICT_BATCH, decode
-from addexp.evaluation.scoring import score
+from addexp.evaluation.metrics import METRICS, Scored
 from addexp.framing.layouts import layouts_for
 from addexp.problems import space as P
 from addexp.training import faults
@@ -228,7 +228,9 @@ class EpochReport(keras.callbacks.Callback):
         if self.validation is not None:
             family, framing, val, expected = self.validation
             answers = decode(self.model, family, framing, val).answers
-            metrics["val/exact_match"] = score(val, expected, answers)["exact_match"]
+            metrics["val/exact_match"] = METRICS["exact_match"].compute(
+                Scored(val, expected, answers)
+            )
         logs.clear()
         logs.update(metrics)
         self.seen.complete(epoch)

@@ -1,0 +1,1 @@
+"""addexp parts defined outside addexp, found through entry points."""

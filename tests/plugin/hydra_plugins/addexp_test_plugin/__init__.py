@@ -1,0 +1,1 @@
+"""Hydra finds this package's config groups through its search-path plugin."""
