@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -143,6 +144,24 @@ class Registry(Mapping[str, T], Generic[T]):
         """Where part `name` came from. Raises KeyError for an unknown name."""
         self[name]
         return self._origins[name]
+
+    @contextmanager
+    def including(self, record: T, package: str = "(added in this process)") -> Iterator[T]:
+        """`record` registered while the block runs (a part tried out in a session or a test,
+        without a package of its own). Raises RegistryError if its name is taken."""
+        parts, name = self._loaded(), self._name_of(record)
+        if name in parts:
+            raise RegistryError(
+                f"the {self.kind} {name!r} is defined twice: by {self._origins[name]} and by "
+                f"{package}."
+            )
+        with self._lock:
+            parts[name], self._origins[name] = record, Origin(package, repr(record))
+        try:
+            yield record
+        finally:
+            with self._lock:
+                del parts[name], self._origins[name]
 
     def reload(self) -> None:
         """Forget what was loaded: the next use reads the built-in parts and entry points again

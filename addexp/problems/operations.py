@@ -1,9 +1,11 @@
-"""The table of operations: one record per operator, used by sampling, bounds, text and parsing.
+"""The operations: one record per operator, used by sampling, bounds, text and parsing.
 
-Adding an operation is one entry in `OPERATIONS`: its symbol as written, its precedence, how to
-apply it exactly to whole NumPy arrays (int64 or Python integers), how to bound it over integer
-intervals, whether it regroups (so the text knows which brackets a reader needs) and the Python
-`ast` operator that reads it back from a typed question.
+An operation is one `Operation` record in `OPERATIONS`: its symbol as written, its precedence,
+how to apply it exactly to whole NumPy arrays (int64 or Python integers), how to bound it over
+integer intervals, which operators of its precedence it associates with (so the text has the
+brackets a reader needs) and the Python `ast` operator that reads it back from a typed
+question. An operation from another installed package is one entry point in the group
+`addexp.operations` naming its record (the entry point's name is the symbol).
 """
 
 from __future__ import annotations
@@ -14,27 +16,36 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from addexp.registry import Registry
+
 Interval = tuple[int, int]
 
 
 @dataclass(frozen=True)
 class Operation:
-    """One binary operator.
+    """One binary operator, read left to right among operators of its precedence.
 
-    `regroups`: a op (b op c) == (a op b) op c, so a right operand at the same precedence needs
-    no brackets (true for + and *, false for - and //). `regroups_over_inverse`: the same holds
-    when the right operand's chain contains an inverse operator (a+(b-c) == a+b-c, but
-    a*(b//c) != a*b//c). `inverse`: the operator undoes its level's regrouping one (- and //).
+    `apply(left, right) -> (values, undefined)`: exact on (n,) arrays of int64 or Python
+    integers, `undefined` (n,) bool flagging rows without a value (a zero divisor), whose
+    value is then 0. `bound(a, b)`: an interval holding `left op right` for left in `a` and
+    right in `b` (None if no value is defined).
+
+    `associates_with`: the operators Q of the same precedence for which x op (y Q z) equals
+    (x op y) Q z for all x, y, z. A reader reads `x op y Q z` as (x op y) Q z, so a right
+    operand whose top-level chain holds only such operators needs no brackets; any other
+    operator in it does: for + it is {+, -} (x+(y-z) == x+y-z), for * it is {*}
+    (x*(y//z) != x*y//z, x*(y%z) != x*y%z), for -, // and % it is empty. Empty is always
+    safe (brackets are written whenever the right operand is a chain of the same
+    precedence), so a new operation need not list anything; a symbol it lists that is not an
+    operation of its precedence is never met.
     """
 
     symbol: str
     precedence: int  # higher binds tighter
     apply: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     bound: Callable[[Interval, Interval], Interval | None]
-    regroups: bool
-    regroups_over_inverse: bool
-    inverse: bool
     ast_op: type[ast.operator]
+    associates_with: frozenset[str] = frozenset()
 
 
 def _defined(left: np.ndarray) -> np.ndarray:
@@ -62,28 +73,44 @@ def _bound_floor_divide(a: Interval, b: Interval) -> Interval | None:
     return min(quotients), max(quotients)
 
 
-OPERATIONS: dict[str, Operation] = {
-    op.symbol: op
-    for op in (
-        Operation(
-            "+", 1, lambda a, b: (a + b, _defined(a)),
-            lambda a, b: (a[0] + b[0], a[1] + b[1]), True, True, False, ast.Add,
-        ),
-        Operation(
-            "-", 1, lambda a, b: (a - b, _defined(a)),
-            lambda a, b: (a[0] - b[1], a[1] - b[0]), False, False, True, ast.Sub,
-        ),
-        Operation(
-            "*", 2, lambda a, b: (a * b, _defined(a)),
-            lambda a, b: _corners(a, b, lambda x, y: x * y), True, False, False, ast.Mult,
-        ),
-        Operation(
-            "//", 2, _floor_divide, _bound_floor_divide, False, False, True, ast.FloorDiv,
-        ),
-    )
-}  # fmt: skip
+ADD = Operation(
+    "+",
+    1,
+    lambda a, b: (a + b, _defined(a)),
+    lambda a, b: (a[0] + b[0], a[1] + b[1]),
+    ast.Add,
+    frozenset({"+", "-"}),
+)
+SUBTRACT = Operation(
+    "-", 1, lambda a, b: (a - b, _defined(a)), lambda a, b: (a[0] - b[1], a[1] - b[0]), ast.Sub
+)
+MULTIPLY = Operation(
+    "*",
+    2,
+    lambda a, b: (a * b, _defined(a)),
+    lambda a, b: _corners(a, b, lambda x, y: x * y),
+    ast.Mult,
+    frozenset({"*"}),
+)
+FLOOR_DIVIDE = Operation("//", 2, _floor_divide, _bound_floor_divide, ast.FloorDiv)
+# Built-ins in this order: sampling draws operator indices into the table.
+OPERATIONS: Registry[Operation] = Registry(
+    "operation",
+    "addexp.operations",
+    Operation,
+    {
+        "+": "addexp.problems.operations:ADD",
+        "-": "addexp.problems.operations:SUBTRACT",
+        "*": "addexp.problems.operations:MULTIPLY",
+        "//": "addexp.problems.operations:FLOOR_DIVIDE",
+    },
+    name_of=lambda operation: operation.symbol,
+)  # fmt: skip
 
-LEAF_PRECEDENCE = 1 + max(op.precedence for op in OPERATIONS.values())  # an operand
+
+def leaf_precedence() -> int:
+    """The precedence of an operand: tighter than every operator."""
+    return 1 + max(op.precedence for op in OPERATIONS.values())
 
 
 def symbols_of(operations: tuple[str, ...]) -> str:

@@ -18,7 +18,6 @@ from addexp.problems.operations import OPERATIONS
 from addexp.problems.space import MISSING, SLOT, Problems
 
 _OPERAND = re.compile(r"\d+")
-_SYMBOL_OF = {op.ast_op: op.symbol for op in OPERATIONS.values()}
 
 
 class QuestionError(ValueError):
@@ -30,7 +29,7 @@ def _value(node: ast.expr, question: str, operations: tuple[str, ...]) -> int:
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
     if isinstance(node, ast.BinOp):
-        symbol = _SYMBOL_OF.get(type(node.op))
+        symbol = {op.ast_op: op.symbol for op in OPERATIONS.values()}.get(type(node.op))
         if symbol not in operations:
             raise QuestionError(
                 f"question {question!r}: the operator {symbol or type(node.op).__name__!r} is "

@@ -12,6 +12,7 @@ it, otherwise Python integers (object arrays): always exact.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from math import comb
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 
 from addexp.problems.bounds import value_range
 from addexp.problems.codes import NUL, as_strings, expression_codes
-from addexp.problems.operations import LEAF_PRECEDENCE, OPERATIONS
+from addexp.problems.operations import OPERATIONS, Operation, leaf_precedence
 
 SLOT = "#"  # stands for the next operand in a template
 MISSING = -1  # operand cell of a row with fewer than max_terms terms
@@ -259,23 +260,50 @@ def _bracket(text: np.ndarray) -> np.ndarray:
     return np.strings.add(np.strings.add("(", text), ")")
 
 
-_TABLE = list(OPERATIONS.values())
-_PRECEDENCE = np.array([o.precedence for o in _TABLE])
-_REGROUPS = np.array([o.regroups for o in _TABLE])
-_REGROUPS_OVER_INVERSE = np.array([o.regroups_over_inverse for o in _TABLE])
-_INVERSE = np.array([o.inverse for o in _TABLE])
+@dataclass(frozen=True)
+class _Table:
+    """The operation table as arrays indexed by an operator's index in `OPERATIONS`:
+    `records`, `precedence`, `bit` (1 << index: chains of operators are bit masks) and
+    `associates` (the mask of the operators each one associates with)."""
+
+    records: tuple[Operation, ...]
+    precedence: np.ndarray
+    bit: np.ndarray
+    associates: np.ndarray
 
 
-def _needs_brackets(op: np.ndarray, child_prec: np.ndarray, child_inv: np.ndarray, right: bool):
+def _table() -> _Table:
+    """The table of the operations registered now."""
+    return _table_of(tuple(OPERATIONS))
+
+
+@functools.cache
+def _table_of(symbols: tuple[str, ...]) -> _Table:
+    records = tuple(OPERATIONS[s] for s in symbols)
+    index = {op.symbol: i for i, op in enumerate(records)}
+    associates = [sum(1 << index[s] for s in op.associates_with if s in index) for op in records]
+    return _Table(
+        records,
+        np.array([o.precedence for o in records]),
+        np.left_shift(1, np.arange(len(records), dtype=np.int64)),
+        np.array(associates, dtype=np.int64),
+    )
+
+
+def _needs_brackets(op: np.ndarray, child_prec: np.ndarray, child_chain: np.ndarray, right: bool):
     """Where a child expression must be bracketed under parent operator index `op`.
-    `child_inv`: the child's own top-level chain contains an inverse operator (- or //)."""
-    parent = _PRECEDENCE[op]
+    `child_chain`: the mask of the operators in the child's own top-level chain (0: an
+    operand). A left child needs brackets when it binds more loosely; a right child also when
+    it is a chain of the parent's precedence holding an operator the parent does not associate
+    with (`Operation.associates_with`): a-(b+c), a//(b*c), a*(b//c*d) change meaning without
+    them; a+(b-c), a*(b*c) do not."""
+    table = _table()
+    parent = table.precedence[op]
     lower = child_prec < parent
     if not right:
         return lower
-    # a-(b+c), a//(b*c) and a*(b//c*d) change meaning without brackets; a+(b-c), a*(b*c) do not.
-    regroupable = _REGROUPS[op] & (~child_inv | _REGROUPS_OVER_INVERSE[op])
-    return lower | ((child_prec == parent) & ~regroupable)
+    foreign = (child_chain & ~table.associates[op]) != 0
+    return lower | ((child_prec == parent) & foreign)
 
 
 def _close_up(array: np.ndarray, gone: np.ndarray) -> np.ndarray:
@@ -344,13 +372,14 @@ def _merge_trees(
     the text bracketed where a reader needs it; and the mask of usable rows."""
     n = len(operands)
     names = list(OPERATIONS)
-    prec_of = _PRECEDENCE
+    table = _table()
+    prec_of = table.precedence
     counts = term_counts(operands)
     t = space.max_terms
     text = np.full((n, t), SLOT, dtype=np.dtypes.StringDType())
     value = np.where(operands == MISSING, 0, operands).astype(space.dtype())
-    prec = np.full((n, t), LEAF_PRECEDENCE)
-    inv = np.zeros((n, t), dtype=bool)  # an item's top-level chain has an inverse operator
+    prec = np.full((n, t), leaf_precedence())
+    chain = np.zeros((n, t), dtype=np.int64)  # the operators of an item's top-level chain
     depth = np.zeros((n, t), dtype=int)
     bad = np.zeros(n, bool)
     rows = np.arange(n)
@@ -369,14 +398,15 @@ def _merge_trees(
         undefined = np.zeros(n, bool)
         for code in np.unique(op[active]):
             sel = active & (op == code)
-            merged[sel], undefined[sel] = _TABLE[code].apply(value[sel, p[sel]], value[sel, q[sel]])
-        wrap_l = _needs_brackets(op, prec[rows, p], inv[rows, p], right=False)
-        wrap_r = _needs_brackets(op, prec[rows, q], inv[rows, q], right=True)
+            apply = table.records[code].apply
+            merged[sel], undefined[sel] = apply(value[sel, p[sel]], value[sel, q[sel]])
+        wrap_l = _needs_brackets(op, prec[rows, p], chain[rows, p], right=False)
+        wrap_r = _needs_brackets(op, prec[rows, q], chain[rows, q], right=True)
         level = prec_of[op]
-        new_inv = (
-            _INVERSE[op]
-            | ((prec[rows, p] == level) & inv[rows, p])
-            | (~wrap_r & (prec[rows, q] == level) & inv[rows, q])
+        new_chain = (
+            table.bit[op]
+            | np.where(prec[rows, p] == level, chain[rows, p], 0)
+            | np.where(~wrap_r & (prec[rows, q] == level), chain[rows, q], 0)
         )
         left = np.where(wrap_l, _bracket(text[rows, p]), text[rows, p])
         right = np.where(wrap_r, _bracket(text[rows, q]), text[rows, q])
@@ -389,13 +419,13 @@ def _merge_trees(
             (text, np.strings.add(np.strings.add(left, symbols), right)),
             (value, merged),
             (prec, prec_of[op]),
-            (inv, new_inv),
+            (chain, new_chain),
             (depth, new_depth),
         ):
             array[active, p[active]] = new[active]
-        text, value, prec, inv, depth = (
+        text, value, prec, chain, depth = (
             _close_up(a, np.where(active, p + 1, a.shape[1]))
-            for a in (text, value, prec, inv, depth)
+            for a in (text, value, prec, chain, depth)
         )
         ops = _close_up(ops, np.where(active, p, ops.shape[1]))
 

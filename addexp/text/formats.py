@@ -91,7 +91,7 @@ def _bracket_pairs(terms: int, space: ProblemSpace) -> int:
         return 0
     levels = {OPERATIONS[o].precedence for o in space.operations}
     left_ok = len(levels) > 1  # (a+b)*c needs a lower-precedence child
-    right_ok = left_ok or any(not OPERATIONS[o].regroups for o in space.operations)  # a-(b+c)
+    right_ok = left_ok or any(_foreign_right(o, space.operations) for o in space.operations)
     best: dict[tuple[int, int], int] = {}
     for k in range(1, terms + 1):
         for d in range(space.brackets + 1):
@@ -105,6 +105,14 @@ def _bracket_pairs(terms: int, space: ProblemSpace) -> int:
 
             best[k, d] = max(side(i, left_ok) + side(k - i, right_ok) for i in range(1, k))
     return best[terms, space.brackets]
+
+
+def _foreign_right(symbol: str, operations: tuple[str, ...]) -> bool:
+    """Whether `symbol` can have a right operand that needs brackets at its own precedence: an
+    operation of that precedence it does not associate with (a-(b+c), a*(b//c))."""
+    op = OPERATIONS[symbol]
+    level = {o for o in operations if OPERATIONS[o].precedence == op.precedence}
+    return bool(level - op.associates_with)
 
 
 def question_width(space: ProblemSpace, operand_width: int = 0) -> int:
