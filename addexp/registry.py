@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import importlib
 import threading
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
