@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addexp.evaluation.scoring import score
+from addexp.evaluation.metrics import Scored, compute
 from addexp.framing.aligned import AlignedFraming
 from addexp.framing.base import alphabet_for, expected_chars
 from addexp.problems.space import MISSING, ProblemSpace, eval_set_space, sample
@@ -45,10 +45,8 @@ def test_a_perfect_tagger_scores_one_and_reads_back_the_exact_sum(space, seed):
     answers = framing.answers(framing.targets(problems))
     assert answers.valid.all()
     assert answers.values.tolist() == problems.targets.tolist()
-    assert (
-        score(problems, expected_chars(framing.text_format, problems), answers)["exact_match"]
-        == 1.0
-    )
+    scored = Scored(problems, expected_chars(framing.text_format, problems), answers)
+    assert compute(scored)["exact_match"] == 1.0
 
 
 def test_longer_questions_get_more_places_and_the_same_slots():

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from addexp.evaluation.scoring import evaluate_set, predictions_table, score
+from addexp.evaluation.metrics import Scored, compute
+from addexp.evaluation.scoring import evaluate_set, predictions_table
 from addexp.framing.base import expected_chars
 from addexp.framing.mapping import MAPPING_PAD, MappingFraming
 from addexp.models import build_model
@@ -51,7 +52,7 @@ def test_scores_count_whole_answers_characters_and_integer_error():
     outputs = np.array([[61 / 200], [3 / 200], [-1.0], [7 / 200]])  # right, off by 1, -200, right
     answers = framing.answers(outputs)
     expected = expected_chars(framing.text_format, p)
-    metrics = score(p, expected, answers)
+    metrics = compute(Scored(p, expected, answers))
     assert metrics["exact_match"] == 0.5
     # widths are 3: " 61"/" 61", "  2"/"  3", "100"/"???" (too wide: -200), "  7"/"  7"
     assert metrics["char_accuracy"] == (3 + 2 + 0 + 3) / 12
@@ -69,7 +70,7 @@ def test_nan_infinite_and_overflowing_mapping_outputs_are_invalid_answers():
     outputs = np.array([[np.nan], [np.inf], [-np.inf], [1e300]])  # the last overflows int64
     answers = framing.answers(outputs)
     assert answers.valid.tolist() == [False] * 4 and answers.values.tolist() == [0] * 4
-    metrics = score(p, expected_chars(framing.text_format, p), answers)
+    metrics = compute(Scored(p, expected_chars(framing.text_format, p), answers))
     assert metrics["invalid_rate"] == 1.0 and np.isnan(metrics["rmse"])
     assert metrics["exact_match"] == 0.0 and metrics["char_accuracy"] == 0.0
     values, valid = framing.invert(np.array([[0.305], [np.nan]]))

@@ -39,7 +39,7 @@ def require_parts(program: str) -> None:
     paragraph on stderr and EXIT_USAGE, before anything is read or run."""
     try:
         for registry in PARTS:
-            registry.keys()
+            list(registry)
     except RegistryError as error:
         print(f"{program}: an installed part cannot be used: {error}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
