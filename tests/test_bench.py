@@ -162,7 +162,7 @@ def test_only_a_whole_sitting_writes_the_report_by_default():
     from addexp.benchmarks.settings import SECTIONS
 
     assert default_out(False, SECTIONS) == Path("docs/benchmarks.md")
-    for tiny, only in [(True, SECTIONS), (False, SECTIONS[:-1]), (False, ["data"])]:
+    for tiny, only in [(True, SECTIONS), (False, list(SECTIONS)[:-1]), (False, ["data"])]:
         assert default_out(tiny, only).parent.name == "addexp-bench"
 
 

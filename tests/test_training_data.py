@@ -13,7 +13,7 @@ import pytest
 from addexp.problems.space import Problems, question_keys
 from addexp.training import batches
 from addexp.training.batches import FixedSet, FreshStream, Seen, draw_chunk, replay_seen
-from addexp.training.fit import replay_seen_keys
+from addexp.training.fit import Training, replay_seen_keys
 from addexp.training.pipeline import build_pipeline, draw_test_set, training_streams
 from tests.conftest import compose
 
@@ -111,9 +111,8 @@ def test_streamed_marking_of_seen_questions_is_brute_force_exact(small_chunks, o
     brute = np.unique(watched[np.isin(watched, every)])
     assert len(brute) > 0 or overrides  # the tiny space: training meets the test set
 
-    assert np.array_equal(
-        replay_seen_keys(pipeline.space, cfg.train, streams, exclude, watched, 3), brute
-    )
+    training = Training(pipeline, cfg.train, streams, watched, exclude)
+    assert np.array_equal(replay_seen_keys(training, 3), brute)
     seen = Seen(watched)
     data = _stream(cfg, pipeline, exclude, seen)
     for epoch in range(3):

@@ -154,7 +154,7 @@ def _check_overrides(
         given = overrides.get(section, ())
         if not given:
             continue
-        for preset in importlib.import_module(f"addexp.benchmarks.{section}").PRESETS:
+        for preset in importlib.import_module(f"addexp.benchmarks.{SECTIONS[section]}").PRESETS:
             try:
                 compose([f"experiment={preset}", *given])
             except (HydraException, ValueError) as error:
@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in args.only:
             print(f"addexp-bench: {name} ...", file=sys.stderr, flush=True)
             start = time.perf_counter()
-            module = importlib.import_module(f"addexp.benchmarks.{name}")
+            module = importlib.import_module(f"addexp.benchmarks.{SECTIONS[name]}")
             try:
                 section = module.run(settings)
             except Exception as error:  # keep what was measured, whatever went wrong

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("overhead", "presets", "data", "throughput", "inference", "tracking", "memory")
+# section name (as `--only` takes it, in report order) -> its module in addexp.benchmarks
+SECTIONS = {
+    "overhead": "overhead",
+    "presets": "presets",
+    "data": "data",
+    "throughput": "throughput",
+    "inference": "inference",
+    "tracking": "mlflow_time",
+    "memory": "memory",
+}
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from addexp.cli.entry import validate
     from addexp.config.checks import ConfigError
     from addexp.tracking.logged_run import RunError, open_run
-    from addexp.tracking.runner import draw_sets, evaluate_sets, log_results, watched_keys
-    from addexp.training.fit import replay_seen_keys
+    from addexp.tracking.results import draw_sets, evaluate_sets, log_results, watched_keys
+    from addexp.training.fit import Training, replay_seen_keys
     from addexp.training.pipeline import build_pipeline, draw_test_set, training_streams
 
     try:
@@ -110,10 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     _, exclude = draw_test_set(cfg, pipeline.space)
     sets = draw_sets(pipeline, cfg.seed)
-    streams, trained = training_streams(cfg), logged.epochs_trained
-    seen = replay_seen_keys(
-        pipeline.space, cfg.train, streams, exclude, watched_keys(list(sets.values())), trained
-    )
+    watched = watched_keys(list(sets.values()))
+    training = Training(pipeline, cfg.train, training_streams(cfg), watched, exclude)
+    seen = replay_seen_keys(training, logged.epochs_trained)
     results = evaluate_sets(model, pipeline, sets, seen)
     if cfg.model.get("beam_width") != logged.cfg.model.get("beam_width"):
         results = {f"beam{cfg.model.beam_width}/{name}": r for name, r in results.items()}

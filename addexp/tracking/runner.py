@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 import logging
 import shlex
 import tempfile
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -17,15 +15,22 @@ from omegaconf import DictConfig, OmegaConf
 from addexp.config.interpolation import lenient
 from addexp.config.schema import flatten
 from addexp.evaluation.metrics import summary
-from addexp.evaluation.scoring import SetResult, evaluate_set, format_examples
+from addexp.evaluation.scoring import SetResult, format_examples
 from addexp.models import build_model
-from addexp.problems.space import Problems, ProblemSpace, question_keys, sample
 from addexp.tracking import datasets, resume
 from addexp.tracking import store as tracking
 from addexp.tracking.context import RunContext
+from addexp.tracking.results import (
+    draw_sets,
+    evaluate_sets,
+    evaluated,
+    log_figures,
+    log_results,
+    watched_keys,
+)
 from addexp.training import checkpoints, faults, progress
 from addexp.training.checkpoints import ARTIFACT_DIR, Checkpointer
-from addexp.training.fit import compile_model, fit
+from addexp.training.fit import Training, TrainResult, compile_model, fit
 from addexp.training.pipeline import (
     TEST_STREAM,
     TRAIN_STREAM,
@@ -83,7 +88,7 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
         source = resume.fetch(cfg, ctx.launch_dir, download)
         tags.update(resume.tags(source))
 
-    finished: list[tuple[float, str]] = []  # (objective, run id) once the run ended FINISHED
+    finished_run = None  # the run's id once it ended FINISHED
     try:
         with faults.deferred():  # a signal stops the run at its safe points only
             with tracking.tracked_run(
@@ -93,22 +98,21 @@ def run(cfg: DictConfig, ctx: RunContext) -> float:
                 checkpointer = Checkpointer(
                     ctx.output_dir / ARTIFACT_DIR / run_id, run_id, cfg.train.checkpoint_every
                 )
+                job = Job(cfg, ctx, pipeline, run_id, run_name, source, checkpointer)
                 try:
-                    objective = _train_and_evaluate(
-                        cfg, ctx, pipeline, run_id, run_name, source, checkpointer
-                    )
+                    objective = _train_and_evaluate(job)
                 except KeyboardInterrupt as stop:
                     raise faults.interruption(stop, _kept(checkpointer, cfg, ctx, run_id)) from None
                 finally:
                     checkpointer.flush()
-            finished.append((objective, run_id))
+            finished_run = run_id
     except KeyboardInterrupt as stop:
-        if not finished:
+        if finished_run is None:
             raise
         raise faults.interruption(
-            stop, f"while run {finished[0][1]} was logging its results; it ended FINISHED"
+            stop, f"while run {finished_run} was logging its results; it ended FINISHED"
         ) from None
-    return finished[0][0]
+    return objective
 
 
 def _kept(checkpointer: Checkpointer, cfg: DictConfig, ctx: RunContext, run_id: str) -> str:
@@ -124,183 +128,126 @@ def _kept(checkpointer: Checkpointer, cfg: DictConfig, ctx: RunContext, run_id: 
     )
 
 
-def _train_and_evaluate(
-    cfg: DictConfig,
-    ctx: RunContext,
-    pipeline: Pipeline,
-    run_id: str,
-    run_name: str,
-    source: resume.Source | None,
-    checkpointer: Checkpointer,
-) -> float:
-    """The body of run `run_id` (active): params and config, training (from `source`'s
+@dataclass(frozen=True)
+class Job:
+    """One run being made: its `cfg` and `ctx`, the `pipeline` built from them, the MLflow run
+    (`run_id`, active, and its `run_name`), the run it continues (`source`: `train.resume`;
+    None) and the `checkpointer` that keeps its epochs."""
+
+    cfg: DictConfig
+    ctx: RunContext
+    pipeline: Pipeline
+    run_id: str
+    run_name: str
+    source: resume.Source | None
+    checkpointer: Checkpointer
+
+
+def _train_and_evaluate(job: Job) -> float:
+    """The body of run `job.run_id` (active): params and config, training (from the resumed
     checkpoint, if any), evaluation, artifacts; returns `eval.objective`."""
     import mlflow
 
-    space, family, framing = pipeline.space, pipeline.family, pipeline.framing
-    log.info("MLflow run %s (%s) in %s", run_id, run_name, mlflow.get_tracking_uri())
+    cfg, ctx, pipeline = job.cfg, job.ctx, job.pipeline
+    _log_config(job)
+    model = build_model(cfg.model, pipeline.framing.shapes)
+    mlflow.log_params(compile_model(model, pipeline.framing, cfg.train))
+    started = _restore(job, model)
+    test, exclude = draw_test_set(cfg, pipeline.space)
+    datasets.log_test(cfg, test, TEST_STREAM)
+    sets = draw_sets(pipeline, cfg.seed)
+    training = Training(
+        pipeline,
+        cfg.train,
+        training_streams(cfg),
+        watched_keys([test, *sets.values()]),
+        exclude,
+        datasets.training_logger(cfg, TRAIN_STREAM),
+    )
+    trained = _train(job, model, training, started)
+    seen = trained.seen_keys
+    results = {"test": evaluated(model, pipeline.family, pipeline.framing, test, seen)}
+    results |= evaluate_sets(model, pipeline, sets, seen, datasets.log_eval_set(cfg))
+    log_results(results, ctx.output_dir, job.run_id)
+    log_figures(
+        ctx.output_dir, job.run_name, model, pipeline, trained.history, results["test"], test
+    )
+    if cfg.tracking.log_model:
+        _log_model(model, pipeline.framing.inputs(test.take(slice(0, 5))))
+    _report(job, results, trained.seconds)
+    return _objective(cfg.eval.objective, results, trained.history)
+
+
+def _log_config(job: Job) -> None:
+    """The run's params (the resolved config flattened, and what it implies) and its config
+    artifacts: `config/resolved.yaml`, `config/overrides.yaml`, `config/layout.json`."""
+    import mlflow
+
+    cfg, ctx, pipeline = job.cfg, job.ctx, job.pipeline
+    log.info("MLflow run %s (%s) in %s", job.run_id, job.run_name, mlflow.get_tracking_uri())
     resolved = OmegaConf.to_container(cfg, resolve=True)
     mlflow.log_params(flatten(resolved))
     mlflow.log_dict(resolved, "config/resolved.yaml")
     mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
     mlflow.log_dict(layout(pipeline), "config/layout.json")
-    mlflow.log_params(derived_params(space, framing, cfg.train.threads or ctx.threads))
+    threads = cfg.train.threads or ctx.threads
+    mlflow.log_params(derived_params(pipeline.space, pipeline.framing, threads))
 
-    model = build_model(cfg.model, framing.shapes)
-    mlflow.log_params(compile_model(model, framing, cfg.train))
-    started = None
-    if source is not None:
-        started = checkpoints.restore(model, source.checkpoint)
-        resume.copy_history(run_id, started.history)
-        checkpointer(model, started)  # this run holds the checkpoint it starts from
-        log.info("resuming run %s after epoch %d", source.run_id, started.epochs_done)
-    test, exclude = draw_test_set(cfg, space)
-    datasets.log_test(cfg, test, TEST_STREAM)
-    sets = draw_sets(pipeline, cfg.seed)
-    watched = watched_keys([test, *sets.values()])
-    in_sweep = ctx.parent_run_id is not None
+
+def _restore(job: Job, model) -> checkpoints.Progress | None:
+    """With `train.resume`: the resumed run's checkpoint loaded into `model`, its epochs copied
+    to this run's history and its checkpoint kept by this run; the progress it starts from."""
+    if job.source is None:
+        return None
+    started = checkpoints.restore(model, job.source.checkpoint)
+    resume.copy_history(job.run_id, started.history)
+    job.checkpointer(model, started)  # this run holds the checkpoint it starts from
+    log.info("resuming run %s after epoch %d", job.source.run_id, started.epochs_done)
+    return started
+
+
+def _train(
+    job: Job, model, training: Training, started: checkpoints.Progress | None
+) -> TrainResult:
+    """`fit`, each epoch shown and logged (`progress.epochs`) and checkpointed; then the
+    run's `train/seconds`, `train/epochs_trained` and, with early stopping, `train/best_epoch`."""
+    import mlflow
+
+    cfg, in_sweep = job.cfg, job.ctx.parent_run_id is not None
     with progress.epochs(
-        cfg.train.progress, cfg.train.epochs, run_name, tracking.log_epoch, in_sweep
+        cfg.train.progress, cfg.train.epochs, job.run_name, tracking.log_epoch, in_sweep
     ) as show_epoch:
 
         def on_epoch(epoch: int, metrics: dict[str, float], done: checkpoints.Progress) -> None:
             show_epoch(epoch, metrics)  # logs the epoch's metrics and shows progress
-            checkpointer(model, done)
+            job.checkpointer(model, done)
 
-        result = fit(
-            model,
-            family,
-            framing,
-            space,
-            cfg.train,
-            training_streams(cfg),
-            on_epoch,
-            watched,
-            exclude,
-            started,
-            datasets.training_logger(cfg, TRAIN_STREAM),
-        )
+        result = fit(model, training, on_epoch, started)
     trained = {"train/seconds": result.seconds, "train/epochs_trained": len(result.history)}
     if result.best_epoch is not None:  # early stopping: the epoch its metric was best
         trained["train/best_epoch"] = result.best_epoch
     mlflow.log_metrics(trained)
+    return result
 
-    results = {"test": _evaluated(model, family, framing, test, result.seen_keys)}
-    results.update(
-        evaluate_sets(model, pipeline, sets, result.seen_keys, datasets.log_eval_set(cfg))
-    )
-    log_results(results, ctx.output_dir, run_id)
-    if result.history:
-        from addexp.evaluation.plots import learning_curves
 
-        ctx.output_dir.mkdir(parents=True, exist_ok=True)
-        plot = learning_curves(result.history, ctx.output_dir / "learning_curves.png", run_name)
-        mlflow.log_artifact(str(plot))
-    from addexp.evaluation.plots import answer_plots
+def _report(job: Job, results: dict[str, SetResult], seconds: float) -> None:
+    """The console's account of a finished run: the test set's summary and examples, each
+    evaluation set's summary and the run's address in the MLflow UI."""
+    import mlflow
 
     tested = results["test"]
-    own = tested.layouts.own()
-    for plot in answer_plots(tested.expected, tested.predicted, ctx.output_dir, run_name, own):
-        mlflow.log_artifact(str(plot))
-    if family.figures is not None:
-        for figure in family.figures(model, framing, test, ctx.output_dir / family.name):
-            mlflow.log_artifact(str(figure), family.name)
-    if cfg.tracking.log_model:
-        _log_model(model, framing.inputs(test.take(slice(0, 5))))
-
     log.info(
         "%s  (%.1f s training)\n%s",
-        summary("test", results["test"].metrics),
-        result.seconds,
-        format_examples(results["test"].table, cfg.eval.show),
+        summary("test", tested.metrics),
+        seconds,
+        format_examples(tested.table, job.cfg.eval.show),
     )
     for name, set_result in results.items():
         if name != "test":
             log.info("%s", summary(name, set_result.metrics))
-    uri = mlflow.get_tracking_uri()
     experiment_id = mlflow.active_run().info.experiment_id
-    log.info("MLflow UI: %s", tracking.ui_address(uri, experiment_id, run_id))
-    return _objective(cfg.eval.objective, results, result.history)
-
-
-def draw_sets(pipeline: Pipeline, seed: int) -> dict[str, Problems]:
-    """Each evaluation set by name: a fresh draw from its own stream (independent of training,
-    so drawn before it: training marks which of their questions it shows)."""
-    return {s.name: sample(s.space, s.examples, s.rng(seed)) for s in pipeline.sets}
-
-
-def watched_keys(drawn: list[Problems]) -> np.ndarray:
-    """The question keys of sets to be scored (sorted, unique): what the overlap report asks of
-    training."""
-    return np.unique(np.concatenate([question_keys(p).astype(str) for p in drawn]))
-
-
-def evaluate_sets(
-    model,
-    pipeline: Pipeline,
-    drawn: dict[str, Problems],
-    seen_keys: np.ndarray | None,
-    on_data: Callable[[str, Problems, ProblemSpace], None] | None = None,
-) -> dict[str, SetResult]:
-    """Each evaluation set (`drawn` by `draw_sets`), scored like the test set;
-    `on_data(name, problems, space)` sees each draw."""
-    results = {}
-    for s in pipeline.sets:
-        problems = drawn[s.name]
-        if on_data is not None:
-            on_data(s.name, problems, s.space)
-        results[s.name] = _evaluated(model, pipeline.family, pipeline.framing, problems, seen_keys)
-    return results
-
-
-def _evaluated(
-    model: Any, family: Any, framing: Any, problems: Problems, seen_keys: np.ndarray | None
-) -> SetResult:
-    """`evaluate_set`, at a safe point before and after it: a signal that waited during
-    inference stops the run here (`faults.check`), never in the middle of an MLflow write."""
-    faults.check()
-    result = evaluate_set(model, family, framing, problems, seen_keys)
-    faults.check()
-    return result
-
-
-def log_results(results: dict[str, SetResult], folder: Path, run_id: str) -> None:
-    """Log every set's metrics (`<set>/<metric>`), predictions CSV (`predictions.csv` for the
-    test set, `predictions/<set>.csv` for the others) and breakdown table and plot
-    (`breakdown/<set>.csv`, `.png`) to run `run_id` (active or finished) of the current store;
-    files are written under `folder` first."""
-    import time
-
-    from mlflow.entities import Metric
-    from mlflow.tracking import MlflowClient
-
-    from addexp.evaluation.plots import breakdown_plot
-
-    client = MlflowClient()
-    now = int(time.time() * 1000)
-    metrics = [
-        Metric(f"{name}/{key}", value, now, 0)
-        for name, result in results.items()
-        for key, value in result.metrics.items()
-    ]
-    client.log_batch(run_id, metrics=metrics)
-    for name, result in results.items():
-        # A name may hold a folder ("beam4/digits_10": another decoding of the same set).
-        where = str(Path(name).parent) if "/" in name else ""
-        if name == "test":
-            path, artifact_dir = folder / "predictions.csv", None
-        else:
-            path = folder / "predictions" / f"{name}.csv"
-            artifact_dir = "/".join(p for p in ("predictions", where) if p)
-        _write_csv(result.table, path)
-        client.log_artifact(run_id, str(path), artifact_dir)
-        table = _write_csv(result.breakdown, folder / "breakdown" / f"{name}.csv")
-        plot = breakdown_plot(
-            result.breakdown, folder / "breakdown" / f"{name}.png", f"{name}: exact match"
-        )
-        breakdown_dir = "/".join(p for p in ("breakdown", where) if p)
-        client.log_artifact(run_id, str(table), breakdown_dir)
-        client.log_artifact(run_id, str(plot), breakdown_dir)
+    address = tracking.ui_address(mlflow.get_tracking_uri(), experiment_id, job.run_id)
+    log.info("MLflow UI: %s", address)
 
 
 def _objective(name: str, results: dict[str, SetResult], history: list[dict]) -> float:
@@ -358,15 +305,6 @@ def derived_params(space, framing, threads: int) -> dict[str, str]:
     if alphabet is not None:
         params["derived.alphabet"] = repr(alphabet.symbols)
     return {k: str(v) for k, v in params.items()}
-
-
-def _write_csv(table: dict, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(table.keys())
-        writer.writerows(zip(*(column.tolist() for column in table.values()), strict=True))
-    return path
 
 
 def _log_model(model, example: np.ndarray) -> None:

@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
@@ -36,7 +37,7 @@ from addexp.training.batches import (
     replay_seen,
 )
 from addexp.training.checkpoints import Progress
-from addexp.training.pipeline import TrainingStreams
+from addexp.training.pipeline import Pipeline, TrainingStreams
 
 log = logging.getLogger("addexp")
 
@@ -168,26 +169,98 @@ def split_fixed(
     return train, data.take(slice(len(data) - n_val, None)) if n_val else None
 
 
-def replay_seen_keys(
-    space: P.ProblemSpace,
-    train_cfg,
-    streams: TrainingStreams,
-    exclude: np.ndarray | None,
-    watched: np.ndarray,
-    epochs: int,
-) -> np.ndarray:
-    """The keys of `watched` (question keys of sets to be scored) that a run trained on in its
-    first `epochs` epochs, redrawn from its seed without training (the data streams are
-    independent of the model): the fixed set, or the fresh regime's draws chunk by chunk, so
-    memory stays that of one chunk however long the run trained."""
-    seen = Seen(watched)
-    if train_cfg.regime == "fixed":
-        train, _ = split_fixed(space, train_cfg, streams.data, exclude)
+@dataclass(frozen=True)
+class Training:
+    """What one run trains on: the `pipeline` (space, family, framing), `train` (the config's
+    train group), its `streams`, `watched` (question keys of the sets to be scored: the result's
+    `seen_keys` are those trained on), `exclude` (question keys never trained on: a disjoint
+    test set; None) and `on_data(context, problems)`, which sees the training and validation
+    sets once drawn (`fresh`: the first chunk of the first epoch, at most `batches.CHUNK`
+    problems; None)."""
+
+    pipeline: Pipeline
+    train: Any
+    streams: TrainingStreams
+    watched: np.ndarray
+    exclude: np.ndarray | None = None
+    on_data: Callable[[str, P.Problems], None] | None = None
+
+    def show(self, context: str, problems: P.Problems) -> None:
+        if self.on_data is not None:
+            self.on_data(context, problems)
+
+
+def replay_seen_keys(training: Training, epochs: int) -> np.ndarray:
+    """The keys of `training.watched` that a run trained on in its first `epochs` epochs,
+    redrawn from its seed without training (the data streams are independent of the model):
+    the fixed set, or the fresh regime's draws chunk by chunk, so memory stays that of one
+    chunk however long the run trained."""
+    cfg, space = training.train, training.pipeline.space
+    seen = Seen(training.watched)
+    if cfg.regime == "fixed":
+        train, _ = split_fixed(space, cfg, training.streams.data, training.exclude)
         seen.mark(0, P.question_keys(train))
         seen.complete(0)
     else:
-        replay_seen(space, train_cfg, streams, exclude, seen, epochs)
+        replay_seen(space, cfg, training.streams, training.exclude, seen, epochs)
     return seen.keys
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The fixed regime's held-out `problems` and the `expected` characters of their right
+    answers ((n, width), each row in its own layout), decoded after each epoch."""
+
+    problems: P.Problems
+    expected: np.ndarray
+
+
+@dataclass(frozen=True)
+class Feed:
+    """The data of one `fit`: the batches (`FixedSet` or `FreshStream`), their fingerprint
+    (`digest`, checked against a resumed checkpoint's), the questions marked as seen so far and
+    the validation set (None: no validation)."""
+
+    data: FixedSet | FreshStream
+    digest: str
+    seen: Seen
+    validation: Validation | None = None
+
+
+def _fixed_feed(training: Training, done: int) -> Feed:
+    framing, cfg = training.pipeline.framing, training.train
+    train, val = split_fixed(training.pipeline.space, cfg, training.streams.data, training.exclude)
+    seen = Seen(training.watched)
+    seen.mark(done, P.question_keys(train))
+    seen.complete(done)
+    data = FixedSet(_arrays(framing, train), cfg.batch_size, training.streams, done)
+    training.show("training", train)
+    validation = None
+    if val is not None:
+        expected = layouts_for(framing, val, training.pipeline.family.any_length).expected(val)
+        validation = Validation(val, expected)
+        training.show("validation", val)
+    return Feed(data, fingerprint(train), seen, validation)
+
+
+def _fresh_feed(training: Training, done: int) -> Feed:
+    space, cfg, streams = training.pipeline.space, training.train, training.streams
+    seen = Seen(training.watched)
+    data = FreshStream(space, training.pipeline.framing, cfg, streams, training.exclude, seen, done)
+    first = data.problems(0, 0)
+    replay_seen(space, cfg, streams, training.exclude, seen, done)
+    training.show("training", first)
+    return Feed(data, fingerprint(first), seen)
+
+
+def _check_fingerprint(resume: Progress, digest: str) -> None:
+    """Raises ValueError when a checkpoint was trained on other data than this addexp draws."""
+    if digest != resume.data_digest:
+        raise ValueError(
+            f"the checkpoint's training data (fingerprint {resume.data_digest}) are not what "
+            f"this addexp draws for the config (fingerprint {digest}): it was written by a "
+            "version of addexp that draws problems differently"
+        )
 
 
 class EpochReport(keras.callbacks.Callback):
@@ -203,128 +276,89 @@ class EpochReport(keras.callbacks.Callback):
 
     def __init__(
         self,
-        train_cfg,
+        training: Training,
+        feed: Feed,
         on_epoch: Callable[[int, dict[str, float], Progress], None],
         history: list[dict[str, float]],
-        data_digest: str,
-        seen: Seen,
-        validation: tuple | None = None,
     ):
         super().__init__()
-        self.epochs, self.on_epoch, self.history = train_cfg.epochs, on_epoch, history
-        self.data_digest, self.seen = data_digest, seen
-        self.validation = validation  # (family, framing, problems, expected characters)
+        self.training, self.feed, self.on_epoch, self.history = training, feed, on_epoch, history
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         faults.check()  # a signal stopped the epoch: it is not recorded
         logs = logs if logs is not None else {}
         loss = float(logs["loss"])
         if not math.isfinite(loss):
-            raise faults.Diverged(epoch + 1, self.epochs, loss)
+            raise faults.Diverged(epoch + 1, self.training.train.epochs, loss)
         metrics = {
             (f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}"): float(v)
             for k, v in logs.items()
         }
-        if self.validation is not None:
-            family, framing, val, expected = self.validation
-            answers = decode(self.model, family, framing, val).answers
+        val = self.feed.validation
+        if val is not None:
+            pipeline = self.training.pipeline
+            answers = decode(self.model, pipeline.family, pipeline.framing, val.problems).answers
             metrics["val/exact_match"] = METRICS["exact_match"].compute(
-                Scored(val, expected, answers)
+                Scored(val.problems, val.expected, answers)
             )
         logs.clear()
         logs.update(metrics)
-        self.seen.complete(epoch)
+        self.feed.seen.complete(epoch)
         self.history.append(metrics)
-        self.on_epoch(epoch, metrics, Progress(epoch + 1, self.data_digest, list(self.history)))
+        progress = Progress(epoch + 1, self.feed.digest, list(self.history))
+        self.on_epoch(epoch, metrics, progress)
 
 
 def fit(
     model: keras.Model,
-    family,
-    framing,
-    space: P.ProblemSpace,
-    train_cfg,
-    streams: TrainingStreams,
+    training: Training,
     on_epoch: Callable[[int, dict[str, float], Progress], None],
-    watched: np.ndarray,
-    exclude: np.ndarray | None = None,
     resume: Progress | None = None,
-    on_data: Callable[[str, P.Problems], None] | None = None,
 ) -> TrainResult:
     """Train until `train.epochs` epochs are done in one `model.fit`; call
     `on_epoch(epoch, metrics, progress)` after each (epoch counts from 0).
 
-    The data are `addexp.training.batches.FreshStream` or `FixedSet`. `watched`: question keys of
-    the
-    sets to be scored (test and evaluation sets); the result's `seen_keys` are those trained
-    on. With `resume` (a checkpoint's progress whose weights and optimizer state are already
-    in `model`), the questions of the epochs it completed are redrawn (NumPy only, for the
-    overlap), the data must have the checkpoint's fingerprint (the fixed set, or the fresh
-    regime's first chunk: a checkpoint written by an addexp that draws problems otherwise is
-    refused with ValueError), and `fit` goes on from `initial_epoch`.
-
-    `on_data(context, problems)` sees the training set and validation set once drawn
-    (`fresh`: the first chunk of the first epoch, at most `batches.CHUNK` problems). Callbacks:
-    `EpochCursor` (the data's epoch), Keras's `LearningRateScheduler` (`learning_rate`),
-    `TerminateOnNaN`, `StopOnSignal`, `EpochReport` and, with `train.early_stopping`, Keras's
-    `EarlyStopping`, which may end training early (and restore the best weights at its end).
+    The data are `addexp.training.batches.FreshStream` or `FixedSet`. With `resume` (a
+    checkpoint's progress whose weights and optimizer state are already in `model`), the
+    questions of the epochs it completed are redrawn (NumPy only, for the overlap), the data
+    must have the checkpoint's fingerprint (the fixed set, or the fresh regime's first chunk: a
+    checkpoint written by an addexp that draws problems otherwise is refused with ValueError),
+    and `fit` goes on from `initial_epoch`. Callbacks: `EpochCursor` (the data's epoch),
+    Keras's `LearningRateScheduler` (`learning_rate`), `TerminateOnNaN`, `StopOnSignal`,
+    `EpochReport` and, with `train.early_stopping`, Keras's `EarlyStopping`, which may end
+    training early (and restore the best weights at its end).
 
     Within a run's `faults.deferred()` block a signal stops the epoch after the current batch
     (`StopOnSignal`) and raises `faults.Interrupted` before the epoch is recorded; one that
     arrives while `on_epoch` records an epoch waits for it. Raises Diverged as soon as the loss
     is NaN or infinite. `seconds` is the wall time of `fit`, data generation included.
     """
+    cfg = training.train
     done = resume.epochs_done if resume else 0
-    seen = Seen(watched)
-    validation = None
-    if train_cfg.regime == "fixed":
-        train, val = split_fixed(space, train_cfg, streams.data, exclude)
-        seen.mark(done, P.question_keys(train))
-        seen.complete(done)
-        digest = fingerprint(train)
-        data = FixedSet(_arrays(framing, train), train_cfg.batch_size, streams, done)
-        if on_data:
-            on_data("training", train)
-        if val is not None:
-            expected = layouts_for(framing, val, family.any_length).expected(val)
-            validation = (family, framing, val, expected)
-            if on_data:
-                on_data("validation", val)
-    else:
-        data = FreshStream(space, framing, train_cfg, streams, exclude, seen, done)
-        first = data.problems(0, 0)
-        digest = fingerprint(first)
-        replay_seen(space, train_cfg, streams, exclude, seen, done)
-        if on_data:
-            on_data("training", first)
-    if resume is not None and digest != resume.data_digest:
-        raise ValueError(
-            f"the checkpoint's training data (fingerprint {resume.data_digest}) are not what "
-            f"this addexp draws for the config (fingerprint {digest}): it was written by a "
-            "version of addexp that draws problems differently"
-        )
-
+    feed = (_fixed_feed if cfg.regime == "fixed" else _fresh_feed)(training, done)
+    if resume is not None:
+        _check_fingerprint(resume, feed.digest)
     history = list(resume.history) if resume else []
-    report = EpochReport(train_cfg, on_epoch, history, digest, seen, validation)
+    stopper = early_stopping(cfg)
     callbacks = [
-        EpochCursor(data),
-        keras.callbacks.LearningRateScheduler(lambda epoch, _: learning_rate(train_cfg, epoch)),
+        EpochCursor(feed.data),
+        keras.callbacks.LearningRateScheduler(lambda epoch, _: learning_rate(cfg, epoch)),
         keras.callbacks.TerminateOnNaN(),
         StopOnSignal(),
-        report,
+        EpochReport(training, feed, on_epoch, history),
+        *([stopper] if stopper is not None else []),
     ]
-    stopper = early_stopping(train_cfg)
-    if stopper is not None:
-        callbacks.append(stopper)
+    val = feed.validation
+    validation = None if val is None else _arrays(training.pipeline.framing, val.problems)
     start = time.perf_counter()
-    if done < train_cfg.epochs:
+    if done < cfg.epochs:
         faults.check()
         model.fit(
-            data.dataset(),
-            epochs=train_cfg.epochs,
+            feed.data.dataset(),
+            epochs=cfg.epochs,
             initial_epoch=done,
-            verbose=train_cfg.verbose,
-            validation_data=None if validation is None else _arrays(framing, validation[2]),
+            verbose=cfg.verbose,
+            validation_data=validation,
             validation_batch_size=PREDICT_BATCH,  # Keras's default for a dataset is 32
             shuffle=False,  # the order is the data's own (Keras would warn it ignores it)
             callbacks=callbacks,
@@ -334,4 +368,4 @@ def fit(
     best = None  # the stopper saw its metric at least once in this fit: its best epoch
     if stopper is not None and getattr(stopper, "best", None) is not None:
         best = stopper.best_epoch + 1  # Keras counts from 0, as fit's epochs
-    return TrainResult(seen.keys, seconds, history, best)
+    return TrainResult(feed.seen.keys, seconds, history, best)

@@ -1,6 +1,7 @@
 """From a resolved config to the pieces a run computes with: problem spaces, model family and
-framing. Training (`run.py`) and every reader of a saved run (`addexp-predict`, `addexp-eval`)
-build them here, so a logged model is always read with the layout it was trained with.
+framing. Training (`addexp.tracking.runner`) and every reader of a saved run (`addexp-predict`,
+`addexp-eval`) build them here, so a logged model is always read with the layout it was
+trained with.
 """
 
 from __future__ import annotations
