@@ -5,6 +5,8 @@ from hydra.core.config_search_path import ConfigSearchPath
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 
 
-class AddexpTestPluginSearchPath(SearchPathPlugin):
+class AddexpExamplePluginSearchPath(SearchPathPlugin):
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        search_path.append(provider="addexp-test-plugin", path="pkg://addexp_test_plugin/conf")
+        search_path.append(
+            provider="addexp-example-plugin", path="pkg://addexp_example_plugin/conf"
+        )
