@@ -85,14 +85,14 @@ class TrainConfig:
 
     epochs: int = 30
     batch_size: int = 10
-    optimizer: str = "adam"
-    learning_rate: float = 0.001
+    optimizer: str = "adam"  # adam | adamw | rmsprop | sgd
+    learning_rate: float = 0.001  # Keras' Adam default
     regime: str = "fresh"  # "fresh": new draw every epoch; "fixed": one set of distinct examples
     examples: int = 1000  # per epoch ("fresh") or in the whole set, validation included ("fixed")
     val_fraction: float = 0.1  # share of the fixed set held out for validation
     distinct: str = "ordered"  # fixed set: "ordered" (a+b != b+a) or "unordered" (counted once)
     threads: int = 0  # TensorFlow intra/inter-op threads per process; 0 = TensorFlow's choice
-    verbose: int = 0  # Keras fit verbosity
+    verbose: int = 0  # Keras fit output: 0 silent, 1 bar, 2 one line per epoch
     mask_loss: bool = False  # leave answer padding beyond the terminating pad out of the loss
     clipnorm: float = 0.0  # clip each gradient to this norm; 0 = no clipping
     schedule: str = "none"  # learning rate per epoch: none | cosine | exponential

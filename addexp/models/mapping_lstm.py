@@ -16,7 +16,7 @@ class Config:
     """Stacked LSTM regressing the scaled sum from the scaled terms (the beginner's mistake)."""
 
     name: str = NAME
-    units: list[int] = field(default_factory=lambda: [6, 2])
+    units: list[int] = field(default_factory=lambda: [6, 2])  # LSTM sizes; then Dense(1)
 
 
 def build(cfg: Any, shapes: Any) -> Any:

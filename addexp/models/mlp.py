@@ -16,8 +16,8 @@ class Config:
     """Dense layers regressing the scaled sum from the scaled terms."""
 
     name: str = NAME
-    units: list[int] = field(default_factory=lambda: [4, 2])
-    activation: str = "linear"
+    units: list[int] = field(default_factory=lambda: [4, 2])  # Dense sizes before Dense(1)
+    activation: str = "linear"  # the tutorial's Dense layers have none
 
 
 def build(cfg: Any, shapes: Any) -> Any:

@@ -52,7 +52,7 @@ class RecurrentConfig(RecurrentLayers):
     layer on both sides, the encoder (decoder) unrolled up to `unroll_max_steps` steps."""
 
     embedding_dim: int = 16  # embedding of the question (encoding=embedding) and of answers
-    beam_width: int = 1  # 1: greedy decoding
+    beam_width: int = 1  # 1: greedy decoding; more: beam search of that width
 
 
 def check_layers(m: Any) -> None:

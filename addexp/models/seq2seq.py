@@ -25,8 +25,8 @@ class Config:
     """Encoder-decoder: LSTM encoder layers, RepeatVector, LSTM decoder layers, softmax per step."""
 
     name: str = NAME
-    encoder_units: list[int] = field(default_factory=lambda: [100])
-    decoder_units: list[int] = field(default_factory=lambda: [50])
+    encoder_units: list[int] = field(default_factory=lambda: [100])  # one LSTM per entry
+    decoder_units: list[int] = field(default_factory=lambda: [50])  # one LSTM per entry
     embedding_dim: int = 16  # size of the learned embedding (encoding=embedding)
     unroll_max_steps: int = 32  # unroll the encoder, the decoder, if that short; 0: never
 
