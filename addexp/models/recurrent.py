@@ -73,6 +73,13 @@ def check_decoder(m: Any) -> None:
     at_least("model.beam_width", m.beam_width, 1)
 
 
+# The names `build` gives the layers that decoding takes apart again (`inference_models`).
+QUESTION, ANSWER_IN, ANSWER_HINT = "question", "answer_in", "answer_hint"  # the inputs
+ANSWER_EMBEDDING, WITH_HINT = "answer_embedding", "answer_with_hint"
+ENCODER_OUTPUTS, ATTENTION_LAYER, ANSWER = "encoder_outputs", "attention", "answer"
+STATE = "_state_"  # encoder_<i>_state_<j>: state j of encoder layer i, the decoder's start
+
+
 def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:
     """keras.Model {question: (batch, steps, features) or (batch, steps), answer_in: (batch,
     answer steps) int[, answer_hint: (batch, answer steps, shapes.answer_hints)]} -> (batch,
@@ -84,47 +91,17 @@ def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:
     from addexp.models.inputs import sequence_input
     from addexp.models.unrolling import unrolled
 
-    cell = getattr(layers, CELLS[cfg.cell])
     encoder_unrolled = unrolled(shapes.input_shape[0], cfg.unroll_max_steps)
     decoder_unrolled = unrolled(shapes.output_steps, cfg.unroll_max_steps)
-    answer_steps = shapes.output_steps if decoder_unrolled else None
     question, x = sequence_input(
-        shapes, "question", cfg.embedding_dim, any_length=not encoder_unrolled
+        shapes, QUESTION, cfg.embedding_dim, any_length=not encoder_unrolled
     )
-    answer_in = keras.Input(shape=(answer_steps,), dtype="int32", name="answer_in")
-    inputs = {"question": question, "answer_in": answer_in}
-    y = layers.Embedding(shapes.output_symbols, cfg.embedding_dim, name="answer_embedding")(
-        answer_in
-    )
-    if shapes.answer_hints:
-        hint = keras.Input(shape=(answer_steps, shapes.answer_hints), name="answer_hint")
-        inputs["answer_hint"] = hint
-        y = layers.Concatenate(name="answer_with_hint")([y, hint])
-    states = []
-    for i, units in enumerate(cfg.units):
-        rnn = cell(
-            units,
-            return_sequences=True,
-            return_state=True,
-            dropout=cfg.dropout,
-            recurrent_dropout=cfg.recurrent_dropout,
-            unroll=encoder_unrolled,
-            name=f"encoder_{i}",
-        )
-        n = STATES[cfg.cell]
-        if cfg.bidirectional:
-            x, *both = layers.Bidirectional(rnn, name=f"encoder_{i}_bidirectional")(x)
-            layer_states = [
-                layers.Concatenate(name=f"encoder_{i}_state_{j}")([both[j], both[n + j]])
-                for j in range(n)
-            ]
-        else:
-            x, *own = rnn(x)
-            layer_states = [layers.Identity(name=f"encoder_{i}_state_{j}")(s) for j, s in
-                            enumerate(own)]  # fmt: skip
-        states.append(layer_states)
-    encoder_outputs = layers.Identity(name="encoder_outputs")(x)
+    inputs, y = _answer_input(cfg, shapes, shapes.output_steps if decoder_unrolled else None)
+    inputs = {QUESTION: question, **inputs}
+    x, states = _encoder(cfg, x, encoder_unrolled)
+    encoder_outputs = layers.Identity(name=ENCODER_OUTPUTS)(x)
     width = 2 if cfg.bidirectional else 1
+    cell = getattr(layers, CELLS[cfg.cell])
     for i, units in enumerate(cfg.units):
         decoder = cell(
             units * width,
@@ -139,12 +116,59 @@ def build(cfg: Any, shapes: Any, attention: str | None = None) -> Any:
     if attention:
         # Called with its scores here too: Keras reuses a layer's call structure, and decoding
         # reads the scores through the same layer.
-        context, _ = getattr(layers, ATTENTION[attention])(name="attention")(
+        context, _ = getattr(layers, ATTENTION[attention])(name=ATTENTION_LAYER)(
             [y, encoder_outputs], return_attention_scores=True
         )
         y = layers.Concatenate(name="attention_concat")([y, context])
-    outputs = layers.Dense(shapes.output_symbols, activation="softmax", name="answer")(y)
+    outputs = layers.Dense(shapes.output_symbols, activation="softmax", name=ANSWER)(y)
     return keras.Model(inputs, outputs)
+
+
+def _answer_input(cfg: Any, shapes: Any, steps: int | None) -> tuple[dict[str, Any], Any]:
+    """The decoder's inputs ({answer_in: (batch, steps) int[, answer_hint]}) and what its first
+    layer reads: the previous symbols embedded (and their position hints beside them)."""
+    import keras
+    from keras import layers
+
+    answer_in = keras.Input(shape=(steps,), dtype="int32", name=ANSWER_IN)
+    inputs = {ANSWER_IN: answer_in}
+    y = layers.Embedding(shapes.output_symbols, cfg.embedding_dim, name=ANSWER_EMBEDDING)(answer_in)
+    if shapes.answer_hints:
+        hint = keras.Input(shape=(steps, shapes.answer_hints), name=ANSWER_HINT)
+        inputs[ANSWER_HINT] = hint
+        y = layers.Concatenate(name=WITH_HINT)([y, hint])
+    return inputs, y
+
+
+def _encoder(cfg: Any, x: Any, unroll: bool) -> tuple[Any, list[list[Any]]]:
+    """The stacked encoder over the question's features `x`: its last outputs, and each
+    layer's final states (both directions' concatenated when bidirectional), named
+    `encoder_<i>_state_<j>` so that decoding finds them."""
+    from keras import layers
+
+    cell, n = getattr(layers, CELLS[cfg.cell]), STATES[cfg.cell]
+    states = []
+    for i, units in enumerate(cfg.units):
+        rnn = cell(
+            units,
+            return_sequences=True,
+            return_state=True,
+            dropout=cfg.dropout,
+            recurrent_dropout=cfg.recurrent_dropout,
+            unroll=unroll,
+            name=f"encoder_{i}",
+        )
+        if cfg.bidirectional:
+            x, *both = layers.Bidirectional(rnn, name=f"encoder_{i}_bidirectional")(x)
+            named = [
+                layers.Concatenate(name=f"encoder_{i}{STATE}{j}")([both[j], both[n + j]])
+                for j in range(n)
+            ]
+        else:
+            x, *own = rnn(x)
+            named = [layers.Identity(name=f"encoder_{i}{STATE}{j}")(s) for j, s in enumerate(own)]
+        states.append(named)
+    return x, states
 
 
 @dataclass
@@ -187,7 +211,7 @@ def _question_mask(model: Any) -> Any:
     model's mask is not one of its layers' outputs."""
     from keras import ops
 
-    question = model.get_layer("question").output
+    question = model.get_layer(QUESTION).output
     names = {layer.name for layer in model.layers}
     if "masking" in names:
         value = model.get_layer("masking").mask_value
@@ -199,14 +223,15 @@ def _question_mask(model: Any) -> Any:
 
 def _state_order(name: str) -> tuple[int, int]:
     """`encoder_<layer>_state_<j>` by layer, then state, as numbers (layer 10 after 9)."""
-    layer, _, state = name.removeprefix("encoder_").partition("_state_")
+    layer, _, state = name.removeprefix("encoder_").partition(STATE)
     return int(layer), int(state)
 
 
 def inference_models(model: Any) -> InferenceModels:
-    """Encoder and one-step decoder built from `model`'s layers (by name: `question`,
-    `encoder_<i>_state_<j>`, `decoder_<i>`, `answer_embedding`, `answer`, and `attention`,
-    `encoder_outputs`, `answer_with_hint` where present, as `build` names them). With attention
+    """Encoder and one-step decoder built from `model`'s layers, found by the names `build`
+    gives them (the module's constants: the question, each encoder state, `decoder_<i>`, the
+    answers' embedding, the output, and the attention, encoder outputs and hints where
+    present), as the Keras sequence-to-sequence example builds its inference models. With attention
     over a masked question the encoder also returns the mask, and every step gives it to the
     attention layer as its value mask, as the training model's mask propagation does. Raises
     ValueError (Keras's) for a model lacking those layers."""
@@ -216,28 +241,28 @@ def inference_models(model: Any) -> InferenceModels:
     names = {layer.name for layer in model.layers}
     depth = sum(1 for n in names if n.startswith("decoder_"))
     state_names = sorted(
-        (n for n in names if n.startswith("encoder_") and "_state_" in n), key=_state_order
+        (n for n in names if n.startswith("encoder_") and STATE in n), key=_state_order
     )
-    with_memory = "attention" in names
-    memory = [model.get_layer("encoder_outputs").output] if with_memory else []
+    with_memory = ATTENTION_LAYER in names
+    memory = [model.get_layer(ENCODER_OUTPUTS).output] if with_memory else []
     mask = _question_mask(model) if with_memory else None
     if mask is not None:
         memory.append(mask)
     encoder = keras.Model(
-        model.get_layer("question").output,
+        model.get_layer(QUESTION).output,
         memory + [model.get_layer(n).output for n in state_names],
     )
     symbol = keras.Input(shape=(1,), dtype="int32", name="symbol")
-    hints = model.get_layer("answer_hint").output.shape[-1] if "answer_hint" in names else 0
+    hints = model.get_layer(ANSWER_HINT).output.shape[-1] if ANSWER_HINT in names else 0
     hint_in = [keras.Input(shape=(1, hints), name="hint")] if hints else []
     memory_in = [keras.Input(shape=memory[0].shape[1:], name="memory")] if with_memory else []
     if mask is not None:
         memory_in.append(keras.Input(shape=mask.shape[1:], dtype="bool", name="memory_mask"))
     state_inputs = [keras.Input(shape=model.get_layer(n).output.shape[1:]) for n in state_names]
     per_layer = len(state_inputs) // depth
-    y = model.get_layer("answer_embedding")(symbol)
+    y = model.get_layer(ANSWER_EMBEDDING)(symbol)
     if hints:
-        y = model.get_layer("answer_with_hint")([y, hint_in[0]])
+        y = model.get_layer(WITH_HINT)([y, hint_in[0]])
     new_states = []
     for i in range(depth):
         y, *layer_states = model.get_layer(f"decoder_{i}")(
@@ -247,36 +272,25 @@ def inference_models(model: Any) -> InferenceModels:
     inputs = [symbol, *hint_in, *memory_in, *state_inputs]
     attention = None
     if with_memory:
-        context, scores = model.get_layer("attention")(
+        context, scores = model.get_layer(ATTENTION_LAYER)(
             [y, memory_in[0]],
             mask=[None, memory_in[1] if mask is not None else None],
             return_attention_scores=True,
         )
         y = layers.Concatenate()([y, context])
         attention = keras.Model(inputs, scores)
-    probs = model.get_layer("answer")(y)
+    probs = model.get_layer(ANSWER)(y)
     step = keras.Model(inputs, [probs, *new_states])
     return InferenceModels(encoder, step, attention, hints, masked=mask is not None)
 
 
 def for_layout(model: Any, question_steps: int, answer_steps: int, max_steps: int) -> Any:
-    """The same model (shared weights) for questions of `question_steps` steps and answers of
-    `answer_steps` (END included), unrolled where these are at most `max_steps`: `model` itself
-    when it already is, otherwise a twin (`unrolling.for_lengths`)."""
-    from addexp.models.unrolling import for_lengths, unrolled
+    """`unrolling.for_layout` for a decoder that reads its previous symbol (`answer_in`) and
+    its hints (`answer_hint`) each answer step, END included in `answer_steps`."""
+    from addexp.models import unrolling
 
-    answer = answer_steps if unrolled(answer_steps, max_steps) else None
-    steps = {
-        "question": question_steps if unrolled(question_steps, max_steps) else None,
-        "answer_in": answer,
-        "answer_hint": answer,
-    }
-    return for_lengths(
-        model,
-        steps,
-        lambda name: answer_steps if name.startswith("decoder_") else question_steps,
-        max_steps,
-    )
+    answer_inputs = (ANSWER_IN, ANSWER_HINT)
+    return unrolling.for_layout(model, question_steps, answer_steps, max_steps, answer_inputs)
 
 
 _CACHE: list[tuple[Any, InferenceModels]] = []  # [(model, its encoder and step)]
@@ -368,7 +382,7 @@ def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray,
 
     questions = framing.question_inputs(problems)
     steps = framing.text_format.answer_width + 1
-    lengths = {"question": questions.shape[1], "answer_in": steps}
+    lengths = {QUESTION: questions.shape[1], ANSWER_IN: steps}
     fits = all(model.get_layer(k).output.shape[1] in (None, n) for k, n in lengths.items())
     nets = _cached(model if fits else for_layout(model, questions.shape[1], steps, max_steps=0))
     if nets.attention is None:

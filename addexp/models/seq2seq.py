@@ -67,23 +67,16 @@ def build(cfg: Any, shapes: Any) -> Any:
 
 
 def for_layout(model: Any, question_steps: int, answer_steps: int, max_steps: int) -> Any:
-    """The same model (shared weights) reading `question_steps` and writing `answer_steps`,
-    unrolled where these lengths are at most `max_steps`: `model` itself when it already is,
-    otherwise a twin (`unrolling.for_lengths`) with the RepeatVector count, the input's length
-    and each LSTM's `unroll` set for these widths."""
-    from addexp.models.unrolling import for_lengths, unrolled
+    """`unrolling.for_layout` with the RepeatVector's count set to `answer_steps`."""
+    from addexp.models import unrolling
 
     def repeat(layer: dict) -> None:
         if layer["class_name"] == "RepeatVector":
             layer["config"]["n"] = answer_steps
 
-    return for_lengths(
-        model,
-        {"question": question_steps if unrolled(question_steps, max_steps) else None},
-        lambda name: answer_steps if name.startswith("decoder_") else question_steps,
-        max_steps,
-        repeat,
-        fits=model.output_shape[1] == answer_steps,
+    fits = model.output_shape[1] == answer_steps
+    return unrolling.for_layout(
+        model, question_steps, answer_steps, max_steps, edit=repeat, fits=fits
     )
 
 

@@ -67,6 +67,36 @@ def for_lengths(
     return twin(model, input_steps, layer_steps, max_steps, edit)
 
 
+def for_layout(
+    model: Any,
+    question_steps: int,
+    answer_steps: int,
+    max_steps: int,
+    answer_inputs: tuple[str, ...] = (),
+    edit: Callable[[dict], None] | None = None,
+    fits: bool = True,
+) -> Any:
+    """An encoder-decoder (shared weights) for questions of `question_steps` steps and answers
+    of `answer_steps`, unrolled where these are at most `max_steps`: `model` itself when it
+    already is (and `fits`), otherwise a twin (`for_lengths`). The encoder reads the input
+    `question`; `answer_inputs` name the inputs read per answer step (a decoder that reads its
+    own answers); layers named `decoder_*` run over the answer's steps, every other recurrent
+    layer over the question's. `edit` as for `twin`."""
+    answer = answer_steps if unrolled(answer_steps, max_steps) else None
+    steps = {
+        "question": question_steps if unrolled(question_steps, max_steps) else None,
+        **{name: answer for name in answer_inputs},
+    }
+    return for_lengths(
+        model,
+        steps,
+        lambda name: answer_steps if name.startswith("decoder_") else question_steps,
+        max_steps,
+        edit,
+        fits,
+    )
+
+
 def free_length(model: Any) -> Any:
     """`model` with every recurrent layer looping and every input's length free (`model`
     itself when nothing is unrolled): what a run logs, so that the logged model reads any length
