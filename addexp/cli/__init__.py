@@ -11,5 +11,7 @@ It may import `addexp.sweeps` and every package below it.
 
 import os
 
+EXIT_USAGE = 2  # the exit status of a refused command line or config: nothing was run
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from addexp.cli import EXIT_USAGE
+
 SKIP_VARYING = {"seed", "tracking.run_name"}
 
 
@@ -231,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         message = str(error).strip().splitlines()[0]
         print(f"addexp-compare: --filter {args.filter!r}: {message}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     note = note_running(args.uri, args.experiment, args.parent)
     if note:
         print(note, file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
+from addexp.cli import EXIT_USAGE
 from addexp.config.checks import at_least
 from addexp.config.schema import AddexpConfig
 from addexp.evaluation.checks import check_eval
@@ -29,7 +30,6 @@ from addexp.text.formats import FORMATS
 from addexp.tracking.checks import check_tracking_limits
 from addexp.training.checks import check_train
 
-EXIT_USAGE = 2  # the exit status of a refused command line or config: nothing was run
 PARTS = (FAMILIES, FRAMINGS, FORMATS, OPERATIONS, METRICS)  # every registry of parts
 
 

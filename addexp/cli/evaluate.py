@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from addexp.cli.entry import EXIT_USAGE, require_parts
+from addexp.cli import EXIT_USAGE
+from addexp.cli.entry import require_parts
 from addexp.evaluation.metrics import summary
 
 DECODING = "model.beam_width"  # the one model key a finished run may be decoded with anew

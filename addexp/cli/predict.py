@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from addexp.cli.entry import EXIT_USAGE, require_parts
+from addexp.cli import EXIT_USAGE
+from addexp.cli.entry import require_parts
 from addexp.evaluation.metrics import summary
 
 COLUMNS = {"question": "answer", "input": "expected"}  # a run's predictions CSV reads as is

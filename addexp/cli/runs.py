@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from addexp.cli import EXIT_USAGE
 from addexp.tracking import liveness
 
 
@@ -55,12 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise StoreError(f"no MLflow store at {uri}")
     except StoreError as error:
         print(f"addexp-runs: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name(args.experiment)
     if experiment is None:
         print(f"addexp-runs: no experiment {args.experiment!r} at {uri}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     now = time.time()
     judged = [
         (run, liveness.judge(run, now, args.stale_after * 60))

@@ -19,6 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from addexp.cli import EXIT_USAGE
 from addexp.cli.entry import config_dir, register_schemas, require_parts, validate
 from addexp.config.checks import ConfigError
 from addexp.config.interpolation import resolved
@@ -84,7 +85,7 @@ def _refuse(cfg: DictConfig, hydra_cfg, link: SweepLink | None, error: Exception
     message = str(error) if known else f"{type(error).__name__}: {error}"
     print(f"addexp: {label}: {message}", file=sys.stderr)
     if hydra_cfg.mode != RunMode.MULTIRUN:
-        raise SystemExit(2)
+        raise SystemExit(EXIT_USAGE)
     if link is not None:
         from addexp.tracking.runner import record_invalid
 
@@ -161,7 +162,7 @@ def cli() -> None:
         if full_errors or not is_composition_error(error):
             raise
         print(f"addexp: invalid configuration: {one_paragraph(error)}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(EXIT_USAGE) from None
 
 
 if __name__ == "__main__":
