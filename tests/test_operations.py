@@ -1,12 +1,10 @@
 """Every operation writes the brackets a reader needs: a sampled question, read back by Python's
 parser, has exactly the sampled value, for every pair of registered operations and for `%`
-(the example plugin's, added here for the test's duration), with and without brackets."""
+(the test plugin's, added here for the test's duration), with and without brackets."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,18 +14,7 @@ from addexp.problems.operations import OPERATIONS
 from addexp.problems.questions import parse_questions
 from addexp.problems.space import ProblemSpace, sample
 from addexp.registry import RegistryError
-
-
-def _example_modulo():
-    """The example plugin's `%` record, loaded from its file (the plugin is not installed here)."""
-    path = Path(__file__).parents[1] / "examples/plugin/addexp_example_plugin/modulo.py"
-    spec = importlib.util.spec_from_file_location("addexp_example_modulo", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.MODULO
-
-
-MODULO = _example_modulo()
+from tests.plugin.addexp_test_plugin.modulo import MODULO
 
 SYMBOLS = [*OPERATIONS, MODULO.symbol]
 

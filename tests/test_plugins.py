@@ -1,7 +1,7 @@
-"""Parts from another installed package: the example plugin (examples/plugin) adds a model
-family, the `%` operation, a text format and a lower-is-better metric through entry points, with
-no change to addexp. It is installed into a temporary folder that only these tests' processes
-see, and used through the real commands into real SQLite stores."""
+"""Parts from another installed package: the test plugin (tests/plugin) adds a model family, the
+`%` operation, a text format and a lower-is-better metric through entry points, with no change
+to addexp. It is installed into a temporary folder that only these tests' processes see, and
+used through the real commands into real SQLite stores."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ import pytest
 
 from tests.conftest import TINY
 
-PLUGIN = Path(__file__).parents[1] / "examples" / "plugin"
+PLUGIN = Path(__file__).parent / "plugin"
 SMALL = [*TINY, "train.examples=200", "tracking.log_model=true"]
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    """A folder the example plugin is installed into (from a copy: the build writes beside it)."""
+    """A folder the test plugin is installed into (from a copy: the build writes beside it)."""
     root = tmp_path_factory.mktemp("plugin")
     shutil.copytree(PLUGIN, root / "source")
     target = root / "site"
@@ -63,7 +63,7 @@ def test_each_part_names_the_package_it_came_from(site, tmp_path):
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
     )
-    assert done.stdout.split() == ["addexp-example-plugin"] * 4 + ["addexp"], done.stderr
+    assert done.stdout.split() == ["addexp-test-plugin"] * 4 + ["addexp"], done.stderr
 
 
 def test_a_family_from_another_package_trains_predicts_evaluates_and_compares(site, tmp_path):
@@ -139,7 +139,7 @@ def test_a_name_given_twice_is_refused_naming_both_packages(site, tmp_path):
         '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
         '[project]\nname = "clash-family"\nversion = "0.1"\n'
         '[project.entry-points."addexp.families"]\n'
-        'conv_tagger = "addexp_example_plugin.conv_tagger:FAMILY"\n'
+        'conv_tagger = "addexp_test_plugin.conv_tagger:FAMILY"\n'
     )
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
@@ -150,4 +150,4 @@ def test_a_name_given_twice_is_refused_naming_both_packages(site, tmp_path):
     refused = command("addexp", ["model=conv_tagger"], tmp_path, Path(both))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "defined twice" in refused.stderr and "clash-family" in refused.stderr
-    assert "addexp-example-plugin" in refused.stderr
+    assert "addexp-test-plugin" in refused.stderr

@@ -5,8 +5,6 @@ from hydra.core.config_search_path import ConfigSearchPath
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 
 
-class AddexpExamplePluginSearchPath(SearchPathPlugin):
+class AddexpTestPluginSearchPath(SearchPathPlugin):
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        search_path.append(
-            provider="addexp-example-plugin", path="pkg://addexp_example_plugin/conf"
-        )
+        search_path.append(provider="addexp-test-plugin", path="pkg://addexp_test_plugin/conf")
