@@ -20,11 +20,10 @@ PLUGIN = Path(__file__).parent / "plugin"
 SMALL = [*TINY, "train.examples=200", "tracking.log_model=true"]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """A folder the test plugin is installed into (from a copy: the build writes beside it)."""
-    root = tmp_path_factory.mktemp("plugin")
-    shutil.copytree(PLUGIN, root / "source")
+def install(source: Path, root: Path) -> Path:
+    """A folder under `root` that the package at `source` is installed into (from a copy: the
+    build writes beside it), for PYTHONPATH."""
+    shutil.copytree(source, root / "source")
     target = root / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
@@ -32,6 +31,12 @@ def site(tmp_path_factory) -> Path:
         check=True, capture_output=True,
     )  # fmt: skip
     return target
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The test plugin, installed into a folder of its own."""
+    return install(PLUGIN, tmp_path_factory.mktemp("plugin"))
 
 
 def command(name: str, args: list[str], cwd: Path, site: Path) -> subprocess.CompletedProcess:
