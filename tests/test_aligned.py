@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from addexp.evaluation.metrics import Scored, compute
 from addexp.framing.aligned import AlignedFraming
 from addexp.framing.base import alphabet_for, expected_chars
-from addexp.problems.space import MISSING, ProblemSpace, eval_set_space, sample
+from addexp.problems.sampling import sample
+from addexp.problems.sets import eval_set_space
+from addexp.problems.space import MISSING, ProblemSpace
 from addexp.text.formats import TextFormat
 from tests.strategies import spaces
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from addexp.framing.base import alphabet_for, expected_chars
 from addexp.framing.encoding import ENCODINGS, Alphabet, argmax_indices, encode_inputs, one_hot
 from addexp.framing.sequence import Seq2SeqFraming
-from addexp.problems.space import ProblemSpace, sample
+from addexp.problems.sampling import sample
+from addexp.problems.space import ProblemSpace
 from addexp.text.formats import PADDINGS, TextFormat, join_rows
 from tests.strategies import spaces
 

@@ -11,7 +11,8 @@ from addexp.evaluation.scoring import evaluate_set, predictions_table
 from addexp.framing.base import expected_chars
 from addexp.framing.mapping import MAPPING_PAD, MappingFraming
 from addexp.models import build_model
-from addexp.problems.space import MISSING, Problems, ProblemSpace, sample
+from addexp.problems.sampling import sample
+from addexp.problems.space import MISSING, Problems, ProblemSpace
 from addexp.text.formats import TextFormat
 from addexp.training.pipeline import build_pipeline
 from tests.conftest import compose

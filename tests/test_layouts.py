@@ -13,7 +13,8 @@ from addexp.framing.base import Answers, alphabet_for
 from addexp.framing.layouts import layouts_for
 from addexp.framing.sequence import Seq2SeqFraming
 from addexp.problems.questions import parse_questions
-from addexp.problems.space import Problems, ProblemSpace, sample
+from addexp.problems.sampling import sample
+from addexp.problems.space import Problems, ProblemSpace
 from addexp.text.formats import PADDINGS, TextFormat
 from tests.strategies import spaces
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from addexp.models import build_model
-from addexp.problems.space import sample
+from addexp.problems.sampling import sample
 from addexp.training.pipeline import build_pipeline
 from tests.conftest import compose
 

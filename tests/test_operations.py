@@ -12,7 +12,8 @@ import pytest
 from addexp.framing.base import alphabet_for
 from addexp.problems.operations import OPERATIONS
 from addexp.problems.questions import parse_questions
-from addexp.problems.space import ProblemSpace, sample
+from addexp.problems.sampling import sample
+from addexp.problems.space import ProblemSpace
 from addexp.registry import RegistryError
 from tests.plugin.addexp_test_plugin.modulo import MODULO
 

@@ -23,7 +23,8 @@ from addexp.framing.encoding import encode_inputs
 from addexp.framing.layouts import layouts_for
 from addexp.framing.sequence import AutoregressiveFraming, Seq2SeqFraming
 from addexp.problems.questions import parse_questions
-from addexp.problems.space import Problems, ProblemSpace, sample
+from addexp.problems.sampling import sample
+from addexp.problems.space import Problems, ProblemSpace
 from addexp.text.formats import PADDINGS, TextFormat
 from addexp.text.hints import NO_TAG, question_hash
 from addexp.tracking.logged_run import open_run

@@ -200,7 +200,7 @@ def test_attention_maps_are_logged_and_weigh_only_the_question(trained):
     """The logged plot, and what it draws: per answer step written, weights over the question's
     steps that sum to 1 and leave the masked padding at 0, beside the greedy answers."""
     from addexp.models import recurrent
-    from addexp.problems.space import sample
+    from addexp.problems.sampling import sample
     from addexp.tracking.logged_run import open_run
 
     uri, run_id = trained["_uri"], trained["attention_dot_unpadded_embedding"]
@@ -225,7 +225,7 @@ def test_beam_search_on_a_trained_model_is_greedy_at_width_one_and_never_worse(t
     from addexp.framing.base import END, START
     from addexp.models import recurrent
     from addexp.models.search import beam, greedy
-    from addexp.problems.space import sample
+    from addexp.problems.sampling import sample
     from addexp.tracking.logged_run import open_run
 
     logged = open_run(trained["teacher_forcing_gru_bidirectional_beam"], trained["_uri"])

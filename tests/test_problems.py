@@ -7,15 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addexp.problems import space as P
-from addexp.problems.space import (
-    MISSING,
-    ProblemSpace,
-    overlap,
-    question_keys,
-    sample,
-    sample_distinct,
-)
+from addexp.problems import sampling
+from addexp.problems.sampling import sample, sample_distinct
+from addexp.problems.space import MISSING, ProblemSpace, overlap, question_keys
 from addexp.text.formats import render_expressions
 from tests.reference_eval import evaluate
 from tests.strategies import chain_spaces, spaces
@@ -46,9 +40,9 @@ def test_one_operation_chains_fold_to_the_problems_the_tree_merge_draws(space, s
     """The numeric path draws what the general one does from the same stream: same rows,
     same dtypes, same usable mask, and the stream left in the same state."""
     folding, merging = np.random.default_rng(seed), np.random.default_rng(seed)
-    folded, folded_usable = P._draw(space, n, folding)
-    operands, ops = P._draw_leaves(space, n, merging)
-    merged, merged_usable = P._merge_trees(space, operands, ops, merging)
+    folded, folded_usable = sampling._draw(space, n, folding)
+    operands, ops = sampling._draw_leaves(space, n, merging)
+    merged, merged_usable = sampling._merge_trees(space, operands, ops, merging)
     assert folding.bit_generator.state == merging.bit_generator.state
     assert folded.operands.dtype == merged.operands.dtype
     assert (folded.operands == merged.operands).all()
@@ -171,7 +165,7 @@ def test_space_sizes():
 
 
 def test_hundred_digit_operands_sample_and_render_exactly():
-    from addexp.problems.space import eval_set_space
+    from addexp.problems.sets import eval_set_space
 
     base = ProblemSpace(2, 2, mode="digits", min_digits=1, max_digits=3)
     space = eval_set_space(base, {"digits": 100})
@@ -222,17 +216,36 @@ def test_carries_and_carry_chains_by_column_addition():
 @settings(max_examples=40, deadline=None)
 @given(space=spaces(), seed=st.integers(0, 2**31 - 1))
 def test_a_space_holds_what_it_draws_and_not_a_term_or_operand_beyond_it(space, seed):
-    drawn = P.sample(space, 50, np.random.default_rng(seed))
+    drawn = sample(space, 50, np.random.default_rng(seed))
     assert space.holds(drawn).all()
-    wider = P.sample(
+    wider = sample(
         space.with_changes(mode="range", low=space.max_value + 1, largest=space.max_value + 9),
         20,
         np.random.default_rng(seed),
     )
     assert not space.holds(wider).any()  # every operand past the largest
-    more = P.sample(
+    more = sample(
         space.with_changes(max_terms=space.max_terms + 1, min_terms=space.max_terms + 1),
         20,
         np.random.default_rng(seed),
     )
     assert not space.holds(more).any()  # one term too many
+
+
+def test_every_data_key_maps_onto_the_space_and_back():
+    from dataclasses import fields
+
+    from omegaconf import OmegaConf
+
+    from addexp.config.schema import DataConfig, EvalSetConfig
+    from addexp.problems.space import PROBLEM_KEYS, SPACE_KEYS, space_from_config, space_to_config
+
+    assert list(SPACE_KEYS) == list(PROBLEM_KEYS)
+    set_keys = [f.name for f in fields(EvalSetConfig)]
+    assert set_keys == ["examples", *PROBLEM_KEYS, "digits", "digits_scale", "extra_terms"]
+    space = ProblemSpace(2, 4, operations=("+", "*"), weights=(2.0, 1.0), brackets=1)
+    assert space_from_config(OmegaConf.create(space_to_config(space))) == space
+    assert space_to_config(space_from_config(OmegaConf.structured(DataConfig))) == {
+        **OmegaConf.to_container(OmegaConf.structured(DataConfig)),
+        "max_terms": 2,
+    }

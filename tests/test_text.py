@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from addexp.problems import codes as render
-from addexp.problems.space import MISSING, SLOT, Problems, ProblemSpace, sample
+from addexp.problems.sampling import sample
+from addexp.problems.space import MISSING, SLOT, Problems, ProblemSpace
 from addexp.text.formats import (
     PAD,
     PADDINGS,

@@ -1,8 +1,8 @@
 """Data: problems per second from sampling to one-hot arrays, addexp against the tutorial.
 
-addexp's path is `addexp.problems.space.sample` (NumPy, exact at any size; a sum is folded column by
-column) and the framing's `inputs` and `targets` (questions and answers written into character
-codes, padded, indexed, one-hot), exactly what a run calls per epoch; the reference is
+addexp's path is `addexp.problems.sampling.sample` (NumPy, exact at any size; a sum is folded
+column by column) and the framing's `inputs` and `targets` (questions and answers written into
+character codes, padded, indexed, one-hot), exactly what a run calls per epoch; the reference is
 the tutorial's `generate_data` (random_sum_pairs, to_string, integer_encode, one_hot_encode;
 `addexp.benchmarks.tutorial_data`). Both produce one-hot questions and answers of the same widths
 for the same problem space (two terms uniform in 1..largest).
@@ -33,7 +33,7 @@ CASES = (
 
 def run(settings: Settings) -> Section:
     """Problems per second of both paths for every case, alternating, medians of repeats."""
-    from addexp.problems.space import sample
+    from addexp.problems.sampling import sample
     from addexp.training.pipeline import build_pipeline
 
     rows, speedups, result_rates = [], [], []
@@ -94,7 +94,7 @@ def run(settings: Settings) -> Section:
     )
     method = (
         "Problems per second from drawing the operands to one-hot questions and answers. "
-        "addexp: `addexp.problems.space.sample` then the framing's `inputs` and `targets`, "
+        "addexp: `addexp.problems.sampling.sample` then the framing's `inputs` and `targets`, "
         "the path a "
         "run takes every epoch; reference: the tutorial's own `generate_data` (random_sum_pairs, "
         "to_string, integer_encode, one_hot_encode: Python loops, as published, in "

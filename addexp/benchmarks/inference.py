@@ -38,7 +38,7 @@ FLOOR = [sys.executable, "-c", "import tensorflow, keras, mlflow"]
 
 def _decode_rates(settings: Settings) -> tuple[list[list[str]], dict[str, float]]:
     from addexp.evaluation.decode import decode
-    from addexp.problems.space import sample
+    from addexp.problems.sampling import sample
 
     n = settings.size(8192, 256)
     sides, medians = {}, {}

@@ -40,7 +40,7 @@ def _examples(batch: int, tiny: bool) -> int:
 
 
 def _arrays(built: Built, n: int) -> tuple[np.ndarray, np.ndarray]:
-    from addexp.problems.space import sample
+    from addexp.problems.sampling import sample
 
     framing = built.pipeline.framing
     problems = sample(built.pipeline.space, n, np.random.default_rng(0))

@@ -1,8 +1,8 @@
 """The tutorial's own data preparation (Brownlee 2017, "How to Learn to Add Numbers with seq2seq
 Recurrent Neural Networks"), as published: Python loops over lists, one problem and one character
-at a time. It is the reference the vectorised path (`addexp.problems.space.sample` and the framing's
-`inputs`/`targets`) is timed against, so it is kept as the tutorial wrote it (names, structure,
-list building and the final `array` conversion), not rewritten for speed.
+at a time. It is the reference the vectorised path (`addexp.problems.sampling.sample` and the
+framing's `inputs`/`targets`) is timed against, so it is kept as the tutorial wrote it (names,
+structure, list building and the final `array` conversion), not rewritten for speed.
 """
 
 from __future__ import annotations

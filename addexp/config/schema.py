@@ -7,8 +7,8 @@ defaults lists. Ranges and combinations are checked afterwards by `addexp.cli.en
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields, make_dataclass
+from typing import Any, get_type_hints
 
 from omegaconf import MISSING
 
@@ -48,25 +48,35 @@ class EncodingConfig:
     masking: bool = False  # hide padding steps from the encoder
 
 
-@dataclass
-class EvalSetConfig:
-    """An evaluation set: the training space with some problem keys changed (null = as
-    trained), plus two relative keys for ready-made length and term-count sets."""
+def _eval_set_config() -> type:
+    """`EvalSetConfig`: `examples`, a copy of every `DataConfig` field as `T | None = None`
+    (null = as trained), then the relative keys, in that order."""
+    hints = get_type_hints(DataConfig)
+    problem_keys = [(f.name, hints[f.name] | None, field(default=None)) for f in fields(DataConfig)]
+    return make_dataclass(
+        "EvalSetConfig",
+        [
+            ("examples", int | None, field(default=None)),
+            *problem_keys,
+            ("digits", int | None, field(default=None)),
+            ("digits_scale", float | None, field(default=None)),
+            ("extra_terms", int | None, field(default=None)),
+        ],
+        namespace={
+            "__module__": __name__,
+            "__doc__": """An evaluation set: the training space with some problem keys changed
+    (null = as trained), plus two relative keys for ready-made length and term-count sets.
 
-    examples: int | None = None  # problems drawn; null = eval.examples
-    terms: int | None = None
-    max_terms: int | None = None
-    operands: str | None = None
-    low: int | None = None
-    largest: int | None = None
-    min_digits: int | None = None
-    max_digits: int | None = None
-    operations: list[str] | None = None
-    operation_weights: list[float] | None = None
-    brackets: int | None = None
-    digits: int | None = None  # every operand has exactly this many digits (no leading zero)
-    digits_scale: float | None = None  # exactly round(scale x the training's widest operand)
-    extra_terms: int | None = None  # this many more terms than trained (terms and max_terms)
+    examples: problems drawn; null = eval.examples.
+    terms ... brackets: the `DataConfig` keys; null = as trained.
+    digits: every operand has exactly this many digits (no leading zero).
+    digits_scale: exactly round(scale x the training's widest operand) digits.
+    extra_terms: this many more terms than trained (terms and max_terms).""",
+        },
+    )
+
+
+EvalSetConfig = _eval_set_config()
 
 
 @dataclass
@@ -148,8 +158,6 @@ def typed_set(name: str, raw: Any) -> Any:
     """An evaluation set's keys checked against `EvalSetConfig` (sets are an untyped mapping
     in the schema so that `+eval.sets.NAME={...}` works from the command line). Raises
     ValueError naming the set and the keys it takes."""
-    from dataclasses import fields
-
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 

@@ -12,7 +12,8 @@ from addexp.evaluation.metrics import objectives
 from addexp.framing.base import alphabet_for
 from addexp.framing.framings import FRAMINGS
 from addexp.problems.checks import MAX_DIGITS, check_problem
-from addexp.problems.space import ProblemSpace, eval_set_data, eval_set_space
+from addexp.problems.sets import eval_set_data, eval_set_space
+from addexp.problems.space import ProblemSpace
 
 
 def check_eval(cfg: Any, space: ProblemSpace, family: Any) -> None:

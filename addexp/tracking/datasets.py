@@ -1,7 +1,7 @@
 """The problems a run trained, validated and was tested on, logged as MLflow dataset inputs.
 
 addexp's data is not read from files: it is drawn from a problem space (the `data` config) by
-`addexp.problems.space`. Each set is logged with `mlflow.log_input` as a pandas dataset of the
+`addexp.problems.sampling`. Each set is logged with `mlflow.log_input` as a pandas dataset of the
 questions
 and answers as a person reads them, so the UI's Dataset column and a run's Datasets panel show
 its name, digest, context (`training`, `validation`, `test`, or an evaluation set's name), row
@@ -155,7 +155,7 @@ def training_logger(cfg: Any, stream: int) -> Callable[[str, Problems], None]:
 
 
 def log_test(cfg: Any, problems: Problems, stream: int) -> None:
-    """Log the test set, drawn with `addexp.problems.space.sample` from NumPy stream `stream` of
+    """Log the test set, drawn with `addexp.problems.sampling.sample` from NumPy stream `stream` of
     `cfg.seed`; `cfg` is the run's composed config."""
     data = OmegaConf.to_container(cfg.data, resolve=True)
     draw = {"seed": cfg.seed, "stream": stream, "sampler": "sample", "examples": len(problems)}

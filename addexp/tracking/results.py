@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from addexp.evaluation.scoring import SetResult, evaluate_set
-from addexp.problems.space import Problems, ProblemSpace, question_keys, sample
+from addexp.problems.sampling import sample
+from addexp.problems.space import Problems, ProblemSpace, question_keys
 from addexp.training import faults
 from addexp.training.pipeline import Pipeline
 

@@ -46,6 +46,7 @@ import numpy as np
 import tensorflow as tf
 
 from addexp.problems import space as P
+from addexp.problems.sampling import sample
 from addexp.training.pipeline import TrainingStreams
 
 CHUNK = 8192  # problems drawn, rendered and encoded at once (fresh regime)
@@ -111,7 +112,7 @@ def draw_chunk(
     """Chunk `index` of epoch `epoch` of the fresh regime: rows `index * CHUNK` onwards of that
     epoch's `examples` problems (at most CHUNK), none of them in `exclude`."""
     size = min(CHUNK, examples - index * CHUNK)
-    return P.sample(space, size, streams.chunk(epoch, index), exclude)
+    return sample(space, size, streams.chunk(epoch, index), exclude)
 
 
 def replay_seen(

@@ -27,6 +27,7 @@ from addexp.evaluation.decode import PREDICT_BATCH, decode
 from addexp.evaluation.metrics import METRICS, Scored
 from addexp.framing.layouts import layouts_for
 from addexp.problems import space as P
+from addexp.problems.sampling import sample_distinct
 from addexp.training import faults
 from addexp.training.batches import (
     EpochCursor,
@@ -163,7 +164,7 @@ def split_fixed(
 ) -> tuple[P.Problems, P.Problems | None]:
     """The `fixed` regime's data: distinct problems, the last `val_fraction` held out."""
     unordered = train_cfg.distinct == "unordered"
-    data = P.sample_distinct(space, train_cfg.examples, rng, unordered, exclude)
+    data = sample_distinct(space, train_cfg.examples, rng, unordered, exclude)
     n_val = int(len(data) * train_cfg.val_fraction)
     train = data.take(slice(0, len(data) - n_val))
     return train, data.take(slice(len(data) - n_val, None)) if n_val else None

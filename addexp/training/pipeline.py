@@ -13,14 +13,9 @@ import numpy as np
 
 from addexp.framing.framings import make_framing
 from addexp.models import FAMILIES, ModelFamily, bind
+from addexp.problems.sampling import sample
 from addexp.problems.sets import EvalSet, eval_sets
-from addexp.problems.space import (
-    Problems,
-    ProblemSpace,
-    question_keys,
-    sample,
-    space_from_config,
-)
+from addexp.problems.space import Problems, ProblemSpace, question_keys, space_from_config
 from addexp.text.formats import Format, render_integers
 
 TRAIN_STREAM, TEST_STREAM, ORDER_STREAM = 0, 1, 3  # independent per seed (2: EVAL_STREAM)
