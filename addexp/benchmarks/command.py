@@ -23,11 +23,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
 from addexp.benchmarks.settings import SECTIONS, Settings
+
+if TYPE_CHECKING:
+    from addexp.benchmarks.report import Section
 
 EXIT_USAGE = 2
 MIN_REPEATS = 3  # a median of fewer is no summary
@@ -63,12 +69,10 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command line of `addexp-bench` (see the module docstring)."""
-    p = argparse.ArgumentParser(
-        prog="addexp-bench",
-        description="Benchmark addexp against its references and write a Markdown report.",
-    )
+def _report_options() -> argparse.ArgumentParser:
+    """The options of what is measured and where the report goes: --out, --only, --repeats,
+    --tiny, --override (a parent parser, no help of its own)."""
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument(
         "--out",
         type=Path,
@@ -103,6 +107,13 @@ def parser() -> argparse.ArgumentParser:
         help="an addexp override for one section's runs and models (or 'all'), "
         "e.g. --override memory train.steps_per_execution=8; repeat as needed",
     )
+    return p
+
+
+def _execution_options() -> argparse.ArgumentParser:
+    """The options of how it runs: --jit-compile, --steps-per-execution, --scratch (a parent
+    parser, no help of its own)."""
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument(
         "--jit-compile",
         choices=["auto", "true", "false"],
@@ -124,6 +135,15 @@ def parser() -> argparse.ArgumentParser:
         "outputs is made and removed at the end (default: the system's temporary folder)",
     )
     return p
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of `addexp-bench` (see the module docstring)."""
+    return argparse.ArgumentParser(
+        prog="addexp-bench",
+        description="Benchmark addexp against its references and write a Markdown report.",
+        parents=[_report_options(), _execution_options()],
+    )
 
 
 def _overrides(pairs: list[list[str]], p: argparse.ArgumentParser) -> dict[str, tuple[str, ...]]:
@@ -200,6 +220,68 @@ def _check_writable(out: Path, p: argparse.ArgumentParser) -> None:
         p.error(f"--out {out}: not writable")
 
 
+@dataclass(frozen=True)
+class Sitting:
+    """What the report's head names: the command as given, the commit measured (as
+    `report.git_state` gave it when the sitting began), when it began and the load average
+    (1/5/15 min) then."""
+
+    command: str
+    commit: str
+    started: datetime
+    load: tuple[float, float, float]
+
+    def head(self, end_load: tuple[float, float, float]) -> str:
+        """The report's head (Markdown), with `end_load` as the load at the end."""
+        from addexp.benchmarks import report
+
+        return report.header(self.command, self.commit, self.started, (self.load, end_load))
+
+
+def _sitting(argv: list[str]) -> Sitting:
+    """The sitting beginning now, for the command `addexp-bench ARGV`."""
+    from addexp.benchmarks import report
+
+    command = shlex.join(["addexp-bench", *argv])
+    started, load = report.now(), os.getloadavg()
+    commit = report.git_state(Path(report.__file__).resolve().parent)  # what is measured
+    return Sitting(command, commit, started, load)
+
+
+def _settings(
+    args: argparse.Namespace, overrides: dict[str, tuple[str, ...]], scratch: Path, out: Path
+) -> Settings:
+    """What every section is given: stores and outputs in `scratch`, images beside `out`."""
+    return Settings(
+        repeats=args.repeats,
+        tiny=args.tiny,
+        scratch=scratch,
+        images=out.parent / "img",
+        images_link="img",
+        overrides=overrides,
+        compile_options=_compile_options(args, overrides),
+    )
+
+
+def _keep_partial(
+    out: Path, name: str, error: Exception, sitting: Sitting, sections: list[Section]
+) -> None:
+    """Write the sections measured before `name` failed to a `.partial.md` beside `out` (when
+    there are any) and say so on stderr."""
+    from addexp.benchmarks import report
+
+    partial = out.with_suffix(".partial.md")
+    if sections:
+        failed = f"**Incomplete: section {name} failed: {error}**"
+        head = sitting.head(os.getloadavg())
+        partial.write_text(report.document(f"{head}\n\n{failed}", sections))
+    kept = f"; the sections before it are in {partial}" if sections else ""
+    print(
+        f"addexp-bench: section {name} failed, {out} left as it was{kept}: {error}",
+        file=sys.stderr,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure the chosen sections in one sitting and write the report; 0 when written, 1 when
     a section failed (the sections measured before it go to a `.partial.md` beside the
@@ -219,20 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from addexp.benchmarks import report
 
-    command = shlex.join(["addexp-bench", *argv])
-    started, loads = report.now(), [os.getloadavg()]
-    commit = report.git_state(Path(report.__file__).resolve().parent)  # what is measured
+    sitting = _sitting(argv)
     sections = []
     with tempfile.TemporaryDirectory(prefix="addexp-bench-", dir=args.scratch) as scratch:
-        settings = Settings(
-            repeats=args.repeats,
-            tiny=args.tiny,
-            scratch=Path(scratch),
-            images=out.parent / "img",
-            images_link="img",
-            overrides=overrides,
-            compile_options=_compile_options(args, overrides),
-        )
+        settings = _settings(args, overrides, Path(scratch), out)
         for name in args.only:
             print(f"addexp-bench: {name} ...", file=sys.stderr, flush=True)
             start = time.perf_counter()
@@ -240,24 +312,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 section = module.run(settings)
             except Exception as error:  # keep what was measured, whatever went wrong
-                partial = out.with_suffix(".partial.md")
-                if sections:
-                    head = report.header(command, commit, started, (*loads, os.getloadavg()))
-                    failed = f"**Incomplete: section {name} failed: {error}**"
-                    partial.write_text(report.document(f"{head}\n\n{failed}", sections))
-                kept = f"; the sections before it are in {partial}" if sections else ""
-                print(
-                    f"addexp-bench: section {name} failed, {out} left as it was{kept}: {error}",
-                    file=sys.stderr,
-                )
+                _keep_partial(out, name, error, sitting, sections)
                 if not isinstance(error, (RuntimeError, ValueError, FileNotFoundError)):
                     raise  # not a measurement that failed but a fault: its traceback helps
                 return 1
             section.seconds = time.perf_counter() - start
             print(f"addexp-bench: {name} done in {section.seconds:.0f} s", file=sys.stderr)
             sections.append(section)
-    loads.append(os.getloadavg())
-    head = report.header(command, commit, started, tuple(loads))
+    head = sitting.head(os.getloadavg())
     if args.tiny:  # a smoke test's numbers are read as if they were a benchmark's otherwise
         head += (
             "\n\n**Smoke test (`--tiny`): the smallest sizes, to check that every section runs. "

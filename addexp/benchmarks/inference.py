@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
-from addexp.benchmarks.measure import alternate, console_script, latest_run, run_process
+from addexp.benchmarks.measure import Stat, alternate, console_script, latest_run, run_process
 from addexp.benchmarks.report import Section, Table
 from addexp.benchmarks.settings import Settings
 from addexp.benchmarks.setup import build
@@ -36,12 +37,13 @@ QUESTION = "7+10"
 FLOOR = [sys.executable, "-c", "import tensorflow, keras, mlflow"]
 
 
-def _decode_rates(settings: Settings) -> tuple[list[list[str]], dict[str, float]]:
+def _decode_rates(settings: Settings, n: int) -> dict[str, Stat]:
+    """Examples/s of the decode step per case label (CASES order), `n` problems per call,
+    after one warm-up call that traces it."""
     from addexp.evaluation.decode import decode
     from addexp.problems.sampling import sample
 
-    n = settings.size(8192, 256)
-    sides, medians = {}, {}
+    sides = {}
     for label, overrides in CASES:
         built = build([*overrides, *settings.extra("inference")])
         problems = sample(built.pipeline.space, n, np.random.default_rng(0))
@@ -56,12 +58,7 @@ def _decode_rates(settings: Settings) -> tuple[list[list[str]], dict[str, float]
 
         sides[label] = side
     result = alternate(sides, settings.repeats)
-    rows = []
-    for label, _ in CASES:
-        rate = result[label]["rate"]
-        medians[label] = rate.median
-        rows.append([label, f"{n:,}", rate.text(",.0f"), f"{1e6 / rate.median:.1f}"])
-    return rows, medians
+    return {label: result[label]["rate"] for label, _ in CASES}
 
 
 def _decoder_steps(settings: Settings) -> int:
@@ -73,8 +70,16 @@ def _decoder_steps(settings: Settings) -> int:
     return build_pipeline(compose(overrides)).framing.shapes.output_steps
 
 
-def _trained_run(settings: Settings) -> tuple[str, str]:
-    """A tiny real run of the tutorial in a scratch store: (tracking URI, run id)."""
+@dataclass(frozen=True)
+class Stored:
+    """A run in a store: its tracking URI and run id."""
+
+    uri: str
+    run_id: str
+
+
+def _trained_run(settings: Settings) -> Stored:
+    """A tiny real run of the tutorial in a scratch store."""
     folder = settings.folder("inference")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     command = [
@@ -85,13 +90,25 @@ def _trained_run(settings: Settings) -> tuple[str, str]:
         *settings.extra("inference"),
     ]
     run_process(command, folder)
-    return uri, latest_run(uri).info.run_id
+    return Stored(uri, latest_run(uri).info.run_id)
 
 
-def run(settings: Settings) -> Section:
-    rows, medians = _decode_rates(settings)
-    uri, run_id = _trained_run(settings)
-    predict = [*console_script("addexp-predict"), "--run", run_id, "--uri", uri, QUESTION]
+@dataclass(frozen=True)
+class Latency:
+    """Seconds from start to exit of `addexp-predict` answering one question (`predict`) and of
+    a bare Python process importing TensorFlow, Keras and MLflow (`floor`)."""
+
+    predict: Stat
+    floor: Stat
+
+
+def _latency(settings: Settings, stored: Stored) -> Latency:
+    """Cold `addexp-predict` processes alternating with the floor. Raises RuntimeError when
+    addexp-predict does not answer QUESTION."""
+    predict = [
+        *console_script("addexp-predict"),
+        *("--run", stored.run_id, "--uri", stored.uri, QUESTION),
+    ]
     folder = settings.folder("predict")
     answers = []
 
@@ -106,18 +123,48 @@ def run(settings: Settings) -> Section:
     )
     if not all(a.startswith(QUESTION) for a in answers):
         raise RuntimeError(f"addexp-predict did not answer {QUESTION!r}: {answers}")
+    return Latency(latency["predict"]["seconds"], latency["floor"]["seconds"])
+
+
+@dataclass(frozen=True)
+class Inference:
+    """The section's measurements: problems per decode call, examples/s per case label, the
+    teacher-forcing decoder's steps per batch, and the cold latency."""
+
+    n: int
+    rates: dict[str, Stat]
+    steps: int
+    latency: Latency
+
+
+def measure(settings: Settings) -> Inference:
+    """Decode rates, then a tiny run whose model `addexp-predict` answers with, cold."""
+    n = settings.size(8192, 256)
+    rates = _decode_rates(settings, n)
+    latency = _latency(settings, _trained_run(settings))
+    return Inference(n, rates, _decoder_steps(settings), latency)
+
+
+def _tables(m: Inference) -> list[Table]:
+    """The decode table (examples/s, µs per example per case) and the latency table."""
+    rows = [
+        [label, f"{m.n:,}", rate.text(",.0f"), f"{1e6 / rate.median:.1f}"]
+        for label, rate in m.rates.items()
+    ]
     decode_table = Table(["decoder", "problems per call", "examples/s", "µs per example"], rows)
-    predict_s, floor_s = latency["predict"]["seconds"], latency["floor"]["seconds"]
     latency_table = Table(
         ["process", "seconds from start to exit"],
         [
-            [f"`addexp-predict --run RUN --uri URI {QUESTION}`", predict_s.text(".2f")],
-            ["`python -c 'import tensorflow, keras, mlflow'`", floor_s.text(".2f")],
+            [f"`addexp-predict --run RUN --uri URI {QUESTION}`", m.latency.predict.text(".2f")],
+            ["`python -c 'import tensorflow, keras, mlflow'`", m.latency.floor.text(".2f")],
         ],
     )
-    greedy = medians[CASES[1][0]]
-    steps = _decoder_steps(settings)
-    method = (
+    return [decode_table, latency_table]
+
+
+def _method(m: Inference) -> str:
+    """The section's method paragraph (Markdown)."""
+    return (
         "Examples per second of `addexp.evaluation.decode.decode` (the decode step of runs, "
         "`addexp-predict` and `addexp-eval`) on models built by addexp from their presets, "
         "untrained, one warm-up call left out; problems in batches of 1024 "
@@ -126,29 +173,43 @@ def run(settings: Settings) -> Section:
         "teacher-forcing decoder writes one symbol per step for the whole batch (times the "
         "beam), and stops early only when every row of the batch has written its end symbol, "
         "which a batch of 1024 sums of 1-3 digit operands, some of them 4 digits long, never "
-        f"does before the last step: trained or not, it runs answer width + 1 = {steps} steps. "
+        f"does before the last step: trained or not, it runs answer width + 1 = {m.steps} steps. "
         "Then "
         f"the cold latency of `addexp-predict` answering `{QUESTION}` with the model of a real "
         "run (the tutorial, 1 epoch of 200 problems, in a temporary SQLite store), from "
         "process start to exit, alternating with a bare Python process that imports "
         "TensorFlow, Keras and MLflow."
     )
-    meaning = (
+
+
+def _meaning(m: Inference) -> str:
+    """What the numbers say (Markdown): the decoders' rates and what the cold start costs."""
+    predict, floor = m.latency.predict.median, m.latency.floor.median
+    return (
         f"The tutorial's model answers "
-        f"{medians[CASES[0][0]]:,.0f} problems/s; the teacher-forcing decoder, one model call "
-        f"per answer symbol, {greedy:,.0f}/s greedily and "
-        f"{medians[CASES[2][0]]:,.0f}/s with a beam of 4 (beam search also runs the greedy "
+        f"{m.rates[CASES[0][0]].median:,.0f} problems/s; the teacher-forcing decoder, one model "
+        f"call per answer symbol, {m.rates[CASES[1][0]].median:,.0f}/s greedily and "
+        f"{m.rates[CASES[2][0]].median:,.0f}/s with a beam of 4 (beam search also runs the greedy "
         "pass, so that a wider beam never answers worse than greedy). A single question costs "
-        f"about {predict_s.median:.1f} s from a cold start, of which "
-        f"{floor_s.median:.1f} s ({100 * floor_s.median / predict_s.median:.0f}%) is only "
+        f"about {predict:.1f} s from a cold start, of which "
+        f"{floor:.1f} s ({100 * floor / predict:.0f}%) is only "
         "starting Python with TensorFlow, Keras and MLflow; the rest is reading the run and its "
         "model from the store and building the inference model. Answering many questions, "
         "give them in one call (`--file`): the start-up is paid once."
     )
+
+
+def report(m: Inference) -> Section:
+    """The section: its method, the decode and latency tables, and what they mean."""
     return Section(
         "inference",
         "Inference: decoding and the cold latency of addexp-predict",
-        method,
-        [decode_table, latency_table],
-        meaning,
+        _method(m),
+        _tables(m),
+        _meaning(m),
     )
+
+
+def run(settings: Settings) -> Section:
+    """The inference section: decoding in this process, `addexp-predict` in child processes."""
+    return report(measure(settings))

@@ -8,6 +8,10 @@ turn within each repeat.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
 from addexp.benchmarks.measure import Stat, alternate, console_script, latest_run, run_process
 from addexp.benchmarks.report import Section, Table
 from addexp.benchmarks.settings import Settings
@@ -38,7 +42,8 @@ def _encoded_bytes(settings: Settings) -> int:
     return 4 * (math.prod(shapes.input_shape) + shapes.output_steps * shapes.output_symbols)
 
 
-def _plot(sizes: tuple[int, ...], peaks: list[Stat], path) -> None:
+def _plot(sizes: tuple[int, ...], peaks: list[Stat], path: Path) -> None:
+    """Write the plot of peak memory (MiB, median and range) against problems per epoch."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -61,61 +66,105 @@ def _plot(sizes: tuple[int, ...], peaks: list[Stat], path) -> None:
     plt.close(fig)
 
 
-def run(settings: Settings) -> Section:
+@dataclass(frozen=True)
+class Size:
+    """One `train.examples`: the peak resident memory of its process tree (bytes), its
+    training-loop and whole-process seconds."""
+
+    examples: int
+    peak: Stat
+    train: Stat
+    process: Stat
+
+
+@dataclass(frozen=True)
+class Memory:
+    """The section's measurements: the extra overrides, every size in order, and the bytes of
+    one problem's one-hot input and target."""
+
+    extra: tuple[str, ...]
+    sizes: tuple[Size, ...]
+    encoded_bytes: int
+
+
+def _side(
+    folder: Path, uri: str, examples: int, extra: list[str]
+) -> Callable[[int], dict[str, float]]:
+    """A side running addexp with `train.examples=examples`: its peak resident bytes, process
+    and training seconds for a repeat."""
+
+    def once(_: int) -> dict[str, float]:
+        command = [
+            *console_script("addexp"),
+            *BASE,
+            f"train.examples={examples}",
+            f"tracking.uri={uri}",
+            *extra,
+        ]
+        finished = run_process(command, folder)
+        run = latest_run(uri)
+        return {
+            "peak": finished.peak_rss,
+            "process": finished.seconds,
+            "train": run.data.metrics["train/seconds"],
+        }
+
+    return once
+
+
+def measure(settings: Settings) -> Memory:
+    """Every size in turn within each repeat, into one temporary store."""
     sizes = settings.size(SIZES, TINY_SIZES)
     folder = settings.folder("memory")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     extra = [*settings.size([], ["eval.examples=50"]), *settings.extra("memory")]
+    sides = {str(n): _side(folder, uri, n, extra) for n in sizes}
+    result = alternate(sides, settings.repeats)
+    measured = tuple(
+        Size(n, result[str(n)]["peak"], result[str(n)]["train"], result[str(n)]["process"])
+        for n in sizes
+    )
+    return Memory(tuple(extra), measured, _encoded_bytes(settings))
 
-    def side(examples: int):
-        def once(_: int) -> dict[str, float]:
-            command = [
-                *console_script("addexp"),
-                *BASE,
-                f"train.examples={examples}",
-                f"tracking.uri={uri}",
-                *extra,
-            ]
-            finished = run_process(command, folder)
-            run = latest_run(uri)
-            return {
-                "peak": finished.peak_rss,
-                "process": finished.seconds,
-                "train": run.data.metrics["train/seconds"],
-            }
 
-        return once
-
-    result = alternate({str(n): side(n) for n in sizes}, settings.repeats)
-    peaks = [result[str(n)]["peak"] for n in sizes]
-    image = settings.images / "bench_memory.png"
-    _plot(sizes, peaks, image)
+def _table(m: Memory) -> Table:
+    """Per size: peak memory in MiB, training-loop and whole-process seconds."""
     rows = [
         [
-            f"{n:,}",
-            Stat(tuple(v / MIB for v in result[str(n)]["peak"].values)).text(",.0f"),
-            result[str(n)]["train"].text(".1f"),
-            result[str(n)]["process"].text(".1f"),
+            f"{size.examples:,}",
+            Stat(tuple(v / MIB for v in size.peak.values)).text(",.0f"),
+            size.train.text(".1f"),
+            size.process.text(".1f"),
         ]
-        for n in sizes
+        for size in m.sizes
     ]
-    table = Table(
+    return Table(
         ["train.examples", "peak resident memory, MiB", "training loop, s", "whole process, s"],
         rows,
     )
-    small, big = peaks[0].median / MIB, peaks[-1].median / MIB
-    per_example = (big - small) * MIB / (sizes[-1] - sizes[0])
-    method = (
+
+
+def _method(m: Memory) -> str:
+    """The section's method paragraph (Markdown)."""
+    return (
         "`addexp "
         + " ".join(BASE)
         + " train.examples=N` (extra overrides: "
-        + (" ".join(extra) or "none")
+        + (" ".join(m.extra) or "none")
         + "; a temporary SQLite store), N in turn within each repeat. Peak resident memory: "
         "the largest sum of resident set sizes over the process and its children, sampled "
         "every 20 ms with psutil from start to exit."
     )
+
+
+def _meaning(m: Memory) -> str:
+    """What the numbers say (Markdown): how the peak grows with problems per epoch, and what
+    holding an epoch at once would take."""
+    first, last = m.sizes[0], m.sizes[-1]
+    small, big = first.peak.median / MIB, last.peak.median / MIB
+    per_example = (big - small) * MIB / (last.examples - first.examples)
     growth = (big - small) / small
-    whole = sizes[-1] * _encoded_bytes(settings) / MIB
+    whole = last.examples * m.encoded_bytes / MIB
     reading = (
         f"within {FLAT:.0%} (target: met): the fresh regime streams each epoch in chunks of a "
         "fixed size, drawn in the background while the model trains, so an epoch's problems "
@@ -124,19 +173,31 @@ def run(settings: Settings) -> Section:
         else f"more than {FLAT:.0%} (target within {FLAT:.0%}: NOT met): memory is not flat in "
         "`train.examples` here"
     )
-    meaning = (
-        f"From {sizes[0]:,} to {sizes[-1]:,} problems per epoch the peak goes from "
+    return (
+        f"From {first.examples:,} to {last.examples:,} problems per epoch the peak goes from "
         f"{small:,.0f} MiB to {big:,.0f} MiB ({growth:+.1%}, about {per_example:,.0f} bytes per "
-        f"problem drawn for an epoch), {reading}. Holding the {sizes[-1]:,} problems' one-hot "
+        f"problem drawn for an epoch), {reading}. Holding the {last.examples:,} problems' one-hot "
         f"inputs and targets (float32) at once would take {whole:,.0f} MiB on top of the "
         f"{small:,.0f} MiB of the smallest size, which is the interpreter with TensorFlow, "
         "Keras and MLflow loaded, the model and one chunk."
     )
+
+
+def report(m: Memory, settings: Settings) -> Section:
+    """The section: its method, table, what it means and the plot (written to
+    `settings.images`, linked through `settings.images_link`)."""
+    sizes = tuple(size.examples for size in m.sizes)
+    _plot(sizes, [size.peak for size in m.sizes], settings.images / "bench_memory.png")
     return Section(
         "memory",
         "Memory: peak resident memory against problems per epoch",
-        method,
-        [table],
-        meaning,
+        _method(m),
+        [_table(m)],
+        _meaning(m),
         images=[("peak memory against train.examples", f"{settings.images_link}/bench_memory.png")],
     )
+
+
+def run(settings: Settings) -> Section:
+    """The memory section: whole addexp processes at every size."""
+    return report(measure(settings), settings)

@@ -11,6 +11,7 @@ import json
 import statistics
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 
 from addexp.benchmarks.measure import Stat, alternate, console_script, latest_run, run_process
 from addexp.benchmarks.report import Section, Table
@@ -28,11 +29,35 @@ def ranked(seconds: dict[str, float], top: int) -> list[tuple[str, float]]:
     return sorted(seconds.items(), key=lambda kv: -kv[1])[:top]
 
 
-def run(settings: Settings) -> Section:
+@dataclass(frozen=True)
+class Tracking:
+    """The section's measurements: the run's overrides; per sampled run its whole-process,
+    training-loop, in-MLflow-calls, MLflow-import and other-thread MLflow seconds and epochs
+    trained; the whole-process seconds of the same run unsampled; and per MLflow function
+    entered from addexp the median over repeats of its seconds (0 for a run that did not)."""
+
+    overrides: tuple[str, ...]
+    process: Stat
+    unsampled: Stat
+    train: Stat
+    epochs: Stat
+    calls: Stat
+    imported: Stat
+    background: Stat
+    entries: dict[str, float]
+
+    def share(self, stat: Stat) -> str:
+        """`stat` as a share of the whole process, run by run: 'median% (min-max)'."""
+        values = tuple(v / p for v, p in zip(stat.values, self.process.values, strict=True))
+        s = Stat(values)
+        return f"{100 * s.median:.1f}% ({100 * s.low:.1f}-{100 * s.high:.1f})"
+
+
+def measure(settings: Settings) -> Tracking:
+    """Sampled runs alternating with the same runs unsampled, into one temporary store."""
     folder = settings.folder("tracking")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     entries: dict[str, list[float]] = defaultdict(list)
-
     overrides = [
         f"tracking.uri={uri}",
         "eval.show=0",
@@ -63,45 +88,54 @@ def run(settings: Settings) -> Section:
         }
 
     both = alternate({"run": once, "plain": plain}, settings.repeats)
-    result, unsampled = both["run"], both["plain"]["process"]
-    process = result["process"]
+    result, n = both["run"], settings.repeats
+    medians = {  # a function a run did not enter counts 0 for it
+        name: statistics.median([*values, *[0.0] * (n - len(values))])
+        for name, values in entries.items()
+    }
+    return Tracking(
+        overrides=tuple(overrides),
+        process=result["process"],
+        unsampled=both["plain"]["process"],
+        train=result["train"],
+        epochs=result["epochs"],
+        calls=result["calls"],
+        imported=result["import"],
+        background=result["background"],
+        entries=medians,
+    )
 
-    def share(key: str) -> str:
-        values = tuple(v / p for v, p in zip(result[key].values, process.values, strict=True))
-        s = Stat(values)
-        return f"{100 * s.median:.1f}% ({100 * s.low:.1f}-{100 * s.high:.1f})"
 
+def _tables(t: Tracking) -> list[Table]:
+    """The time table (seconds and shares of the process) and the MLflow functions entered."""
     table = Table(
         ["", "seconds", "share of the process"],
         [
-            ["whole process (start to exit)", process.text(".1f"), "100%"],
-            ["the same run without the sampler", unsampled.text(".1f"), "-"],
-            ["training loop (`train/seconds`)", result["train"].text(".1f"), share("train")],
-            ["in MLflow calls (main thread)", result["calls"].text(".2f"), share("calls")],
-            ["importing MLflow (main thread)", result["import"].text(".2f"), share("import")],
+            ["whole process (start to exit)", t.process.text(".1f"), "100%"],
+            ["the same run without the sampler", t.unsampled.text(".1f"), "-"],
+            ["training loop (`train/seconds`)", t.train.text(".1f"), t.share(t.train)],
+            ["in MLflow calls (main thread)", t.calls.text(".2f"), t.share(t.calls)],
+            ["importing MLflow (main thread)", t.imported.text(".2f"), t.share(t.imported)],
             [
                 "in MLflow on other threads (not holding up the run)",
-                result["background"].text(".2f"),
+                t.background.text(".2f"),
                 "-",
             ],
         ],
     )
-    n = settings.repeats  # a function a run did not enter counts 0 for it
-    medians = {
-        name: statistics.median([*values, *[0.0] * (n - len(values))])
-        for name, values in entries.items()
-    }
     entry_table = Table(
         ["MLflow function entered from addexp", "seconds per run (median of repeats)"],
-        [[f"`{name}`", f"{seconds:.2f}"] for name, seconds in ranked(medians, TOP_ENTRIES)],
+        [[f"`{name}`", f"{seconds:.2f}"] for name, seconds in ranked(t.entries, TOP_ENTRIES)],
     )
-    calls, whole = result["calls"].median, process.median
-    biggest = ", ".join(f"`{name}` {seconds:.2f} s" for name, seconds in ranked(medians, 3))
-    logging = sum(s for name, s in medians.items() if any(w in name for w in LOGGING))
-    method = (
+    return [table, entry_table]
+
+
+def _method(t: Tracking) -> str:
+    """The section's method paragraph (Markdown)."""
+    return (
         "`addexp` with the default experiment (the tutorial: "
-        f"{result['epochs'].median:.0f} epochs, each logging its metrics and checkpoint; extra "
-        f"overrides: {' '.join(overrides[2:]) or 'none'}) in a child process, under `python -m "
+        f"{t.epochs.median:.0f} epochs, each logging its metrics and checkpoint; extra "
+        f"overrides: {' '.join(t.overrides[2:]) or 'none'}) in a child process, under `python -m "
         "addexp.benchmarks.mlflow_share`: a thread samples every Python stack each 5 ms and "
         "books the time since its last look to MLflow when any frame of the main thread is in "
         "the `mlflow` package (a call into MLflow and everything it calls: SQLAlchemy, pandas, "
@@ -119,22 +153,38 @@ def run(settings: Settings) -> Section:
         "stretch is placed to within about a sample, more when a call holds the interpreter "
         "for longer than a sample without releasing it."
     )
-    cost = whole - unsampled.median
+
+
+def _meaning(t: Tracking) -> str:
+    """What the numbers say (Markdown): the sampler's cost, the time in MLflow and its biggest
+    items."""
+    calls, whole, unsampled = t.calls.median, t.process.median, t.unsampled.median
+    biggest = ", ".join(f"`{name}` {seconds:.2f} s" for name, seconds in ranked(t.entries, 3))
+    logging = sum(s for name, s in t.entries.items() if any(w in name for w in LOGGING))
+    cost = whole - unsampled
     sampling = (
         f"Sampling made the run {cost:.1f} s longer"
         if cost >= 0.05
         else "Sampling did not make the run measurably longer"
     )
-    meaning = (
-        f"{sampling} ({whole:.1f} s with it against {unsampled.median:.1f} s without, medians). "
+    return (
+        f"{sampling} ({whole:.1f} s with it against {unsampled:.1f} s without, medians). "
         f"A run of the tutorial spends {calls:.1f} s of its {whole:.1f} s in MLflow calls "
-        f"({100 * calls / whole:.0f}%, median) and {result['import'].median:.1f} s importing "
+        f"({100 * calls / whole:.0f}%, median) and {t.imported.median:.1f} s importing "
         f"MLflow. The biggest items: {biggest}. Logging metrics, params, dicts and artifacts "
         f"(every epoch's metrics and checkpoint, the plots and predictions at the end) takes "
         f"{logging:.2f} s in all; the rest is opening the store and the run and the model in "
         "MLflow's Keras flavour, once per run whatever its length. Checkpoints can be logged "
         "less often with `train.checkpoint_every`."
     )
-    return Section(
-        "tracking", "Tracking: time in MLflow per run", method, [table, entry_table], meaning
-    )
+
+
+def report(t: Tracking) -> Section:
+    """The section: its method, the time and MLflow-function tables, and what they mean."""
+    title = "Tracking: time in MLflow per run"
+    return Section("tracking", title, _method(t), _tables(t), _meaning(t))
+
+
+def run(settings: Settings) -> Section:
+    """The tracking section: sampled and unsampled runs of addexp in child processes."""
+    return report(measure(settings))

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from addexp.benchmarks.measure import alternate, console_script, latest_run, run_process
+from addexp.benchmarks.measure import Stat, alternate, console_script, latest_run, run_process
 from addexp.benchmarks.report import Section, Table
 from addexp.benchmarks.settings import Settings
 
@@ -58,16 +60,41 @@ def addexp_execution(overrides: list[str]) -> list[str]:
     return [*unroll, "--steps-per-execution", str(steps_per_execution(cfg.train))]
 
 
-def run(settings: Settings) -> Section:
-    folder = settings.folder("overhead")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    extra = [*(f"{k}={v}" for k, v in settings.size({}, TINY).items()), *settings.extra("overhead")]
-    mirrored = _settings_of(extra)
-    script = reference_script()
+@dataclass(frozen=True)
+class Side:
+    """One side's repeats: whole-process seconds (start to exit), training-loop seconds and
+    test exact match."""
 
-    execution = addexp_execution(extra)
+    process: Stat
+    train: Stat
+    exact: Stat
 
-    def reference(repeat: int, execution: tuple[str, ...] = ()) -> dict[str, float]:
+    @property
+    def outside(self) -> float:
+        """Seconds outside training: the medians of process minus training."""
+        return self.process.median - self.train.median
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """The section's measurements: the extra addexp overrides, the reference script's flags
+    for addexp's execution, and the three sides (the reference as the tutorial wrote it,
+    addexp, the reference with addexp's execution)."""
+
+    extra: tuple[str, ...]
+    execution: tuple[str, ...]
+    reference: Side
+    addexp: Side
+    same: Side
+
+
+def _reference(
+    script: Path, folder: Path, mirrored: dict[str, str], execution: tuple[str, ...]
+) -> Callable[[int], dict[str, float]]:
+    """A side running the reference script with `execution`'s flags: its process seconds,
+    training seconds and exact match for a repeat."""
+
+    def reference(repeat: int) -> dict[str, float]:
         flags = [a for key, value in mirrored.items() for a in (MIRRORED[key], value)]
         command = [sys.executable, str(script), "--seed", str(repeat + 1), *flags, *execution]
         finished = run_process(command, folder)
@@ -78,8 +105,12 @@ def run(settings: Settings) -> Section:
             "exact": result["exact_match"],
         }
 
-    def reference_as_addexp(repeat: int) -> dict[str, float]:
-        return reference(repeat, tuple(execution))
+    return reference
+
+
+def _addexp(folder: Path, uri: str, extra: list[str]) -> Callable[[int], dict[str, float]]:
+    """A side running `addexp experiment=tutorial_seq2seq`: its process seconds, training
+    seconds and test exact match for a repeat."""
 
     def addexp(repeat: int) -> dict[str, float]:
         command = [
@@ -91,59 +122,80 @@ def run(settings: Settings) -> Section:
             *extra,
         ]
         finished = run_process(command, folder)
-        run = latest_run(uri)
-        metrics = run.data.metrics
+        metrics = latest_run(uri).data.metrics
         return {
             "process": finished.seconds,
             "train": metrics["train/seconds"],
             "exact": metrics["test/exact_match"],
         }
 
-    sides = {"reference": reference, "addexp": addexp, "same": reference_as_addexp}
-    result = alternate(sides, settings.repeats)
-    ref, ours, same = result["reference"], result["addexp"], result["same"]
+    return addexp
 
-    def ratio(a: float, b: float) -> str:
-        return f"{a / b:.2f}" if b else "-"
 
+def measure(settings: Settings) -> Overhead:
+    """The three sides in turn, seed N = 1, 2, 3, ... for all."""
+    folder = settings.folder("overhead")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    extra = [*(f"{k}={v}" for k, v in settings.size({}, TINY).items()), *settings.extra("overhead")]
+    mirrored = _settings_of(extra)
+    script = reference_script()
+    execution = tuple(addexp_execution(extra))
+    sides = {
+        "reference": _reference(script, folder, mirrored, ()),
+        "addexp": _addexp(folder, uri, extra),
+        "same": _reference(script, folder, mirrored, execution),
+    }
+    result = {
+        name: Side(stat["process"], stat["train"], stat["exact"])
+        for name, stat in alternate(sides, settings.repeats).items()
+    }
+    return Overhead(tuple(extra), execution, **result)
+
+
+def _ratio(a: float, b: float) -> str:
+    """a / b to two decimals, '-' when b is 0."""
+    return f"{a / b:.2f}" if b else "-"
+
+
+def _table(o: Overhead) -> Table:
+    """Per quantity, the three sides and the ratios of addexp to both references (medians)."""
     rows = []
     for key, label, spec in (
         ("process", "whole process, s (start to exit)", ".1f"),
         ("train", "training loop, s", ".1f"),
         ("exact", "test exact match", ".3f"),
     ):
-        o, r, m = ours[key].median, ref[key].median, same[key].median
+        ref, ours, same = (getattr(side, key) for side in (o.reference, o.addexp, o.same))
         rows.append(
-            [label, ref[key].text(spec), ours[key].text(spec), same[key].text(spec),
-             ratio(o, r), ratio(o, m)]
+            [label, ref.text(spec), ours.text(spec), same.text(spec),
+             _ratio(ours.median, ref.median), _ratio(ours.median, same.median)]
         )  # fmt: skip
-    outside = {k: v["process"].median - v["train"].median for k, v in result.items()}
+    outside = [o.reference.outside, o.addexp.outside, o.same.outside]
     rows.append(
         [
             "outside training, s (process - training, medians)",
-            f"{outside['reference']:.1f}",
-            f"{outside['addexp']:.1f}",
-            f"{outside['same']:.1f}",
-            ratio(outside["addexp"], outside["reference"]),
-            ratio(outside["addexp"], outside["same"]),
+            *(f"{seconds:.1f}" for seconds in outside),
+            _ratio(o.addexp.outside, o.reference.outside),
+            _ratio(o.addexp.outside, o.same.outside),
         ]
     )
-    flags = " ".join(execution)
-    table = Table(
-        [
-            "",
-            "plain Keras reference",
-            "addexp",
-            f"reference with `{flags}`",
-            "addexp / reference",
-            "addexp / reference with addexp's execution",
-        ],
-        rows,
-    )
-    shown = " ".join(extra) or "none"
-    method = (
+    header = [
+        "",
+        "plain Keras reference",
+        "addexp",
+        f"reference with `{' '.join(o.execution)}`",
+        "addexp / reference",
+        "addexp / reference with addexp's execution",
+    ]
+    return Table(header, rows)
+
+
+def _method(o: Overhead) -> str:
+    """The section's method paragraph (Markdown)."""
+    flags = " ".join(o.execution)
+    return (
         "`addexp experiment=tutorial_seq2seq seed=N` (extra overrides: "
-        f"{shown}; a temporary SQLite store) against "
+        f"{' '.join(o.extra) or 'none'}; a temporary SQLite store) against "
         "`python scripts/reference_tutorial_seq2seq.py --seed N`, the same problem, model and "
         "training loop in plain Keras with no tracking (`train.epochs` and `train.examples`, "
         "when overridden, are given to it too), and against the same script run with the "
@@ -156,7 +208,13 @@ def run(settings: Settings) -> Section:
         "with its data generation. Exact match: all on "
         "1,000 fresh test problems. Ratios are of medians."
     )
-    a, b = ours["exact"], ref["exact"]
+
+
+def _meaning(overhead: Overhead) -> str:
+    """What the numbers say (Markdown): addexp's time against both references, what is spent
+    outside training, and whether the exact matches agree."""
+    ours, ref, same = overhead.addexp, overhead.reference, overhead.same
+    a, b = ours.exact, ref.exact
     agree = (
         "the ranges over seeds overlap: the same result, tracked"
         if max(a.low, b.low) <= min(a.high, b.high)
@@ -165,26 +223,35 @@ def run(settings: Settings) -> Section:
         "seeds that is a difference of draws as much as of runners (more `--repeats` would "
         "tell)"
     )
-    o, r, m = (x["process"].median for x in (ours, ref, same))
-    meaning = (
+    o, r, m = (x.process.median for x in (ours, ref, same))
+    flags = " ".join(overhead.execution)
+    return (
         f"A whole `addexp experiment=tutorial_seq2seq` takes {o / r:.2f}x the plain script as "
         f"the tutorial wrote it ({o:.1f} s against {r:.1f} s; target at most {TARGET:g}x: "
         f"{'met' if o / r <= TARGET else 'NOT met'}). Its training loop takes "
-        f"{ours['train'].median / ref['train'].median:.2f}x the script's "
-        f"({ours['train'].median:.1f} s against {ref['train'].median:.1f} s): addexp runs the "
+        f"{ours.train.median / ref.train.median:.2f}x the script's "
+        f"({ours.train.median:.1f} s against {ref.train.median:.1f} s): addexp runs the "
         f"same model and updates with another execution (`{flags}`). Run that way, the plain "
-        f"script trains in {same['train'].median:.1f} s and its whole process takes {m:.1f} s, "
+        f"script trains in {same.train.median:.1f} s and its whole process takes {m:.1f} s, "
         f"so what the runner itself costs is the rest: {o / m:.2f}x that script. The reference "
         "calls `model.fit` once per epoch on arrays it draws whole; addexp makes one `fit` over "
         "all epochs fed by a tf.data stream of chunks drawn in the background, and at the end "
         "of every epoch Keras's callbacks run (learning rate, TerminateOnNaN, the check for a "
         "waiting signal) and addexp writes the checkpoint, sends the metrics to MLflow and "
-        f"prints the progress line. Outside training addexp spends {outside['addexp']:.1f} s to "
-        f"the script's {outside['reference']:.1f} s: composing and checking the config, opening "
+        f"prints the progress line. Outside training addexp spends {ours.outside:.1f} s to "
+        f"the script's {ref.outside:.1f} s: composing and checking the config, opening "
         "the store, logging params, datasets, plots, predictions and the model, and evaluating "
         "with breakdowns; the tracking section shows how much of that is MLflow. Exact match: "
-        f"{ours['exact'].median:.3f} against {ref['exact'].median:.3f}, {agree}."
+        f"{ours.exact.median:.3f} against {ref.exact.median:.3f}, {agree}."
     )
-    return Section(
-        "overhead", "Overhead: addexp against the plain Keras script", method, [table], meaning
-    )
+
+
+def report(o: Overhead) -> Section:
+    """The section: its method, the table of the three sides, and what it means."""
+    title = "Overhead: addexp against the plain Keras script"
+    return Section("overhead", title, _method(o), [_table(o)], _meaning(o))
+
+
+def run(settings: Settings) -> Section:
+    """The overhead section: whole processes of addexp and the reference script."""
+    return report(measure(settings))

@@ -9,6 +9,8 @@ every epoch (its last 3 and the first epoch at or above 0.99).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from pathlib import Path
 
 from addexp.benchmarks.measure import Stat, alternate, console_script, run_process
 from addexp.benchmarks.report import Section, Table
@@ -21,7 +23,7 @@ TIME_RATIO = 0.2  # ... in at most this share of the published preset's training
 TINY = ["train.epochs=2", "train.examples=300", "eval.examples=100"]
 
 
-def _run(preset: str, seed: int, folder, uri: str, extra: list[str]) -> dict[str, float]:
+def _run(preset: str, seed: int, folder: Path, uri: str, extra: list[str]) -> dict[str, float]:
     """One run; its training seconds, test metrics and validation history summary."""
     from mlflow.tracking import MlflowClient
 
@@ -93,10 +95,12 @@ def verdict(ratio: float, fast: dict[str, Stat]) -> str:
 
 
 def _step(metric) -> int:
+    """The epoch of a logged metric value (its step)."""
     return metric.step
 
 
 def _cell(stat: Stat, spec: str) -> str:
+    """`stat` as text, '-' when no run measured it (all NaN)."""
     return "-" if all(math.isnan(v) for v in stat.values) else stat.text(spec)
 
 
@@ -113,67 +117,110 @@ def _first_cell(first: Stat, val_last: Stat) -> str:
     return text if not missed else f"{text}; {missed} of {len(first.values)} seeds never"
 
 
-def run(settings: Settings) -> Section:
+@dataclass(frozen=True)
+class Pair:
+    """A published preset and its fast preset, each with a Stat per measurement of `_run`
+    (seconds, exact matches, overlap, epochs, validation summary)."""
+
+    published: str
+    fast: str
+    published_runs: dict[str, Stat]
+    fast_runs: dict[str, Stat]
+
+    @property
+    def ratio(self) -> float:
+        """The fast preset's training time over the published one's (medians)."""
+        return self.fast_runs["train"].median / self.published_runs["train"].median
+
+
+@dataclass(frozen=True)
+class Presets:
+    """The section's measurements: repeats (seeds 1..repeats), the extra overrides, and
+    every pair in PAIRS order."""
+
+    repeats: int
+    extra: tuple[str, ...]
+    pairs: tuple[Pair, ...]
+
+
+def measure(settings: Settings) -> Presets:
+    """Every pair, its two presets in turn, seed N = 1..repeats, into one temporary store."""
     folder = settings.folder("presets")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     extra = [*settings.size([], TINY), *settings.extra("presets")]
-    tables, sentences = [], []
+    pairs = []
     for published, fast in PAIRS:
         sides = {
             preset: (lambda repeat, p=preset: _run(p, repeat + 1, folder, uri, extra))
             for preset in (published, fast)
         }
         result = alternate(sides, settings.repeats)
-        rows = []
-        for preset in (published, fast):
-            s = result[preset]
-            rows.append(
-                [
-                    f"`{preset}`",
-                    s["train"].text(".1f"),
-                    s["epochs"].text(".0f"),
-                    s["exact"].text(".3f"),
-                    s["overlap"].text(".2f"),
-                    _cell(s["val_last"], ".3f"),
-                    _cell(s["val_last3_min"], ".3f"),
-                    _first_cell(s["first_99"], s["val_last"]),
-                ]
-            )
-        tables.append(
-            Table(
-                [
-                    "preset",
-                    "training s",
-                    "epochs",
-                    "test exact match",
-                    "test/train overlap",
-                    "held-out exact, last epoch",
-                    "held-out exact, lowest of last 3",
-                    "first epoch >= 0.99 held out",
-                ],
-                rows,
-            )
-        )
-        a, b = result[published], result[fast]
-        ratio = b["train"].median / a["train"].median
-        sentences.append(
-            f"`{fast}` trains in {ratio:.2f}x the time of `{published}` (medians, "
-            f"{b['train'].median:.1f} s against {a['train'].median:.1f} s); {_reached(a, b)}; "
-            f"{verdict(ratio, b)}."
-        )
-    method = (
-        f"Each pair runs in turn, seed N = 1..{settings.repeats} for both, whole "
+        pairs.append(Pair(published, fast, result[published], result[fast]))
+    return Presets(settings.repeats, tuple(extra), tuple(pairs))
+
+
+def _table(pair: Pair) -> Table:
+    """Both presets of a pair: training time, epochs, test and held-out exact match."""
+    rows = [
+        [
+            f"`{preset}`",
+            s["train"].text(".1f"),
+            s["epochs"].text(".0f"),
+            s["exact"].text(".3f"),
+            s["overlap"].text(".2f"),
+            _cell(s["val_last"], ".3f"),
+            _cell(s["val_last3_min"], ".3f"),
+            _first_cell(s["first_99"], s["val_last"]),
+        ]
+        for preset, s in ((pair.published, pair.published_runs), (pair.fast, pair.fast_runs))
+    ]
+    header = [
+        "preset",
+        "training s",
+        "epochs",
+        "test exact match",
+        "test/train overlap",
+        "held-out exact, last epoch",
+        "held-out exact, lowest of last 3",
+        "first epoch >= 0.99 held out",
+    ]
+    return Table(header, rows)
+
+
+def _sentence(pair: Pair) -> str:
+    """What a pair's numbers say: the time ratio, what both reached, the targets' verdict."""
+    a, b = pair.published_runs, pair.fast_runs
+    return (
+        f"`{pair.fast}` trains in {pair.ratio:.2f}x the time of `{pair.published}` (medians, "
+        f"{b['train'].median:.1f} s against {a['train'].median:.1f} s); {_reached(a, b)}; "
+        f"{verdict(pair.ratio, b)}."
+    )
+
+
+def _method(p: Presets) -> str:
+    """The section's method paragraph (Markdown)."""
+    return (
+        f"Each pair runs in turn, seed N = 1..{p.repeats} for both, whole "
         "`addexp experiment=<preset> seed=N` runs into one temporary store (model logging off; "
-        f"extra overrides: {' '.join(extra) or 'none'}). Training s is `train/seconds`, the fit "
+        f"extra overrides: {' '.join(p.extra) or 'none'}). Training s is `train/seconds`, the fit "
         "loop with its data. Test exact match is on the run's own fresh test set; its overlap "
         "with the training questions is reported beside it (the tutorial's space holds 100 "
         "questions, so every test question was trained on). Held-out exact match is the "
         "validation set of the `fixed` regime, questions never trained on, decoded every epoch."
     )
+
+
+def report(p: Presets) -> Section:
+    """The section: its method, a table per pair, and a sentence per pair of what it means."""
     return Section(
         "presets",
         "Presets: time to 99% exact match",
-        method,
-        tables,
-        " ".join(sentences),
+        _method(p),
+        [_table(pair) for pair in p.pairs],
+        " ".join(_sentence(pair) for pair in p.pairs),
     )
+
+
+def run(settings: Settings) -> Section:
+    """The presets section: whole addexp runs of every pair of presets."""
+    return report(measure(settings))
