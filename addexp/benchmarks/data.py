@@ -1,8 +1,8 @@
 """Data: problems per second from sampling to one-hot arrays, addexp against the tutorial.
 
-addexp's path is `addexp.problems.sampling.sample` (NumPy, exact at any size; a sum is folded column by
-column) and the framing's `inputs` and `targets` (questions and answers written into character
-codes, padded, indexed, one-hot), exactly what a run calls per epoch; the reference is
+addexp's path is `addexp.problems.sampling.sample` (NumPy, exact at any size; a sum is folded
+column by column) and the framing's `inputs` and `targets` (questions and answers written into
+character codes, padded, indexed, one-hot), exactly what a run calls per epoch; the reference is
 the tutorial's `generate_data` (random_sum_pairs, to_string, integer_encode, one_hot_encode;
 `addexp.benchmarks.tutorial_data`). Both produce one-hot questions and answers of the same widths
 for the same problem space (two terms uniform in 1..largest).
