@@ -319,7 +319,7 @@ def test_extension_options_compose_and_validate():
         (["+eval.sets.w={digits: 0}"], "eval.sets.w.digits=0 is out of range"),
         (["+eval.sets.w={digits: 2, digits_scale: 2}"], "sets both digits and digits_scale"),
         (["+eval.sets.w={max_digits: 1001, operands: digits}"], "must be <= 1000"),
-        (["model=mlp", "eval=terms"], "eval.sets.terms_plus1: model=mlp reads at most 2"),
+        (["model=mlp", "eval=terms"], "terms_plus1 has questions of up to 3 terms; the run reads"),
         (["eval.objective=wide/exact_match"], "choose one of: test, val"),
         (["eval.objective=test/train_overlap"], "a metric a sweep can rank"),
         ([f"tracking.run_name={'r' * 501}"], "tracking.run_name has 501 characters"),

@@ -310,7 +310,10 @@ def test_a_typed_question_too_long_for_the_hints_is_one_line_and_exit_2(hinted):
     assert result.stderr.startswith(
         "addexp-predict: question '1234567890123456+1' needs 18 position hints"
     )
-    assert f"the run has {HINTS} (format.position_hints)" in result.stderr
+    assert (
+        f"(an operand of 16 digits; answers of up to 17 characters, then END), more than "
+        f"format.position_hints={HINTS} gives." in result.stderr
+    )
 
 
 # --- refused before anything trains ----------------------------------------------------------

@@ -76,6 +76,7 @@ RUNS = {
     ],
     "mapping_lstm_masked": ["model=mapping_lstm", "data.max_terms=3", "encoding.masking=true"],
     "mlp": ["model=mlp", "+eval.sets.bigger={largest: 20}"],
+    "mlp_widened": ["model=mlp", "+eval.sets.wider={largest: 200}"],  # "200+200": a wider layout
 }
 
 
@@ -433,6 +434,23 @@ def test_eval_refuses_keys_outside_eval_and_sets_a_fixed_layout_cannot_read(trai
     mlp = trained["mlp"]
     assert evaluate_run.main(["--run", mlp, "--uri", uri, "eval=length"]) == 2
     assert "reads only the fixed layout it was trained with" in capsys.readouterr().err
+
+
+def test_eval_reads_narrower_sets_in_the_fixed_layout_a_run_was_trained_with(trained, capsys):
+    uri, mlp = trained["_uri"], trained["mlp_widened"]
+    client = MlflowClient(uri)
+    logged = client.get_run(mlp).data.metrics["wider/exact_match"]
+    narrow = "+eval.sets.narrow={largest: 5}"  # alone it would make a narrower layout
+    assert evaluate_run.main(["--run", mlp, "--uri", uri, narrow]) == 0, capsys.readouterr().err
+    assert "narrow/exact_match" in client.get_run(mlp).data.metrics
+    again = ["eval.examples=40", "+eval.sets.wider={largest: 200}"]
+    assert evaluate_run.main(["--run", mlp, "--uri", uri, *again]) == 0, capsys.readouterr().err
+    history = client.get_metric_history(mlp, "wider/exact_match")
+    assert [m.value for m in history] == [logged, logged]  # the same draw, read the same way
+    wider = "+eval.sets.widest={largest: 2000}"
+    assert evaluate_run.main(["--run", mlp, "--uri", uri, wider]) == 2
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1 and "eval.sets.widest has questions of up to 9 characters" in said
 
 
 @pytest.mark.slow

@@ -55,8 +55,8 @@ def validate(cfg: Any) -> None:
     space = space_from_config(cfg.data)
     check_framing(cfg, family, space)
     check_train(cfg, space)
+    check_position_hints(cfg, family)
     check_eval(cfg, space, family)
-    check_position_hints(cfg, family, space)
     check_tracking_limits(cfg)
 
 

@@ -18,6 +18,7 @@ seed (the epochs it trained, chunk by chunk, marking the questions of the sets e
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -63,6 +64,19 @@ def compose_eval(run_cfg, overrides: list[str]):
     return cfg
 
 
+def _trained_pipeline(cfg, logged):
+    """The run's pipeline with the evaluation sets of `cfg`, in the layout it was trained with
+    (a fixed layout does not widen for new sets). Raises ConfigError naming a set the trained
+    layout cannot read."""
+    from addexp.evaluation.checks import check_readable
+    from addexp.training.pipeline import build_pipeline
+
+    pipeline = build_pipeline(cfg)
+    named = {f"eval.sets.{s.name}": s.space for s in pipeline.sets}
+    check_readable(logged.pipeline.framing, pipeline.family, named, trained=True)
+    return dataclasses.replace(pipeline, framing=logged.pipeline.framing)
+
+
 def parser() -> argparse.ArgumentParser:
     from addexp.tracking.logged_run import add_run_arguments
 
@@ -88,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from addexp.tracking.logged_run import RunError, open_run
     from addexp.tracking.results import draw_sets, evaluate_sets, log_results, watched_keys
     from addexp.training.fit import Training, replay_seen_keys
-    from addexp.training.pipeline import build_pipeline, draw_test_set, training_streams
+    from addexp.training.pipeline import draw_test_set, training_streams
 
     try:
         logged = open_run(args.run, args.uri)
@@ -98,13 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError(
                 "no evaluation set to add: choose eval=length, eval=terms or give eval.sets."
             )
-        pipeline = build_pipeline(cfg)
-        if pipeline.framing.text_format != logged.pipeline.framing.text_format:
-            raise ConfigError(
-                f"the sets need a layout of {pipeline.framing.text_format}, but model "
-                f"{cfg.model.name} reads only the fixed layout it was trained with "
-                f"({logged.pipeline.framing.text_format}); train with these sets instead."
-            )
+        pipeline = _trained_pipeline(cfg, logged)
         model = logged.load_model()
     except (RunError, ConfigError, ValueError, HydraException, OmegaConfBaseException) as error:
         print(f"addexp-eval: {error}", file=sys.stderr)

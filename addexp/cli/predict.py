@@ -83,7 +83,7 @@ def read_problems(logged, questions: list[str], answers: list[str] | None):
         given = _expected(answers, questions)
         problems = Problems(problems.operands, problems.templates, given)
     layouts = layouts_for(framing, problems, pipeline.family.any_length)
-    _check_fits(layouts, problems, questions, pipeline)
+    _check_fits(layouts, problems, questions)
     return problems
 
 
@@ -108,53 +108,18 @@ def predict_table(logged, model, questions: list[str], problems, answers: list[s
     return table
 
 
-def _check_fits(layouts, problems, questions: list[str], pipeline) -> None:
-    """Every question fits its own layout (`layouts`: `layouts_for` the questions), every
-    exact answer fits that layout's answer width and is written in the run's symbols, a
-    fixed number of input slots (the mapping framing, the aligned format) holds every term,
-    and the run's position hints (if any) tag every place of the question and its answer.
-    Raises QuestionError naming the first question, in the order given, that does not."""
-    from addexp.framing.base import alphabet_for
+def _check_fits(layouts, problems, questions: list[str]) -> None:
+    """Every question and its exact answer fit its own layout (`layouts`: `layouts_for` the
+    questions), by the one rule of what a run reads (`addexp.framing.reach`: symbols, terms,
+    operations, widths, position hints). Raises QuestionError naming the first question, in the
+    order given, that does not."""
+    from addexp.framing.reach import refusal, row_demands
     from addexp.problems.questions import QuestionError
 
-    n = len(problems)
-    hints = getattr(pipeline.framing, "position_hints", 0)
-    lengths, question_widths, answer_widths, places = (np.zeros(n, np.int64) for _ in range(4))
-    for framing, rows in layouts.groups():
-        fmt = framing.text_format
-        lengths[rows] = np.strings.str_len(problems.take(rows).questions(fmt.operand_width))
-        question_widths[rows], answer_widths[rows] = fmt.question_width, fmt.answer_width
-        if hints:  # of the questions that fit (the others are refused for their width)
-            fits = rows[lengths[rows] <= fmt.question_width]
-            places[fits] = framing.hint_places(problems.take(fits))
-    answer_lengths = np.strings.str_len(pipeline.framing.text_format.format.text(problems.targets))
-    slots = pipeline.framing.input_slots  # terms a fixed number of input slots holds, or None
-    for i, question in enumerate(questions):
-        if slots is not None and problems.counts[i] > slots:
-            raise QuestionError(
-                f"question {question!r} has {problems.counts[i]} terms; the run reads at most "
-                f"{slots}."
-            )
-        if lengths[i] > question_widths[i]:
-            raise QuestionError(
-                f"question {question!r} is {lengths[i]} characters as the run writes it; the "
-                f"run reads at most {question_widths[i]}."
-            )
-        if answer_lengths[i] > answer_widths[i]:
-            raise QuestionError(
-                f"question {question!r} has an answer of {answer_lengths[i]} characters; the run "
-                f"writes at most {answer_widths[i]}."
-            )
-        if problems.targets[i] < 0 and "-" not in alphabet_for(pipeline.space).symbols:
-            raise QuestionError(
-                f"question {question!r} has a negative answer; the run never writes '-'."
-            )
-        if places[i] > hints:
-            raise QuestionError(
-                f"question {question!r} needs {places[i]} position hints (one per place of its "
-                "widest operand, or per answer step its layout writes, END included); the run "
-                f"has {hints} (format.position_hints)."
-            )
+    for question, (layout, demand) in zip(questions, row_demands(layouts, problems), strict=True):
+        refused = refusal(layout, demand)
+        if refused is not None:
+            raise QuestionError(f"question {question!r} {refused.clause}.")
 
 
 def beyond_training(space, problems, questions: list[str], shown: int = 3) -> str:

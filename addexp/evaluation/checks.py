@@ -9,16 +9,17 @@ from typing import Any
 from addexp.config.checks import ConfigError, at_least, at_most, choice
 from addexp.config.schema import RESERVED_SET_NAMES, typed_set
 from addexp.evaluation.metrics import objectives
-from addexp.framing.base import alphabet_for
-from addexp.framing.framings import FRAMINGS
+from addexp.framing.framings import make_framing
+from addexp.framing.reach import KINDS, hints_needed, refusal, space_demands, worst
+from addexp.models.compatibility import offered
 from addexp.problems.checks import MAX_DIGITS, check_problem
-from addexp.problems.sets import eval_set_data, eval_set_space
+from addexp.problems.sets import eval_set_data, eval_sets
 from addexp.problems.space import ProblemSpace
 
 
 def check_eval(cfg: Any, space: ProblemSpace, family: Any) -> None:
     """The test set, the objective and every evaluation set: names, keys, and whether the
-    model can read and write its questions (symbols, terms) at all. Raises ConfigError."""
+    run can read and write its questions (`check_readable`). Raises ConfigError."""
     e = cfg.eval
     at_least("eval.examples", e.examples, 1)
     at_least("eval.show", e.show, 0)
@@ -28,7 +29,9 @@ def check_eval(cfg: Any, space: ProblemSpace, family: Any) -> None:
         except ValueError as error:
             raise ConfigError(str(error)) from None
         _check_set_keys(name, s, space)
-        _check_readable(f"eval.sets.{name}", eval_set_space(space, s), space, family)
+    named = {f"eval.sets.{s.name}": s.space for s in eval_sets(cfg, space)}
+    framing = make_framing(cfg, family, space, list(named.values()))
+    check_readable(framing, family, {"the training space (data)": space, **named})
     if e.disjoint and space.size() < 10 * e.examples:
         raise ConfigError(
             f"eval.disjoint=true needs a problem space of at least 10 x eval.examples "
@@ -67,25 +70,60 @@ def _check_set_keys(name: str, s: Any, space: ProblemSpace) -> None:
     check_problem(f"{key}.", eval_set_data(space, s))
 
 
-def _check_readable(key: str, set_space: ProblemSpace, space: ProblemSpace, family: Any) -> None:
-    """Whether a model trained on `space` can read the questions of `set_space` at all: the
-    symbols of its alphabet (where the framing's alphabet is the training space's) and the
-    terms of its fixed input slots."""
-    framing = FRAMINGS[family.framing]
-    trained = set(alphabet_for(space).symbols)
-    needed = set(alphabet_for(set_space).symbols) - trained
-    if needed and framing.alphabet_bound:
-        raise ConfigError(
-            f"{key} needs the symbols {''.join(sorted(needed))!r}, which the training space "
-            f"never shows (the model's alphabet is {''.join(sorted(trained))!r}); train with "
-            "those operations (data.operations) or drop the set."
+def check_readable(
+    framing: Any, family: Any, spaces: dict[str, ProblemSpace], trained: bool = False
+) -> None:
+    """Whether `framing`'s layouts read every question of every space (`spaces`: a name for
+    messages -> its space; `addexp.framing.reach`). Raises ConfigError naming the set whose
+    refusal comes first (kind, then set order), with the remedy: at config time (a run to be
+    trained) or, with `trained`, for the fixed layout of a trained run (`addexp-eval`)."""
+    pairs = {n: space_demands(framing, s, family.any_length) for n, s in spaces.items()}
+    found = {n: worst([refusal(*p) for p in ps]) for n, ps in pairs.items()}
+    refused = [(n, r) for n, r in found.items() if r is not None]
+    if not refused:
+        return
+    name, first = min(refused, key=lambda item: KINDS.index(item[1].kind))
+    alike = [n for n, r in refused if r.kind == first.kind]
+    more = len(alike) - 1
+    others = f" (as do {more} more sets)" if more > 1 else " (as does 1 more set)" * more
+    remedy = {
+        "symbols": "train with those operations (data.operations), or drop the set.",
+        "terms": f"use {offered(lambda _, k: k.input_slots is None)}, or drop the set.",
+        "operations": f"use {offered(lambda _, k: not k.sums_only)}, or drop the set.",
+    }.get(first.kind)
+    if first.kind in ("question_width", "answer_width"):
+        remedy = _width_remedy(framing, family, spaces[name])
+    if first.kind == "position_hints":
+        remedy = _hints_remedy(pairs, name, trained)
+    raise ConfigError(f"{name} {first.clause}{others}; {remedy}")
+
+
+def _width_remedy(framing: Any, family: Any, space: ProblemSpace) -> str:
+    """What to do about questions or answers of `space` wider than the layout."""
+    if not family.any_length:
+        return (
+            f"model={family.name} reads only the fixed layout it was trained with: drop the set, "
+            "or train with it."
         )
-    if framing.fixed_terms and (set_space.max_terms > space.max_terms or not set_space.sums_only):
-        raise ConfigError(
-            f"{key}: model={family.name} reads at most {space.max_terms} terms of a sum "
-            "(one input slot each); it cannot represent more terms or other operations. "
-            "Use a family that reads any number of terms or drop the set."
-        )
+    trained = framing.space  # each question is laid out from its operations and brackets
+    key = (
+        f"data.brackets={space.brackets}"
+        if space.brackets > trained.brackets
+        else f"data.operations=[{','.join(space.operations)}]"
+    )
+    return (
+        "each question is laid out from the training space's operations and brackets: train "
+        f"with {key}, or drop the set."
+    )
+
+
+def _hints_remedy(pairs: dict[str, list], name: str, trained: bool) -> str:
+    """What to do about sets that need more position hints than the run has (`name` first)."""
+    if trained:
+        return "the run's position hints are fixed by training: drop the set."
+    most = max(hints_needed(*p) for ps in pairs.values() for p in ps)
+    drop = ", or drop the sets that need more." if name.startswith("eval.") else "."
+    return f"raise format.position_hints to at least {most}, which every set fits{drop}"
 
 
 def _check_objective(cfg: Any) -> None:

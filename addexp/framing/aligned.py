@@ -33,7 +33,6 @@ class AlignedFraming(Seq2SeqFraming):
     mask_loss_reason = "every place is an answer digit: there is no answer padding"
     sums_only = "lines up the place values of a sum"
     fixed_order = True
-    fixed_terms = True
 
     @property
     def input_slots(self) -> int:

@@ -29,8 +29,8 @@ class MappingFraming:
     mask_loss_reason = "the answer is one number: there is no answer padding"
     sums_only = "adds scaled terms"
     fixed_order = False
-    fixed_terms = True
     alphabet_bound = False
+    position_hints = 0  # reads numbers, not digits: nothing to tag
     exact_below = 2**53  # a float64 regression target is exact below this
 
     @property

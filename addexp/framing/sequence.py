@@ -63,7 +63,6 @@ class Seq2SeqFraming:
     exact_below: int | None = None  # answers must stay below this magnitude to be exact
     input_slots: int | None = None  # terms a fixed number of input slots holds; None: any
     writes_end = False  # the answer ends with END, START and END are in the alphabet
-    fixed_terms = False  # a fixed number of input slots: no more terms than trained
     alphabet_bound = True  # reads and writes the run's alphabet (the training's symbols)
 
     def __init__(
@@ -153,8 +152,13 @@ class Seq2SeqFraming:
         places = digit_places(self.text_format.questions(problems), self.text_format.reverse_input)
         return self._needed(places)
 
+    def places_for(self, digits: np.ndarray | int) -> np.ndarray | int:
+        """Tags questions whose widest operand has `digits` digits need in this layout: one per
+        place, or one per answer step tagged if more (`addexp.text.hints.places_needed`)."""
+        return places_needed(digits, self.tagged_answer_steps)
+
     def _needed(self, places: np.ndarray) -> np.ndarray:
-        return places_needed(places.max(axis=1, initial=NO_TAG) + 1, self.tagged_answer_steps)
+        return self.places_for(places.max(axis=1, initial=NO_TAG) + 1)
 
     def _tags(self, problems: Problems, chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, question_width) the position hint of every step of the questions `chars` (as

@@ -25,9 +25,10 @@ from addexp.registry import Registry
 class ModelFamily:
     """What the runner needs to know of a family.
 
-    `framing`: the name of the framing it is trained in (`addexp.framing.FRAMINGS`: `seq2seq`
-    characters in and out, `autoregressive` the answer written symbol by symbol until END,
-    `aligned` place values lined up one answer digit per step, `mapping` numbers in and out);
+    `framing`: the name of the framing it is trained in (`addexp.framing.framings.FRAMINGS`:
+    `seq2seq` characters in and out, `autoregressive` the answer written symbol by symbol until
+    END, `aligned` place values lined up one answer digit per step, `mapping` numbers in and
+    out);
     `schema`: the dataclass of its `model` keys (with `name: str = NAME`); `build(cfg, shapes)
     -> keras.Model` (uncompiled); `decode(model, framing, problems, batch_size, cfg) -> Answers`
     when answers are not one forward pass read by the framing (None: that pass); `figures(model,

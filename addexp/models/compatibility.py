@@ -1,7 +1,7 @@
 """Can this family read questions written so? The checks of `format` and `encoding` against the
 family's framing, asked of the records (`FORMATS`, `FRAMINGS`, the family's capabilities),
-never of their names; and whether the position hints fit every question. A message that offers
-other families lists those of the registry that can do what was asked.
+never of their names, and of the position hints. A message that offers other families lists
+those of the registry that can do what was asked.
 """
 
 from __future__ import annotations
@@ -11,12 +11,9 @@ from typing import Any
 from addexp.config.checks import ConfigError, at_least, choice
 from addexp.framing.encoding import ENCODINGS, FEATURE_ENCODINGS
 from addexp.framing.framings import FRAMINGS
-from addexp.framing.layouts import widest_row_spaces
 from addexp.models import FAMILIES
-from addexp.problems.sets import eval_sets
 from addexp.problems.space import ProblemSpace
 from addexp.text.formats import FORMATS, PADDINGS
-from addexp.text.hints import places_needed
 
 
 def _models(names: list[str]) -> str:
@@ -28,6 +25,12 @@ def _models(names: list[str]) -> str:
 def _families(capable: Any) -> list[str]:
     """Registered families for which `capable(family, framing class)` holds."""
     return [n for n, f in FAMILIES.items() if capable(f, FRAMINGS[f.framing])]
+
+
+def offered(capable: Any) -> str:
+    """`model=a, b or c`: the registered families for which `capable(family, framing class)`
+    holds, as a message offers them."""
+    return _models(_families(capable))
 
 
 def check_framing(cfg: Any, family: Any, space: ProblemSpace) -> None:
@@ -124,12 +127,13 @@ def _check_encoding(cfg: Any, family: Any, framing: type) -> None:
         )
 
 
-def check_position_hints(cfg: Any, family: Any, space: ProblemSpace) -> None:
+def check_position_hints(cfg: Any, family: Any) -> None:
     """Position hints tag the digits of a format that has them, for a family that reads them,
     as extra features of each step (so not for an embedding's indices); a framing that writes
     its answer step by step tags the place each step writes, which needs the answer least
-    significant digit first; and every question of training and of every evaluation set must
-    fit the hint range. A config logged before the key existed has none."""
+    significant digit first (whether every question fits the hint range is asked with the rest
+    of what a run reads: `addexp.framing.reach`). A config logged before the key existed has
+    none."""
     hints = cfg.format.get("position_hints", 0)
     at_least("format.position_hints", hints, 0)
     if not hints:
@@ -161,29 +165,4 @@ def check_position_hints(cfg: Any, family: Any, space: ProblemSpace) -> None:
             f"{key} with model={cfg.model.name} gives answer step t the hint of place t, which "
             "needs the answer written least significant digit first: set "
             "format.reverse_output=true, or format.position_hints=0."
-        )
-    _check_hint_range(cfg, space, hints, tags_answer)
-
-
-def _check_hint_range(cfg: Any, space: ProblemSpace, hints: int, tags_answer: bool) -> None:
-    """Every set's widest question (and its answer steps, when tagged) fits `hints` tags."""
-    answer_width = FORMATS[cfg.format.name].answer_width
-    sets = [("the training space (data)", space)]
-    sets += [(f"eval.sets.{s.name}", s.space) for s in eval_sets(cfg, space)]
-    needs = []
-    for name, set_space in sets:
-        width = max(answer_width(r) for r in [space, *widest_row_spaces(set_space, space)])
-        digits = set_space.max_operand_digits
-        needs.append((places_needed(digits, width + 1 if tags_answer else 0), name, digits, width))
-    most = max(n for n, *_ in needs)
-    short = [(n, name, digits, width) for n, name, digits, width in needs if n > hints]
-    if short:  # the first set too long, and what every set together needs
-        needed, name, digits, width = short[0]
-        answers = f"; answers of up to {width} characters, then END" if tags_answer else ""
-        others = f" (as do {len(short) - 1} more sets)" if len(short) > 1 else ""
-        raise ConfigError(
-            f"{name} needs up to {needed} position hints (operands of up to {digits} "
-            f"digits{answers}), more than format.position_hints={hints} gives{others}; raise "
-            f"format.position_hints to at least {most}, which every set fits"
-            + (", or drop the sets that need more." if name.startswith("eval.") else ".")
         )
