@@ -53,7 +53,8 @@ class Seq2SeqFraming:
     name = "seq2seq"
     loss = "categorical_crossentropy"
     metrics = ("accuracy",)
-    # What the framing can take (`addexp.framing.checks` reads these, never the name):
+    # What the framing can take (`addexp.models.compatibility` and `addexp.framing.reach` read
+    # these, never the name):
     reads = "encoded characters"  # what a question step is, for messages
     encodings: tuple[str, ...] = ENCODINGS  # the encodings it reads
     masking = True  # padding steps can be hidden (encoding.masking)
