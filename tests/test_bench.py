@@ -32,7 +32,7 @@ def bench(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.Com
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1200,  # a hang guard: the whole-process sections take ~10 min on 2 cores
         env={**os.environ, **(env or {})},
     )
 
