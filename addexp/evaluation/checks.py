@@ -10,6 +10,7 @@ from addexp.config.checks import ConfigError, at_least, at_most, choice
 from addexp.config.schema import RESERVED_SET_NAMES, typed_set
 from addexp.evaluation.metrics import objectives
 from addexp.framing.framings import make_framing
+from addexp.framing.layouts import per_row
 from addexp.framing.reach import KINDS, hints_needed, refusal, space_demands, worst
 from addexp.models.compatibility import offered
 from addexp.problems.checks import MAX_DIGITS, check_problem
@@ -100,7 +101,7 @@ def check_readable(
 
 def _width_remedy(framing: Any, family: Any, space: ProblemSpace) -> str:
     """What to do about questions or answers of `space` wider than the layout."""
-    if not family.any_length:
+    if not per_row(framing, family.any_length):
         return (
             f"model={family.name} reads only the fixed layout it was trained with: drop the set, "
             "or train with it."

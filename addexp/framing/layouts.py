@@ -129,7 +129,7 @@ class Layouts:
         return Answers(chars, values, valid)
 
 
-def _per_row(framing: Any, any_length: bool) -> bool:
+def per_row(framing: Any, any_length: bool) -> bool:
     """Whether each question gets its own layout: a family that reads any length, in a framing
     that knows its training space (else one layout holds every question)."""
     return any_length and getattr(framing, "space", None) is not None
@@ -141,7 +141,7 @@ def widest_layouts(
     """(layout, questions) covering every question `space` can draw: laid out per row, one per
     term count, the layout of that count's widest row (`widest_row_spaces`) and `space`'s
     questions of that count; else `framing`'s own layout and the whole of `space`."""
-    if not _per_row(framing, any_length):
+    if not per_row(framing, any_length):
         return [(framing, space)]
     rows = widest_row_spaces(space, framing.space)
     return [
@@ -156,7 +156,7 @@ def layouts_for(framing: Any, problems: Problems, any_length: bool) -> Layouts:
     `row_space` of its own key, so it depends on that row and the run alone; otherwise (or for
     no rows) every row is written in `framing`'s own layout, and a row that layout cannot hold
     raises ValueError when it is written (`TextFormat.questions`)."""
-    if not _per_row(framing, any_length) or len(problems) == 0:
+    if not per_row(framing, any_length) or len(problems) == 0:
         return Layouts((framing,), np.zeros(len(problems), dtype=np.int64))
     space = framing.space
     keys, inverse = np.unique(row_keys(problems, space), axis=0, return_inverse=True)
