@@ -20,6 +20,7 @@ def site(tmp_path_factory) -> Path:
     return install(EXAMPLE, tmp_path_factory.mktemp("example"))
 
 
+@pytest.mark.slow  # tests/test_plugins.py walks the same entry points by default
 def test_the_example_family_trains_on_its_metric_and_answers(site, tmp_path):
     args = [*TINY, "train.examples=200", "model=gru_seq2seq", "model.encoder_units=16",
             "eval.objective=test/within_one"]  # fmt: skip

@@ -72,7 +72,7 @@ def test_a_question_is_laid_out_alike_alone_and_in_any_batch(
 
 def test_narrower_layouts_are_padded_on_the_pad_side_and_their_padding_never_scores():
     space = ProblemSpace(2, 2, low=1, largest=10)  # the tutorial's: answers of 2 characters
-    problems = parse_questions(["5+3", "50+60", "7+1"], alphabet_for(space).symbols, ("+",))
+    problems = parse_questions(["5+3", "50+60", "7+1"])
     layouts = layouts_for(_framing(space), problems, any_length=True)
     assert layouts.widths().tolist() == [2, 3, 2] and layouts.width == 3
     expected = layouts.expected(problems)
@@ -95,6 +95,6 @@ def test_narrower_layouts_are_padded_on_the_pad_side_and_their_padding_never_sco
 def test_a_fixed_layout_is_one_group_whatever_is_asked():
     space = ProblemSpace(2, 2, low=1, largest=10)
     framing = _framing(space)
-    problems = parse_questions(["5+3", "50+60"], alphabet_for(space).symbols, ("+",))
+    problems = parse_questions(["5+3", "50+60"])
     layouts = layouts_for(framing, problems, any_length=False)
     assert layouts.framings == (framing,) and layouts.group.tolist() == [0, 0]

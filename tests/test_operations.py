@@ -9,7 +9,6 @@ import itertools
 import numpy as np
 import pytest
 
-from addexp.framing.base import alphabet_for
 from addexp.problems.operations import OPERATIONS
 from addexp.problems.questions import parse_questions
 from addexp.problems.sampling import sample
@@ -35,7 +34,7 @@ def test_a_question_reads_back_to_its_value(pair, brackets):
         space, 400, np.random.default_rng([len(pair), brackets, *map(ord, "".join(pair))])
     )
     questions = problems.questions().tolist()
-    read = parse_questions(questions, alphabet_for(space).symbols, operations)
+    read = parse_questions(questions)
     wrong = [q for q, a, b in zip(questions, read.targets, problems.targets, strict=True) if a != b]
     assert not wrong, wrong[:5]
 

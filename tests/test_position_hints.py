@@ -26,7 +26,7 @@ from addexp.problems.questions import parse_questions
 from addexp.problems.sampling import sample
 from addexp.problems.space import Problems, ProblemSpace
 from addexp.text.formats import PADDINGS, TextFormat
-from addexp.text.hints import NO_TAG, question_hash
+from addexp.text.hints import NO_TAG, digit_places, question_hash
 from addexp.tracking.logged_run import open_run
 from tests.conftest import TINY, addexp, addexp_predict, compose, logged_rows, predict_rows
 from tests.strategies import spaces
@@ -44,6 +44,14 @@ def _framing(
     kind = AutoregressiveFraming if autoregressive else Seq2SeqFraming
     alphabet = alphabet_for(space, autoregressive)
     return kind(fmt, alphabet, encoding, padding == "none", space=space, position_hints=hints)
+
+
+def _hint_places(framing, problems: Problems) -> np.ndarray:
+    """(n,) tags each question needs, counted on its text as the layout writes it (the widest
+    operand's places, one per tagged answer step if more): the measure `places_for` must meet."""
+    text = framing.text_format.questions(problems)
+    places = digit_places(text, framing.text_format.reverse_input).max(axis=1, initial=NO_TAG)
+    return framing.places_for(places + 1)
 
 
 def _question_features(framing, problems: Problems) -> np.ndarray:
@@ -73,7 +81,7 @@ def test_digits_of_one_place_share_a_tag_and_other_steps_have_none(
     space, seed, padding, reverse_input, autoregressive, encoding, spare
 ):
     problems = sample(space, 30, np.random.default_rng(seed))
-    needed = int(_framing(space, 1, autoregressive=autoregressive).hint_places(problems).max())
+    needed = int(_hint_places(_framing(space, 1, autoregressive=autoregressive), problems).max())
     hints = needed + spare
     framing = _framing(space, hints, padding, reverse_input, autoregressive, encoding)
     features = _question_features(framing, problems)
@@ -94,7 +102,7 @@ def test_digits_of_one_place_share_a_tag_and_other_steps_have_none(
         assert len(offset) == 1  # equal places share a tag in every operand
         offsets.append(offset.pop())
     offsets = np.array(offsets)
-    assert (offsets >= 0).all() and (offsets + framing.hint_places(problems) <= hints).all()
+    assert (offsets >= 0).all() and (offsets + _hint_places(framing, problems) <= hints).all()
     assert tags.max() < hints
     if autoregressive:  # answer step t: the hint of place t, END's step and padding included
         x = framing.inputs(problems)
@@ -123,11 +131,11 @@ def test_a_question_s_hints_are_the_same_alone_and_beside_any_others(
     problems = problems.take(rng.permutation(len(problems)))
     framing = _framing(space, 160, "right", reverse_input, autoregressive)
     layouts = layouts_for(framing, problems, any_length=True)
-    symbols, text = framing.alphabet.symbols, problems.questions()
+    text = problems.questions()
     for fitted, rows in layouts.groups():
         together = _question_features(fitted, problems.take(rows))
         for k, i in enumerate(rows):
-            typed = parse_questions([text[i]], symbols, space.operations)
+            typed = parse_questions([text[i]])
             for one in (problems.take([i]), typed):  # as drawn, and typed on its own
                 alone = layouts_for(framing, one, any_length=True).framings[0]
                 assert (_question_features(alone, one)[0] == together[k]).all()
@@ -139,7 +147,7 @@ def test_a_question_s_hints_are_the_same_alone_and_beside_any_others(
 def test_the_hash_reads_the_question_alone_whatever_its_integers_or_columns():
     space = ProblemSpace(2, 3, low=0, largest=10**6)
     problems = sample(space, 50, np.random.default_rng(5))
-    huge = parse_questions(["1" * 40 + "+2"], alphabet_for(space).symbols, ("+",))
+    huge = parse_questions(["1" * 40 + "+2"])
     batch = Problems.concat([problems, huge])  # object operands now, three columns
     assert batch.operands.dtype == object and problems.operands.dtype == np.int64
     assert (question_hash(batch)[:50] == question_hash(problems)).all()
@@ -159,7 +167,7 @@ def test_training_sees_every_hint_and_a_longer_question_needs_its_places():
     assert set(_tags(framing, x["question"]).ravel()) == {NO_TAG, *range(14)}
     long = ProblemSpace(2, 2, mode="range", low=10**11, largest=10**12 - 1)  # 12 digits
     questions = sample(long, 3, np.random.default_rng(3))
-    assert (framing.fitted(long).hint_places(questions) == 14).all()  # a 13-digit sum, END
+    assert (_hint_places(framing.fitted(long), questions) == 14).all()  # a 13-digit sum, END
     short_range = _framing(space, 13, "right", True, autoregressive=True).fitted(long)
     with pytest.raises(ValueError, match="needs 14 position hints; there are 13"):
         short_range.inputs(questions)
@@ -294,7 +302,7 @@ def test_a_beam_of_four_decodes_a_hinted_run_row_by_row(hinted, tmp_path, name, 
     family, framing = bind(logged.pipeline.family, model_cfg), logged.pipeline.framing
     questions = [r["input"] for r in logged_rows(uri, run_id, "predictions.csv", tmp_path)[:6]]
     questions.append("98765+4321")  # beyond the trained operands: a layout of its own
-    problems = parse_questions(questions, framing.alphabet.symbols, ("+",))
+    problems = parse_questions(questions)
     model = logged.load_model()
     together = decode(model, family, framing, problems).answers.text
     for i in range(len(problems)):  # each beam feeds its own row's hints

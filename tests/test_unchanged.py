@@ -39,7 +39,10 @@ def _same(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize(
+    "name",
+    [n if n == "seq2seq" else pytest.param(n, marks=pytest.mark.slow) for n in sorted(CASES)],
+)  # one framing by default, every framing in the slow set
 def test_a_seed_gives_the_recorded_metrics(name, tmp_path):
     recorded = json.loads(GOLDEN.read_text())[name]
     measured = run_case(CASES[name], tmp_path)

@@ -69,20 +69,19 @@ def _expected(answers: list[str], questions: list[str]) -> np.ndarray:
 
 def read_problems(logged, questions: list[str], answers: list[str] | None):
     """The typed questions as the run's problems (targets: the given answers, if any), checked
-    against everything the run can take (symbols, form, widths) before any model is loaded.
-    Raises QuestionError naming the first question the run cannot take."""
-    from addexp.framing.base import alphabet_for
+    against everything the run can take (symbols, terms, operations, widths, hints) before any
+    model is loaded. Raises QuestionError naming the first text that is no question, else the
+    first question the run cannot take."""
     from addexp.framing.layouts import layouts_for
     from addexp.problems.questions import parse_questions
     from addexp.problems.space import Problems
 
     pipeline = logged.pipeline
-    framing, space = pipeline.framing, pipeline.space
-    problems = parse_questions(questions, alphabet_for(space).symbols, space.operations)
+    problems = parse_questions(questions)
     if answers is not None:
         given = _expected(answers, questions)
         problems = Problems(problems.operands, problems.templates, given)
-    layouts = layouts_for(framing, problems, pipeline.family.any_length)
+    layouts = layouts_for(pipeline.framing, problems, pipeline.family.any_length)
     _check_fits(layouts, problems, questions)
     return problems
 
@@ -124,7 +123,8 @@ def _check_fits(layouts, problems, questions: list[str]) -> None:
 
 def beyond_training(space, problems, questions: list[str], shown: int = 3) -> str:
     """One sentence naming the questions whose operands or term count the training space never
-    draws (their answers test generalisation, not what was fitted); "" when there are none."""
+    draws (their answers test generalisation, not what was fitted); "" when there are none.
+    Operations need no note: whether the run reads them is the rule's (`addexp.framing.reach`)."""
     outside = np.flatnonzero(~space.holds(problems))
     if not outside.size:
         return ""

@@ -147,12 +147,6 @@ class Seq2SeqFraming:
         """Answer steps that read a position hint: none (the answer is written at once)."""
         return 0
 
-    def hint_places(self, problems: Problems) -> np.ndarray:
-        """(n,) tags each question needs in this layout (`addexp.text.hints.places_needed`): the
-        places of its widest operand, or the answer steps tagged if more."""
-        places = digit_places(self.text_format.questions(problems), self.text_format.reverse_input)
-        return self._needed(places)
-
     def places_for(self, digits: np.ndarray | int) -> np.ndarray | int:
         """Tags questions whose widest operand has `digits` digits need in this layout: one per
         place, or one per answer step tagged if more (`addexp.text.hints.places_needed`)."""

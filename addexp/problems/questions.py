@@ -1,20 +1,23 @@
 """Questions typed by a person ("12+50", "(3-12)*4") read into problems with exact answers.
 
 Python's own parser (`ast`) reads the structure, so precedence, brackets and floor division
-mean exactly what they mean in the sampled problems; the operators allowed are those of the
-run's operation table. Each question is checked on its own and a question the run cannot take
-raises `QuestionError` with one line naming it, what is wrong and what the run accepts. This is
-the user-input path, one question at a time, not a per-example hot path.
+mean exactly what they mean in the sampled problems; the operators read are those of the
+operation table (`OPERATIONS`, plugins included). This module says only whether a text is a
+question at all and what its exact answer is; whether a given run can read it (its symbols,
+operations, terms, widths) is the one rule of `addexp.framing.reach`, asked by the caller.
+A text that is no question raises `QuestionError` with one line naming it and what is wrong.
+This is the user-input path, one question at a time, not a per-example hot path.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
-from addexp.problems.operations import OPERATIONS
+from addexp.problems.operations import OPERATIONS, Operation
 from addexp.problems.space import MISSING, SLOT, Problems
 
 _OPERAND = re.compile(r"\d+")
@@ -24,20 +27,39 @@ class QuestionError(ValueError):
     """A question the run cannot take: one line, naming the question."""
 
 
-def _value(node: ast.expr, question: str, operations: tuple[str, ...]) -> int:
-    """Exact value of a parsed expression of non-negative integers and the run's operators."""
+@dataclass(frozen=True)
+class Question:
+    """One typed question read: its `operands` in order, its `template` (SLOT per operand,
+    brackets as typed) and its exact `value`."""
+
+    operands: list[int]
+    template: str
+    value: int
+
+
+def _table() -> dict[type[ast.operator], Operation]:
+    return {op.ast_op: op for op in OPERATIONS.values()}
+
+
+def _known() -> str:
+    """Every operator of the table, for messages."""
+    return " ".join(OPERATIONS)
+
+
+def _value(node: ast.expr, question: str, text: str) -> int:
+    """Exact value of a parsed expression of non-negative integers and the table's operators
+    (`text`: the question as parsed, for naming an operator outside the table)."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
     if isinstance(node, ast.BinOp):
-        symbol = {op.ast_op: op.symbol for op in OPERATIONS.values()}.get(type(node.op))
-        if symbol not in operations:
+        operation = _table().get(type(node.op))
+        if operation is None:
+            typed = text[node.left.end_col_offset : node.right.col_offset].strip("()")
             raise QuestionError(
-                f"question {question!r}: the operator {symbol or type(node.op).__name__!r} is "
-                f"not one of the run's operations ({' '.join(operations)})."
+                f"question {question!r}: {typed!r} is not an operator addexp knows ({_known()})."
             )
-        left = _value(node.left, question, operations)
-        right = _value(node.right, question, operations)
-        value, undefined = OPERATIONS[symbol].apply(
+        left, right = _value(node.left, question, text), _value(node.right, question, text)
+        value, undefined = operation.apply(
             np.array([left], dtype=object), np.array([right], dtype=object)
         )
         if undefined[0]:
@@ -51,21 +73,28 @@ def _value(node: ast.expr, question: str, operations: tuple[str, ...]) -> int:
     raise QuestionError(f"question {question!r} is malformed: only integers and operators.")
 
 
-def parse_question(question: str, symbols: str, operations: tuple[str, ...]) -> tuple:
-    """(operands, template, exact value) of one typed question. `symbols`: every character the
-    run may read (its alphabet, pad included). Raises QuestionError."""
+def _check_characters(question: str, text: str) -> None:
+    """Digits, brackets and the table's operator characters only; raises QuestionError."""
+    readable = set("0123456789()") | {c for name in OPERATIONS for c in name}
+    unknown = sorted(set(text) - readable)
+    if unknown:
+        raise QuestionError(
+            f"question {question!r} holds {''.join(unknown)!r}: a question is written with "
+            f"digits, brackets and the operators {_known()}."
+        )
+
+
+def parse_question(question: str) -> Question:
+    """One typed question (spaces between tokens allowed) read exactly. Raises QuestionError
+    for a text that is no question: empty, unknown characters, no number, a leading zero,
+    malformed, an operator outside the table, or a division by zero."""
     text = question.strip()
     if not text:
         raise QuestionError("an empty question: type one such as 12+50.")
     if re.search(r"\d\s+\d", text):
         raise QuestionError(f"question {question!r} has digits separated by a space.")
     text = re.sub(r"\s+", "", text)
-    unknown = sorted(set(text) - set(symbols))
-    if unknown:
-        raise QuestionError(
-            f"question {question!r} holds {''.join(unknown)!r}, outside the run's alphabet "
-            f"{symbols!r}."
-        )
+    _check_characters(question, text)
     operands = _OPERAND.findall(text)
     if not operands:
         raise QuestionError(f"question {question!r} holds no number.")
@@ -81,21 +110,22 @@ def parse_question(question: str, symbols: str, operations: tuple[str, ...]) -> 
         raise QuestionError(
             f"question {question!r} is malformed: not an expression such as 12+50 or (3-1)*4."
         ) from None
-    value = _value(tree.body, question, operations)
-    return [int(o) for o in operands], _OPERAND.sub(SLOT, text), value
+    value = _value(tree.body, question, text)
+    return Question([int(o) for o in operands], _OPERAND.sub(SLOT, text), value)
 
 
-def parse_questions(questions: list[str], symbols: str, operations: tuple[str, ...]) -> Problems:
+def parse_questions(questions: list[str]) -> Problems:
     """Problems for typed questions, in order: operands (n, most terms) padded with MISSING,
-    templates as typed (brackets kept), exact values. Raises QuestionError on the first bad one."""
-    parsed = [parse_question(q, symbols, operations) for q in questions]
-    terms = max((len(p[0]) for p in parsed), default=1)
-    rows = [p[0] + [MISSING] * (terms - len(p[0])) for p in parsed]
+    templates as typed (brackets kept), exact values. Raises QuestionError on the first text
+    that is no question (`parse_question`)."""
+    parsed = [parse_question(q) for q in questions]
+    terms = max((len(p.operands) for p in parsed), default=1)
+    rows = [p.operands + [MISSING] * (terms - len(p.operands)) for p in parsed]
     big = any(abs(v) >= 2**62 for row in rows for v in row) or any(
-        abs(p[2]) >= 2**62 for p in parsed
+        abs(p.value) >= 2**62 for p in parsed
     )
     dtype = object if big else np.int64
     operands = np.array(rows, dtype=dtype).reshape(len(parsed), terms)
-    templates = np.array([p[1] for p in parsed], dtype=str)
-    targets = np.array([p[2] for p in parsed], dtype=dtype)
+    templates = np.array([p.template for p in parsed], dtype=str)
+    targets = np.array([p.value for p in parsed], dtype=dtype)
     return Problems(operands, templates, targets)
