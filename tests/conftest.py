@@ -21,6 +21,15 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+for _name in (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_RUN_ID",
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_RUN_CONTEXT",
+    "MLFLOW_ACTIVE_MODEL_ID",
+):
+    os.environ.pop(_name, None)  # the shell's store, experiment or run never reaches a test
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
@@ -59,19 +68,30 @@ def predict_rows(
         return code, list(csv.DictReader(handle))
 
 
-def _command(args: list[str]) -> tuple[list[str], dict[str, str]]:
-    """The installed `addexp` console script with `args`, and its environment."""
+def _command(
+    args: list[str], extra_env: dict[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The installed `addexp` console script with `args`, and its environment: none of the
+    MLflow variables that choose a store, an experiment or a run is inherited from the shell
+    running the tests (`extra_env` sets them for a test)."""
+    from addexp.tracking.environment import IGNORED
+
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "HYDRA_FULL_ERROR": "0"}
     env["PYTHONFAULTHANDLER"] = "1"  # a process aborted by a test shows where it stood
-    env.pop("MLFLOW_TRACKING_URI", None)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", *IGNORED):
+        env.pop(name, None)
+    env.update(extra_env or {})
     return [str(Path(sys.executable).with_name("addexp")), *args], env
 
 
-def addexp(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the installed `addexp` console script in `cwd` (where its store and outputs go)."""
-    command, env = _command(args)
+def addexp(
+    args: list[str], cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run the installed `addexp` console script in `cwd` (where its store and outputs go), with
+    the variables `env` added to its environment."""
+    command, environ = _command(args, env)
     return subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        command, cwd=cwd, env=environ, capture_output=True, text=True, timeout=timeout
     )
 
 

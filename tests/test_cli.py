@@ -35,7 +35,9 @@ def test_seq2seq_run_logs_params_metrics_artifacts_and_finishes(tmp_path):
     assert run["params.data.terms"] == "2"
     assert run["params.model.encoder_units"] == "[100]"
     assert run["params.train.epochs"] == "2"
-    assert run["params.tracking.uri"] == "null"
+    assert (
+        run["params.tracking.uri"] == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
+    )  # the store used
     assert run["tags.framing"] == "seq2seq"
     assert run["tags.preset"] == "none"
     for metric in ("exact_match", "char_accuracy", "invalid_rate"):

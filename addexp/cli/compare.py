@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from addexp.cli import EXIT_USAGE
+from addexp.tracking import environment
+from addexp.tracking.environment import EXPERIMENT_HELP, URI_HELP, default_experiment, default_uri
 
 SKIP_VARYING = {"seed", "tracking.run_name"}
 
@@ -84,18 +86,27 @@ def note_running(uri: str, experiment: str, parent: str | None) -> str | None:
 
 
 def _value(run: dict, key: str) -> str:
+    """A run's value of a group key: a tag (`tags.NAME`), a param, or for a key that holds a
+    section (`+eval.sets.wide={digits: 3}` swept) its params under it as `{digits: 3}`."""
     if key.startswith("tags."):
         return run["tags"].get(key[5:], "")
-    return run["params"].get(key, "")
+    params = run["params"]
+    if key in params:
+        return params[key]
+    inner = [
+        f"{k[len(key) + 1 :]}: {v}" for k, v in sorted(params.items()) if k.startswith(f"{key}.")
+    ]
+    return "{" + ", ".join(inner) + "}" if inner else ""
 
 
 def varying_keys(runs: list[dict]) -> list[str]:
-    """Config params whose values differ across the runs (seed and derived.* excepted: the
-    derived ones follow from the others), in name order."""
+    """Config params whose values differ across the runs, in name order: seed, derived.* (they
+    follow from the others) and the config groups' options (the keys they set are params of
+    their own) excepted."""
     keys = sorted(
         k
         for k in {k for r in runs for k in r["params"]} - SKIP_VARYING
-        if not k.startswith("derived.")
+        if "." in k and not k.startswith("derived.")
     )
     return [k for k in keys if len({r["params"].get(k) for r in runs}) > 1]
 
@@ -186,7 +197,7 @@ def _sweep_keys(uri: str, parent: str) -> list[str]:
     from mlflow.tracking import MlflowClient
 
     keys = MlflowClient(uri).get_run(parent).data.tags.get("sweep.keys", "")
-    return [k for k in keys.split(",") if k and k not in SKIP_VARYING]
+    return [k for k in keys.split(",") if k and k not in SKIP_VARYING]  # plain keys
 
 
 def _log_to_parent(uri: str, parent: str, table: str, image: Path | None, metric: str) -> None:
@@ -205,13 +216,10 @@ def _log_to_parent(uri: str, parent: str, table: str, image: Path | None, metric
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    environment.ignore(program="addexp-compare")
     parser = argparse.ArgumentParser(prog="addexp-compare", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--uri",
-        default=f"sqlite:///{Path.cwd() / 'mlflow.db'}",
-        help="MLflow tracking URI (default: sqlite:///mlflow.db here)",
-    )
-    parser.add_argument("--experiment", default="addexp")
+    parser.add_argument("--uri", default=default_uri(), help=URI_HELP)
+    parser.add_argument("--experiment", default=default_experiment(), help=EXPERIMENT_HELP)
     parser.add_argument("--filter", default="", help="MLflow search filter, ANDed with FINISHED")
     parser.add_argument("--parent", help="a sweep's parent run id: compare its children")
     parser.add_argument("--plot", type=Path, help="write a PNG of the metric per group here")

@@ -14,7 +14,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 from addexp.cli import EXIT_USAGE
-from addexp.config.checks import at_least
+from addexp.config.checks import at_least, known_keys
 from addexp.config.schema import AddexpConfig
 from addexp.evaluation.checks import check_eval
 from addexp.evaluation.metrics import METRICS, direction
@@ -27,10 +27,18 @@ from addexp.problems.operations import OPERATIONS
 from addexp.problems.space import space_from_config
 from addexp.registry import RegistryError
 from addexp.text.formats import FORMATS
+from addexp.tracking import environment
 from addexp.tracking.checks import check_tracking_limits
 from addexp.training.checks import check_train
 
 PARTS = (FAMILIES, FRAMINGS, FORMATS, OPERATIONS, METRICS)  # every registry of parts
+
+
+def start(program: str) -> None:
+    """What every command does first: drop the MLflow variables addexp ignores, with a note
+    each (`addexp.tracking.environment`), and load every part (`require_parts`)."""
+    environment.ignore(program=program)
+    require_parts(program)
 
 
 def require_parts(program: str) -> None:
@@ -49,6 +57,7 @@ def validate(cfg: Any) -> None:
     """Check the ranges and combinations that types cannot express; raise ConfigError (one
     paragraph naming the key) on the first. Interpolations must resolve first
     (`addexp.config.interpolation.resolved`)."""
+    known_keys(cfg)
     family = check_model(cfg)
     at_least("seed", cfg.seed, 0)
     check_problem("data.", cfg.data)

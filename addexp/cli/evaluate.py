@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from addexp.cli import EXIT_USAGE
-from addexp.cli.entry import require_parts
+from addexp.cli.entry import start
 from addexp.evaluation.metrics import summary
 
 DECODING = "model.beam_width"  # the one model key a finished run may be decoded with anew
@@ -91,7 +91,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    require_parts("addexp-eval")
+    start("addexp-eval")
     import mlflow
     from hydra.errors import HydraException
     from mlflow.tracking import MlflowClient

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from addexp.cli import EXIT_USAGE
-from addexp.cli.entry import require_parts
+from addexp.cli.entry import start
 from addexp.evaluation.metrics import summary
 
 COLUMNS = {"question": "answer", "input": "expected"}  # a run's predictions CSV reads as is
@@ -189,7 +189,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    require_parts("addexp-predict")
+    start("addexp-predict")
     from addexp.problems.questions import QuestionError
     from addexp.tracking.logged_run import RunError, open_run
 

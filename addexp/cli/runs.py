@@ -20,7 +20,8 @@ from datetime import datetime
 from pathlib import Path
 
 from addexp.cli import EXIT_USAGE
-from addexp.tracking import liveness
+from addexp.tracking import environment, liveness
+from addexp.tracking.environment import EXPERIMENT_HELP, URI_HELP, default_experiment, default_uri
 
 
 def _row(run, verdict: liveness.Verdict) -> str:
@@ -30,9 +31,10 @@ def _row(run, verdict: liveness.Verdict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    environment.ignore(program="addexp-runs")
     parser = argparse.ArgumentParser(prog="addexp-runs", description=__doc__.splitlines()[0])
-    parser.add_argument("--uri", default=f"sqlite:///{Path.cwd() / 'mlflow.db'}")
-    parser.add_argument("--experiment", default="addexp")
+    parser.add_argument("--uri", default=default_uri(), help=URI_HELP)
+    parser.add_argument("--experiment", default=default_experiment(), help=EXPERIMENT_HELP)
     parser.add_argument("--stale", action="store_true", help="list only stale runs")
     parser.add_argument("--mark", action="store_true", help="end the stale runs KILLED")
     parser.add_argument(

@@ -20,12 +20,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from addexp.cli import EXIT_USAGE
-from addexp.cli.entry import config_dir, register_schemas, require_parts, validate
+from addexp.cli.entry import config_dir, register_schemas, start, validate
 from addexp.config.checks import ConfigError
 from addexp.config.interpolation import resolved
 from addexp.registry import RegistryError
 from addexp.sweeps.callback import child_name
 from addexp.sweeps.link import JobFailed, SweepLink
+from addexp.tracking import environment
 from addexp.tracking import store as tracking
 from addexp.tracking.store_checks import StoreError
 from addexp.training import faults
@@ -47,6 +48,11 @@ def _context(hydra_cfg, link: SweepLink | None, store: tracking.Store | None):
         run_name=child_name(list(overrides), link.keys) if link else None,
         threads=link.threads if link else 0,
         store=store,
+        choices={
+            group: str(option)
+            for group, option in hydra_cfg.runtime.choices.items()
+            if option is not None and not group.startswith("hydra/")
+        },
     )
 
 
@@ -108,7 +114,9 @@ def main(cfg: DictConfig) -> float | JobFailed:
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     link = SweepLink.of_job(hydra_cfg) if multirun else None
-    if link is not None:
+    if link is not None:  # the sweep's MLflow variables, wherever this job runs
+        environment.adopt(link.environment)
+        environment.ignore()
         job = child_name(OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False), link.keys)
         log.info("sweep job %d of %s: %s", hydra_cfg.job.num + 1, link.jobs or "?", job)
     try:
@@ -149,9 +157,9 @@ def cli() -> None:
     """The console script (`addexp`, `python -m addexp`): `main`, with an interrupt that reaches
     the process outside any run (while Hydra starts a job, between a sweep's jobs, in a parallel
     sweep's controller) told in one line too."""
-    from addexp.config.hydra_errors import is_composition_error, one_paragraph
+    from addexp.config.hydra_errors import is_composition_error, one_paragraph, preset_advice
 
-    require_parts("addexp")
+    start("addexp")
     full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user asked for tracebacks
     os.environ["HYDRA_FULL_ERROR"] = "1"  # composition errors reach us instead of Hydra's report
     try:
@@ -161,7 +169,9 @@ def cli() -> None:
     except Exception as error:
         if full_errors or not is_composition_error(error):
             raise
-        print(f"addexp: invalid configuration: {one_paragraph(error)}", file=sys.stderr)
+        advice = preset_advice(error, sys.argv[1:], Path(config_dir()))
+        message = " ".join(filter(None, [one_paragraph(error), advice]))
+        print(f"addexp: invalid configuration: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
 
 

@@ -9,6 +9,8 @@ rewrites them here.
 from __future__ import annotations
 
 import difflib
+import re
+from pathlib import Path
 
 from hydra.errors import HydraException
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
@@ -82,3 +84,26 @@ def _allowed(cause: OmegaConfBaseException) -> list[str]:
     if "not a valid bool" in str(cause):
         return ["It must be true or false."]
     return []
+
+
+def preset_advice(error: BaseException, overrides: list[str], conf: Path) -> str:
+    """For a key a preset sets that the group option chosen beside it lacks, what to choose
+    instead (`addexp.config.presets.clash`); "" for any other error."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from addexp.config.presets import clash
+
+    preset = re.search(r"In 'experiment/([^']+)'", str(error))
+    cause = error.__cause__ or error.__context__
+    key = str(getattr(cause, "full_key", "") or "")
+    if preset is None or "." not in key:
+        return ""
+    group, missing = key.split(".", 1)
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException:
+        return ""
+    options = [str(o.value()) for o in parsed if o.key_or_group == group and not o.package]
+    if not options:
+        return ""
+    return clash(conf, preset.group(1), group, options[-1], missing) or ""

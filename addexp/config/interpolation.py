@@ -12,28 +12,68 @@ import re
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import (
+    InterpolationResolutionError,
+    OmegaConfBaseException,
+    UnsupportedInterpolationType,
+)
 
 from addexp.config.checks import ConfigError
+
+RESOLVER = re.compile(r"\$\{([\w.]+):")  # the resolver an interpolation calls
 
 
 def resolved(cfg: DictConfig | ListConfig, root: DictConfig | None = None) -> Any:
     """`cfg` as plain containers with every interpolation resolved.
 
-    Raises ConfigError naming the first key that cannot be resolved. `root` is the whole config
-    when `cfg` is a part of it (to quote the raw value).
+    Raises ConfigError naming the first key that cannot be resolved and why: the key it names
+    is missing, no resolver has its name, or the resolver it names failed (the resolver named,
+    e.g. `hydra`, which has no value in a sweep's controller). `root` is the whole config when
+    `cfg` is a part of it (to quote the raw value).
     """
     try:
         return OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as error:
-        key = getattr(error, "full_key", None) or "?"
-        raw = _raw(root if root is not None else cfg, key)
-        shown = f"{key}={raw}" if raw is not None else key
-        cause = (getattr(error, "msg", None) or str(error)).splitlines()[0]
-        raise ConfigError(
-            f"{shown} cannot be resolved: {cause}. An interpolation must name an existing key "
-            "(${data.largest}) or a known resolver (${oc.env:NAME}, ${now:%Y-%m-%d})."
-        ) from None
+        raise _unresolved(error, root if root is not None else cfg) from None
+
+
+def resolved_key(cfg: DictConfig, key: str) -> Any:
+    """The value at the dotted `key` of `cfg`, resolved (None where the key is absent). Raises
+    ConfigError as `resolved`."""
+    try:
+        value = OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
+    except OmegaConfBaseException as error:
+        raise _unresolved(error, cfg, key) from None
+    if isinstance(value, DictConfig | ListConfig):
+        return resolved(value, root=cfg)
+    return value
+
+
+def _unresolved(error: OmegaConfBaseException, root: Any, key: str | None = None) -> ConfigError:
+    key = getattr(error, "full_key", None) or key or "?"
+    raw = _raw(root, key)
+    shown = f"{key}={raw}" if raw is not None else key
+    cause = (getattr(error, "msg", None) or str(error)).splitlines()[0]
+    return ConfigError(f"{shown} cannot be resolved: {_why(error, raw, cause)}")
+
+
+def _why(error: OmegaConfBaseException, raw: Any, cause: str) -> str:
+    """Why an interpolation failed, naming the resolver where one is at fault."""
+    if isinstance(error, UnsupportedInterpolationType):
+        name = cause.rsplit(" ", 1)[-1]
+        return (
+            f"no resolver is called {name!r}. An interpolation names an existing key "
+            "(${data.largest}) or a known resolver (${oc.env:NAME}, ${now:%Y-%m-%d}, "
+            "${hydra:job.num})."
+        )
+    named = [n for n in RESOLVER.findall(str(raw or "")) if OmegaConf.has_resolver(n)]
+    if isinstance(error, InterpolationResolutionError) and named:
+        which = " or ".join(f"`{n}`" for n in dict.fromkeys(named))
+        return f"the resolver {which} gave no value here ({cause})."
+    return (
+        f"{cause}. An interpolation must name an existing key (${{data.largest}}) or a known "
+        "resolver (${oc.env:NAME}, ${now:%Y-%m-%d})."
+    )
 
 
 def lenient(node: DictConfig | ListConfig) -> Any:

@@ -130,10 +130,12 @@ class EvalConfig:
 
 @dataclass
 class TrackingConfig:
-    """Where MLflow writes. Null uri/artifact_location: SQLite + mlruns/ in the launch folder."""
+    """Where MLflow writes. Null uri/artifact_location: SQLite + mlruns/ in the launch folder.
+    MLflow's own variables are the defaults of the store and the experiment
+    (`addexp.tracking.environment`)."""
 
-    uri: str | None = None
-    experiment: str = "addexp"
+    uri: str | None = "${oc.env:MLFLOW_TRACKING_URI,null}"
+    experiment: str = "${oc.env:MLFLOW_EXPERIMENT_NAME,addexp}"
     artifact_location: str | None = None
     run_name: str | None = None
     log_model: bool = True

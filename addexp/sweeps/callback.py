@@ -19,7 +19,6 @@ from __future__ import annotations
 import atexit
 import logging
 import math
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,11 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from addexp.config.checks import ConfigError
-from addexp.config.interpolation import resolved
+from addexp.config.interpolation import resolved_key
 from addexp.evaluation.metrics import higher_is_better
 from addexp.sweeps.link import SweepLink, carry_to_jobs
-from addexp.sweeps.plan import plan
-from addexp.tracking import liveness
+from addexp.sweeps.plan import job_values, plan
+from addexp.tracking import environment, liveness
 from addexp.tracking import store as tracking
 from addexp.tracking.store_checks import StoreError
 from addexp.training import faults
@@ -50,14 +49,12 @@ def _short(value: str) -> str:
 
 
 def child_name(job_overrides: list[str], keys: list[str] | tuple[str, ...]) -> str:
-    """`train.batch_size=32,seed=1`: the job's values of the swept keys, in sweep order (as typed:
-    without the escapes Hydra adds to a job's overrides, `$\\{` for `${`)."""
-    values = {
-        k: re.sub(r"\\(.)", r"\1", v)
-        for k, v in (o.split("=", 1) for o in job_overrides if "=" in o)
-    }
+    """`train.batch_size=32,seed=1`: the job's values of the swept keys, in sweep order, each
+    key plain (`++train.batch_size=32` names `train.batch_size`, `addexp.sweeps.plan.plain_key`)
+    and each value as typed."""
+    values = job_values(job_overrides)
     named = [f"{k}={_short(values[k])}" for k in keys if k in values]
-    return ",".join(named) or ",".join(job_overrides)
+    return ",".join(named) or ",".join(f"{k}={v}" for k, v in values.items())
 
 
 class SweepParent:
@@ -189,6 +186,15 @@ def _finish_at_exit(parent: SweepParent) -> None:
         print(f"addexp: could not close the sweep's parent run: {error}", file=sys.stderr)
 
 
+def _tracking_settings(config: DictConfig) -> DictConfig:
+    """The store settings every job shares (`TRACKING_KEYS`), resolved here: the only values
+    the controller resolves. Every other value, interpolations included, is resolved by its
+    job, where `${hydra:job.num}` and the like have their values. Raises ConfigError."""
+    return OmegaConf.create(
+        {key.split(".", 1)[1]: resolved_key(config, key) for key in tracking.TRACKING_KEYS}
+    )
+
+
 class MlflowSweep(Callback):
     """Hydra callback that owns the sweep's parent run."""
 
@@ -227,7 +233,7 @@ class MlflowSweep(Callback):
         for note in sweep.notes:
             print(f"addexp: note: {note}", file=sys.stderr)
         launch_dir = Path(config.hydra.runtime.cwd).resolve()
-        tracking_cfg = OmegaConf.create(resolved(config.tracking, root=config))
+        tracking_cfg = _tracking_settings(config)
         store = tracking.open_store(tracking_cfg, launch_dir)
         sweep_dir = (launch_dir / str(config.hydra.sweep.dir)).resolve()
         choices = config.hydra.runtime.choices
@@ -263,6 +269,7 @@ class MlflowSweep(Callback):
             keys=tuple(sweep.keys),
             threads=sweep.threads,
             jobs=sweep.jobs,
+            environment=environment.carried(),
         )
         try:
             carry_to_jobs(config, link, sweep_dir)

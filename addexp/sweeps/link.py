@@ -10,7 +10,9 @@ So the controller appends two Hydra overrides there before the sweeper starts:
   job's process runs in;
 - `++hydra.job.env_set.ADDEXP_SWEEP=<json>`: the parent run, the store and experiment (resolved
   to absolute values once), the launch folder, the swept keys, the TensorFlow threads per job and
-  the number of jobs planned. Hydra also exports it to the job's environment while it runs.
+  the number of jobs planned, and the controller's values of the MLflow variables every job
+  takes (`addexp.tracking.environment`). Hydra also exports it to the job's environment while
+  it runs.
 
 Nothing is looked up through the file system or the job's own view of the config.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -41,6 +43,8 @@ class SweepLink:
     keys: tuple[str, ...]  # swept keys, in sweep order (names the child runs)
     threads: int  # TensorFlow threads per job, for the launcher that runs the jobs; 0: no limit
     jobs: int | None  # jobs planned, when the sweeper says in advance
+    # the controller's MLflow variables every job takes (`addexp.tracking.environment.CARRIED`)
+    environment: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         # "$" escaped so that OmegaConf never reads "${" in a value as an interpolation

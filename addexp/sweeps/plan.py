@@ -18,6 +18,7 @@ job's interpolations), and:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from hydra.core.global_hydra import GlobalHydra
@@ -80,18 +81,49 @@ def _params(config: DictConfig) -> dict[str, str]:
     return {str(k): str(v) for k, v in OmegaConf.to_container(params, resolve=False).items()}
 
 
+def plain_key(override: Override) -> str:
+    """The config key an override sets, however it is written: `++train.batch_size=16,32`,
+    `+train.batch_size=...` and `train.batch_size=...` all name `train.batch_size` (a group
+    chosen into a package keeps it: `model@extra`). Run names, `sweep.keys`, the parent's tags,
+    `addexp-compare` and the logged params all name a key so."""
+    key = override.key_or_group
+    return f"{key}@{override.package}" if override.package else key
+
+
 def swept_keys(task_overrides: list[str], sweeper_params: dict | None) -> list[str]:
-    """Keys a sweep varies: command-line sweep overrides (a=1,2 / range / choice) and the
-    sweeper's own `params` (presets and search spaces)."""
-    keys = [o.get_key_element() for o in _parse(list(task_overrides)) if o.is_sweep_override()]
-    for key in sweeper_params or {}:
+    """Plain keys (`plain_key`) a sweep varies, in sweep order: command-line sweep overrides
+    (a=1,2 / range / choice / glob ...) and the sweeper's own `params` (presets and search
+    spaces)."""
+    keys = [plain_key(o) for o in _parse(list(task_overrides)) if o.is_sweep_override()]
+    params = [f"{k}={v}" for k, v in (sweeper_params or {}).items()]
+    for key in (plain_key(o) for o in _parse(params)):
         if key not in keys:
-            keys.append(str(key))
+            keys.append(key)
     return keys
 
 
+def job_values(job_overrides: list[str]) -> dict[str, str]:
+    """A job's overrides as {plain key: value as typed}: strings without the escapes Hydra adds
+    to a job's overrides (`$\\{` for `${`), quoted when they hold a comma; `null`; `~` for a
+    deleted key; anything else as Hydra's grammar writes it."""
+    values = {}
+    for override in _parse(list(job_overrides)):
+        value = override.value()
+        if override.is_delete():
+            text = "~"
+        elif value is None:
+            text = "null"
+        elif isinstance(value, str):
+            text = re.sub(r"\\(.)", r"\1", value)
+            text = f'"{text}"' if "," in text else text
+        else:
+            text = override.get_value_element_as_str()
+        values[plain_key(override)] = text
+    return values
+
+
 def _refuse_tracking_keys(keys: list[str]) -> None:
-    swept = [k.lstrip("+~") for k in keys if k.lstrip("+~") in TRACKING_KEYS]
+    swept = [k for k in keys if k in TRACKING_KEYS]
     if swept:
         raise ConfigError(
             f"{', '.join(swept)} cannot be swept: a sweep keeps its parent run and every job in "
@@ -175,12 +207,27 @@ def _planned_jobs(config: DictConfig, task: list[str], params: dict[str, str]) -
 
         try:
             grid = _parse([f"{k}={v}" for k, v in params.items()] + task)
-            return len(BasicSweeper.split_arguments(grid, None)[0])
-        except Exception:  # the sweeper reports what it cannot expand
+        except Exception:  # the sweeper reports what it cannot parse
             return None
+        _refuse_drawn(grid)
+        return len(BasicSweeper.split_arguments(grid, None)[0])
     sampler = str(sweeper.get("sampler", {}).get("_target_", ""))
     trials = sweeper.get("n_trials")
     return int(trials) if trials and not sampler.endswith("GridSampler") else None
+
+
+def _refuse_drawn(grid: list[Override]) -> None:
+    """Hydra's basic sweeper runs a grid: every sweep must list its values. Raises ConfigError
+    naming a sweep that draws them (`interval()`, also inside `tag()`)."""
+    drawn = [o.input_line for o in grid if o.is_sweep_override() and not o.is_discrete_sweep()]
+    if drawn:
+        raise ConfigError(
+            f"{drawn[0]}: Hydra's basic sweeper runs every value of a grid, and interval() "
+            "names a range to draw values from, which only a search does. List the values "
+            "(seed=1,2,3, range(1,4), choice(a,b), glob(*)), or search with a sweeper that "
+            "draws them (addexp -m hparams_search=seq2seq_optuna, or hydra/sweeper=optuna "
+            "with your own search space)."
+        )
 
 
 def threads_per_job(launcher: DictConfig, jobs: int | None) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,3 +22,6 @@ class RunContext:
     run_name: str | None = None  # default name (a sweep child's swept values)
     threads: int = 0  # TensorFlow threads when train.threads is 0 (parallel sweeps)
     store: Store | None = None  # opened and checked store (a sweep's); None: open it
+    # the option chosen in each config group ({"model": "seq2seq", ...}; Hydra's own groups
+    # and unchosen ones left out): logged as params named by the group, as a sweep names them
+    choices: dict[str, str] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from addexp.tracking.environment import URI_HELP, default_uri
 from addexp.training.pipeline import Pipeline, build_pipeline, layout
 
 
@@ -23,15 +24,10 @@ class RunError(ValueError):
     """A run that cannot be read (missing store, run, model or config): one line."""
 
 
-def default_uri() -> str:
-    """The store `addexp` writes by default: `mlflow.db` in the current folder."""
-    return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
-
-
 def add_run_arguments(parser: Any) -> None:
     """`--run` and `--uri`, as every reader of a logged run takes them (argparse)."""
     parser.add_argument("--run", required=True, help="run id, or a model URI runs:/RUN_ID/model")
-    parser.add_argument("--uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here)")
+    parser.add_argument("--uri", help=URI_HELP)
 
 
 def run_id_of(run: str) -> str:

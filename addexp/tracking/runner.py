@@ -179,14 +179,15 @@ def _train_and_evaluate(job: Job) -> float:
 
 
 def _log_config(job: Job) -> None:
-    """The run's params (the resolved config flattened, and what it implies) and its config
+    """The run's params (the resolved config flattened, the option of each config group under
+    the group's name, and what the config implies) and its config
     artifacts: `config/resolved.yaml`, `config/overrides.yaml`, `config/layout.json`."""
     import mlflow
 
     cfg, ctx, pipeline = job.cfg, job.ctx, job.pipeline
     log.info("MLflow run %s (%s) in %s", job.run_id, job.run_name, mlflow.get_tracking_uri())
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    mlflow.log_params(flatten(resolved))
+    mlflow.log_params({**flatten(resolved), **ctx.choices})
     mlflow.log_dict(resolved, "config/resolved.yaml")
     mlflow.log_dict({"overrides": list(ctx.overrides)}, "config/overrides.yaml")
     mlflow.log_dict(layout(pipeline), "config/layout.json")
@@ -284,7 +285,7 @@ def record_invalid(cfg: DictConfig, ctx: RunContext, message: str) -> None:
 
     experiment_id, run_name, tags = _open_tracking(cfg, ctx)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags):
-        mlflow.log_params(flatten(lenient(cfg)))
+        mlflow.log_params({**flatten(lenient(cfg)), **ctx.choices})
         mlflow.set_tag("error", message[: tracking.MAX_TAG_CHARS])
         mlflow.end_run(status="FAILED")
 
