@@ -218,7 +218,7 @@ def _log_to_parent(uri: str, parent: str, table: str, image: Path | None, metric
 def main(argv: Sequence[str] | None = None) -> int:
     environment.ignore(program="addexp-compare")
     parser = argparse.ArgumentParser(prog="addexp-compare", description=__doc__.splitlines()[0])
-    parser.add_argument("--uri", default=default_uri(), help=URI_HELP)
+    parser.add_argument("--uri", help=URI_HELP)
     parser.add_argument("--experiment", default=default_experiment(), help=EXPERIMENT_HELP)
     parser.add_argument("--filter", default="", help="MLflow search filter, ANDed with FINISHED")
     parser.add_argument("--parent", help="a sweep's parent run id: compare its children")
@@ -232,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--format", choices=["md", "csv"], default="md")
     args = parser.parse_args(argv)
+    args.uri = args.uri or default_uri()  # after parsing: `--help` needs no MLflow
     from mlflow.exceptions import MlflowException
 
     try:

@@ -33,7 +33,7 @@ def _row(run, verdict: liveness.Verdict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     environment.ignore(program="addexp-runs")
     parser = argparse.ArgumentParser(prog="addexp-runs", description=__doc__.splitlines()[0])
-    parser.add_argument("--uri", default=default_uri(), help=URI_HELP)
+    parser.add_argument("--uri", help=URI_HELP)
     parser.add_argument("--experiment", default=default_experiment(), help=EXPERIMENT_HELP)
     parser.add_argument("--stale", action="store_true", help="list only stale runs")
     parser.add_argument("--mark", action="store_true", help="end the stale runs KILLED")
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from addexp.tracking.store import resolve_uri
     from addexp.tracking.store_checks import StoreError, check_store, sqlite_path
 
-    uri = resolve_uri(args.uri, Path.cwd())
+    uri = resolve_uri(args.uri, Path.cwd()) if args.uri else default_uri()
     database = sqlite_path(uri)
     try:
         check_store(uri)

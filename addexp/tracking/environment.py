@@ -8,12 +8,12 @@ it set after `mlflow run` or a parent script would have addexp take over a finis
 addexp writes only into runs it opens itself (`train.resume` continues a run in a new one), so
 those are removed from the process's environment before MLflow can read them, with a one-line
 note. Where runs go is addexp's config: `MLFLOW_TRACKING_URI` and `MLFLOW_EXPERIMENT_NAME`
-are the defaults of `tracking.uri` and `tracking.experiment` (conf/tracking/default.yaml),
-resolved once by a sweep's controller and handed to every job with the store.
+are the defaults of `tracking.uri` and `tracking.experiment` (`TrackingConfig`, as
+`${oc.env:...}`), resolved once by a sweep's controller and handed to every job with the store.
 
 A sweep's controller hands its own values of the `CARRIED` variables to every job (through
 the sweep link), so a job on another machine (a Ray cluster) behaves as the controller does;
-credentials (`OWN`) are never written into a config and stay each process's own.
+credentials are never written into a config and stay each process's own.
 """
 
 from __future__ import annotations
@@ -31,9 +31,16 @@ class Variable:
 
     name: str
     mlflow: str  # what MLflow does with it
-    addexp: str  # what addexp does with it
+    addexp: str  # what addexp does with it (for an ignored one: why, as its note says)
     ignored: bool = False  # removed from the environment (with a note), never read
     carried: bool = False  # the sweep controller's value is every job's
+
+    @property
+    def policy(self) -> str:
+        """What addexp does with it, as the README's table says."""
+        if not self.ignored:
+            return self.addexp
+        return f"{_IGNORED}: {self.addexp}" if self.addexp else _IGNORED
 
 
 _IGNORED = "ignored: removed from the environment before MLflow reads it, with a note"
@@ -55,31 +62,31 @@ TABLE = (
     Variable(
         "MLFLOW_RUN_ID",
         "`start_run` reopens that run: renames it, sets its status",
-        f"{_IGNORED}: addexp opens its own runs (`train.resume` continues one in a new run)",
+        "addexp opens its own runs (`train.resume` continues one in a new run)",
         ignored=True,
     ),
     Variable(
         "MLFLOW_EXPERIMENT_ID",
         "the experiment of new runs, by id",
-        f"{_IGNORED}: experiments are chosen by name (`tracking.experiment`)",
+        "experiments are chosen by name (`tracking.experiment`)",
         ignored=True,
     ),
     Variable(
         "MLFLOW_RUN_CONTEXT",
         "JSON tags added to every new run (`mlflow.parentRunId` would attach it to a run)",
-        f"{_IGNORED}: addexp tags its runs itself",
+        "addexp tags its runs itself",
         ignored=True,
     ),
     Variable(
         "MLFLOW_ACTIVE_MODEL_ID",
         "links logged models and traces to that model",
-        f"{_IGNORED}: a run's model is its own",
+        "a run's model is its own",
         ignored=True,
     ),
     Variable(
         "_MLFLOW_ACTIVE_MODEL_ID",
         "MLflow's internal form of MLFLOW_ACTIVE_MODEL_ID",
-        _IGNORED,
+        "",
         ignored=True,
     ),
     Variable("MLFLOW_WORKSPACE", "the workspace of a server's runs", _CARRIED, carried=True),
@@ -132,7 +139,7 @@ def ignore(environ: MutableMapping[str, str] | None = None, program: str = "adde
     for name in IGNORED:
         value = environ.pop(name, None)
         if value is not None:
-            reason = VARIABLES[name].addexp.removeprefix(_IGNORED).lstrip(": ")
+            reason = VARIABLES[name].addexp
             because = f": {reason}" if reason else ""
             print(f"{program}: note: {name}={value} is ignored{because}.", file=sys.stderr)
 
@@ -173,5 +180,5 @@ EXPERIMENT_HELP = "MLflow experiment (default: $MLFLOW_EXPERIMENT_NAME, else add
 def markdown_table() -> str:
     """The table as the README shows it (a test keeps the two the same)."""
     rows = ["| Variable | MLflow | addexp |", "|---|---|---|"]
-    rows += [f"| `{v.name}` | {v.mlflow} | {v.addexp} |" for v in TABLE]
+    rows += [f"| `{v.name}` | {v.mlflow} | {v.policy} |" for v in TABLE]
     return "\n".join(rows)
