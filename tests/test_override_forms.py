@@ -142,6 +142,18 @@ def test_the_command_names_the_preset_its_keys_and_what_to_choose(tmp_path):
     ) in done.stderr
 
 
+@pytest.mark.parametrize("models", ["teacher_forcing,attention", "glob(t*)"])
+def test_a_swept_family_that_does_not_fit_the_preset_is_told_what_fits(tmp_path, models):
+    """The job that did not compose is the one advised; no job ran, and the sweep says so."""
+    done = addexp(["-m", "experiment=keras_addition_rnn", f"model={models}"], tmp_path)
+    assert done.returncode == 2, done.stderr
+    told = [line for line in done.stderr.splitlines() if line.startswith("addexp:")]
+    assert "no job of the sweep ran" in told[-1] and "ends FAILED with no children" in told[-1]
+    first = "teacher_forcing" if models.startswith("teacher") else "tagger"
+    assert f"; model={first} has no key encoder_units. Choose instead: " in told[0]
+    assert told[0].count("Choose instead") == 1
+
+
 @pytest.mark.parametrize(
     "section", ["", "data.", "format.", "encoding.", "model.", "train.", "eval.", "tracking."]
 )

@@ -100,10 +100,31 @@ def preset_advice(error: BaseException, overrides: list[str], conf: Path) -> str
         return ""
     group, missing = key.split(".", 1)
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
+        parsed = OverridesParser.create().parse_overrides(
+            [o for o in overrides if not o.startswith("-")]  # -m, --multirun, -cd ...
+        )
     except HydraException:
         return ""
-    options = [str(o.value()) for o in parsed if o.key_or_group == group and not o.package]
-    if not options:
+    chosen = [o for o in parsed if o.key_or_group == group and not o.package]
+    if not chosen:
         return ""
-    return clash(conf, preset.group(1), group, options[-1], missing) or ""
+    last = chosen[-1]
+    options = _options(last, sorted(p.stem for p in (conf / group).glob("*.yaml")))
+    section = getattr(cause, "parent_node", None)
+    failed = section.get("name") if section is not None and "name" in section else None
+    options = [failed] if failed in options else options  # the job that did not compose
+    said = (clash(conf, preset.group(1), group, str(option), missing) for option in options)
+    return " ".join(dict.fromkeys(filter(None, said)))
+
+
+def _options(override, available: list[str]) -> list[str]:
+    """The options a group override picks: one (`model=attention`), a list (`model=a,b`,
+    `choice(a,b)`), or those of `available` that a `glob(...)` matches."""
+    from hydra.core.override_parser.types import Glob
+
+    value = override.value()
+    if isinstance(value, Glob):
+        return value.filter(available)
+    if override.is_sweep_override():
+        return list(override.sweep_string_iterator())
+    return [str(value)]

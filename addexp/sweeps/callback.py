@@ -115,7 +115,13 @@ class SweepParent:
             client.set_tag(self.run_id, "error", reason)
         client.set_terminated(self.run_id, "FAILED" if reason else "FINISHED")
         log.info("sweep: %d jobs, %d finished, %d failed", recorded, finished, failed)
-        if reason:
+        if reason and not recorded:
+            print(
+                f"addexp: no job of the sweep ran (the reason is above); its parent run "
+                f"{self.run_id} ends FAILED with no children.",
+                file=sys.stderr,
+            )
+        elif reason:
             print(
                 f"addexp: {_summary(reason, failed, recorded)}; see the child runs of parent "
                 f"{self.run_id} (tag `error`) and the job logs under {self.sweep_dir}.",
