@@ -18,6 +18,7 @@ from mlflow.tracking import MlflowClient
 from addexp.cli import evaluate as evaluate_run
 from addexp.cli import predict
 from addexp.tracking.context import RunContext
+from addexp.tracking.logged_run import open_run
 from addexp.tracking.runner import run
 from tests.conftest import TINY, addexp, addexp_predict, compose, logged_rows, predict_rows
 
@@ -361,6 +362,23 @@ def test_unknown_run_or_store_names_the_store(trained, tmp_path, capsys):
     assert predict.main(["--run", "abc", "--uri", missing, "1+2"]) == 2
     assert f"no MLflow store at {missing}" in capsys.readouterr().err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_run_last_names_the_newest_run_addexp_trained(trained, tmp_path, capsys):
+    """`--run last`: the newest finished run of any experiment; an open run, a sweep's parent
+    (no `model` tag) and a store without addexp's runs are passed over or refused."""
+    uri, newest = trained["_uri"], list(RUNS)[-1]
+    client = MlflowClient(uri)
+    other = client.create_experiment(f"other-{tmp_path.name}")
+    client.set_terminated(client.create_run(other, run_name="parent").info.run_id)
+    client.create_run(other, run_name="open", tags={"model": "mlp"})  # RUNNING
+    assert predict.main(["--run", "last", "--uri", uri, "3+4"]) == 0
+    assert capsys.readouterr().out.startswith("3+4 ")
+    assert open_run("last", uri).run_id == trained[newest]
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    MlflowClient(empty).search_experiments()  # an empty store: MLflow's tables only
+    assert predict.main(["--run", "last", "--uri", empty, "1+2"]) == 2
+    assert f"the store {empty} holds no finished run trained by addexp" in capsys.readouterr().err
 
 
 def test_a_typed_question_through_the_real_command_fails_cleanly(trained):

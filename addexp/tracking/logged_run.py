@@ -26,14 +26,42 @@ class RunError(ValueError):
 
 def add_run_arguments(parser: Any) -> None:
     """`--run` and `--uri`, as every reader of a logged run takes them (argparse)."""
-    parser.add_argument("--run", required=True, help="run id, or a model URI runs:/RUN_ID/model")
+    parser.add_argument(
+        "--run",
+        required=True,
+        help=f"run id, a model URI runs:/RUN_ID/model, or {LAST} (the newest finished run)",
+    )
     parser.add_argument("--uri", help=URI_HELP)
+
+
+LAST = "last"  # `--run last`: the newest finished run that addexp trained in the store
 
 
 def run_id_of(run: str) -> str:
     """A run id from `RUN_ID` or a model URI `runs:/RUN_ID/model`."""
     match = re.fullmatch(r"runs:/([^/]+)(/.*)?", run)
     return match.group(1) if match else run
+
+
+def newest_run(client: Any, uri: str) -> str:
+    """The id of the newest FINISHED run addexp trained in the store at `uri`, in any
+    experiment (a sweep's parent, which trains nothing, is passed over): what `--run last`
+    names. Raises RunError when the store holds none."""
+    from mlflow.entities import ViewType
+
+    experiments = [e.experiment_id for e in client.search_experiments(ViewType.ACTIVE_ONLY)]
+    runs = client.search_runs(
+        experiments,
+        "attributes.status = 'FINISHED' and tags.model != ''",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    ) if experiments else []  # fmt: skip
+    if not runs:
+        raise RunError(
+            f"--run {LAST}: the store {uri} holds no finished run trained by addexp; "
+            "train one first."
+        )
+    return runs[0].info.run_id
 
 
 @dataclass
@@ -105,8 +133,8 @@ def open_run(run: str, uri: str | None = None) -> LoggedRun:
         check_store(uri)  # a server that does not answer fails here, in seconds
     except StoreError as error:
         raise RunError(f"--uri {uri}: {error}") from None
-    run_id = run_id_of(run)
     client = MlflowClient(uri)
+    run_id = newest_run(client, uri) if run == LAST else run_id_of(run)
     try:
         logged_run = client.get_run(run_id)
     except MlflowException:
