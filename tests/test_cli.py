@@ -39,7 +39,8 @@ def test_seq2seq_run_logs_params_metrics_artifacts_and_finishes(tmp_path):
         run["params.tracking.uri"] == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
     )  # the store used
     assert run["tags.framing"] == "seq2seq"
-    assert run["tags.preset"] == "none"
+    assert run["tags.preset"] == "tutorial_seq2seq"  # the default composition is that preset
+    assert run["tags.mlflow.runName"] == "tutorial_seq2seq-seed7"
     for metric in ("exact_match", "char_accuracy", "invalid_rate"):
         assert 0 <= run[f"metrics.test/{metric}"] <= 1
     assert run["metrics.test/rmse"] >= 0

@@ -88,3 +88,27 @@ def test_child_names_say_what_was_swept():
     assert child_name(["train.learning_rate=0.0023284358298935864"], search) == (
         "train.learning_rate=0.002328"
     )
+    assert child_name(["seed=3", "data.terms=3"], []) == ""  # the name of a single run
+
+
+def test_a_parent_is_named_by_its_id_or_its_run_name_and_anything_else_is_refused(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from addexp.cli.compare import main as compare_main
+    from addexp.cli.compare import parent_id
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("addexp")
+    sweep = client.create_run(experiment, run_name="sweep x: seed", tags={"sweep.keys": "seed"})
+    client.create_run(experiment, run_name="seed=1", tags={"mlflow.parentRunId": "p"})
+    assert parent_id(uri, sweep.info.run_id) == sweep.info.run_id
+    assert parent_id(uri, "sweep x: seed") == sweep.info.run_id
+    with pytest.raises(LookupError, match=r"is no sweep's run id or name .*'sweep x: seed'"):
+        parent_id(uri, "seed=1")  # a child, not a sweep
+    with pytest.raises(LookupError, match="no run with this id"):
+        parent_id(uri, "0" * 32)
+    client.create_run(experiment, run_name="sweep x: seed", tags={"sweep.keys": "seed"})
+    with pytest.raises(LookupError, match="names more than one sweep"):
+        parent_id(uri, "sweep x: seed")
+    assert compare_main(["--uri", uri, "--parent", "482e9cfb"]) == 2

@@ -7,7 +7,8 @@ from omegaconf import OmegaConf
 
 from addexp.cli.entry import validate
 from addexp.config.checks import ConfigError
-from tests.conftest import PRESETS, compose
+from addexp.config.presets import DEFAULT_PRESET, default_choices, run_preset
+from tests.conftest import CONF, PRESETS, compose
 
 # The tutorial trains both mapping models alike: 50 epochs of 100 fresh problems, batch 2, Adam.
 MAPPING_TRAIN = {
@@ -207,9 +208,33 @@ def test_preset_composes_to_the_published_configuration(preset):
         assert {k: got[k] for k in values} == values, section
 
 
-def test_no_arguments_is_the_tutorial_seq2seq_preset():
-    default, preset = compose(), compose(["experiment=tutorial_seq2seq"])
+def test_no_arguments_is_the_default_preset():
+    default, preset = compose(), compose([f"experiment={DEFAULT_PRESET}"])
     assert OmegaConf.to_container(default) == OmegaConf.to_container(preset)
+
+
+def test_the_default_choices_are_those_of_the_composition_without_arguments():
+    choices = compose(return_hydra_config=True).hydra.runtime.choices
+    own = {g: o for g, o in choices.items() if not g.startswith("hydra/")}
+    assert default_choices(CONF) == own
+
+
+@pytest.mark.parametrize(
+    ("overrides", "preset"),
+    [
+        ([], DEFAULT_PRESET),
+        (["train.epochs=2", "model.encoder_units=[16]"], DEFAULT_PRESET),  # keys on top of it
+        (["data=range", "hydra/launcher=basic"], DEFAULT_PRESET),  # defaults, and Hydra's own
+        (["model=mlp"], None),
+        (["eval=length"], None),
+        (["hparams_search=seq2seq_optuna"], None),
+        (["experiment=fast_tutorial"], "fast_tutorial"),
+        (["experiment=fast_tutorial", "model=tagger"], "fast_tutorial"),
+    ],
+)
+def test_a_run_is_the_chosen_preset_or_the_default_one_when_no_group_changed(overrides, preset):
+    choices = compose(overrides, return_hydra_config=True).hydra.runtime.choices
+    assert run_preset(choices, CONF) == preset
 
 
 def test_schema_rejects_wrong_types_and_unknown_keys():
@@ -324,6 +349,8 @@ def test_extension_options_compose_and_validate():
         (["eval.objective=test/train_overlap"], "a metric a sweep can rank"),
         ([f"tracking.run_name={'r' * 501}"], "tracking.run_name has 501 characters"),
         ([f"tracking.experiment={'e' * 501}"], "tracking.experiment has 501 characters"),
+        (["tracking.experiment="], "tracking.experiment is empty"),
+        (["tracking.experiment=' '"], "tracking.experiment is empty"),
         ([f"+eval.sets.{'s' * 240}={{digits: 2}}"], "MLflow takes param keys of at most 250"),
         (["eval=length", "eval.objective=length_x2/accuracy"], "choose one of: length_x2/exact"),
         (["model.name=mlp"], "model.name=mlp does not match the model keys given"),

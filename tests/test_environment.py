@@ -170,6 +170,6 @@ def test_the_link_carries_every_carried_variable_and_a_job_adopts_exactly_those(
     assert SweepLink.from_json(link.to_json()).environment == carried
 
 
-def test_the_readme_shows_the_table_as_the_code_applies_it():
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    assert environment.markdown_table() in readme
+def test_the_docs_show_the_table_as_the_code_applies_it():
+    page = (Path(__file__).parent.parent / "docs" / "tracking.md").read_text()
+    assert environment.markdown_table() in page

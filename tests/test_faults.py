@@ -16,6 +16,7 @@ import h5py
 import mlflow
 import numpy as np
 import pytest
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from addexp.cli.compare import main as compare
@@ -45,21 +46,30 @@ class Watched:
 
     def __init__(self, args: list[str], cwd: Path):
         self.process = start_addexp(args, cwd)
+        self.cwd = cwd
         self.out: list[str] = []
         self.err: list[str] = []
         for stream, lines in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
             threading.Thread(target=lambda s=stream, x=lines: x.extend(s), daemon=True).start()
 
     def run_id(self, name: str, timeout: float = 180) -> str:
-        """The id of the MLflow run named `name`, once addexp has logged that it started it."""
+        """The id of the MLflow run named `name`, once it is in the store (a sweep's console
+        names a job only as it ends)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for line in list(self.out):
-                match = re.search(rf"MLflow run (\w+) \({re.escape(name)}\)", line)
-                if match:
-                    return match.group(1)
+            if (self.cwd / "mlflow.db").exists():
+                client = MlflowClient(_store(self.cwd))
+                try:
+                    addexp_runs = client.get_experiment_by_name("addexp")  # not `whole`'s
+                    runs = client.search_runs(
+                        [addexp_runs.experiment_id], f"attributes.run_name = '{name}'"
+                    ) if addexp_runs else []  # fmt: skip
+                except MlflowException:  # the store is still being created
+                    runs = []
+                if runs:
+                    return runs[0].info.run_id
             assert self.process.poll() is None, "".join(self.err)[-3000:]
-            time.sleep(0.1)
+            time.sleep(0.2)
         raise AssertionError(f"no run {name!r} started: {''.join(self.out)[-2000:]}")
 
     def wait_for_epochs(self, client: MlflowClient, run_id: str, epochs: int) -> None:
@@ -187,7 +197,7 @@ def interrupted(tmp_path_factory, empty_store):
     whole = start_addexp([f"train.epochs={RESUMED_TO}", *SMALL, *WHOLE], folder)
     watched = Watched([LONG, *SMALL], folder)
     client = MlflowClient(_store(folder))
-    run_id = watched.run_id("seq2seq-seed1")
+    run_id = watched.run_id("tutorial_seq2seq-seed1")  # the default preset, keys set on top
     watched.wait_for_epochs(client, run_id, 2)
     killed, exited = watched.interrupt(signal.SIGINT, client, run_id)
     _, errors = whole.communicate(timeout=600)

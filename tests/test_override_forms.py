@@ -103,6 +103,17 @@ def test_a_message_about_an_interpolation_names_what_failed(value, said):
     assert said in str(refused.value)
 
 
+def test_a_key_given_twice_is_swept_only_if_its_last_override_sweeps():
+    from addexp.sweeps.plan import _repeated_keys
+
+    assert swept_keys(["train.epochs=2,1", "train.epochs=1", "seed=1,2"], None) == ["seed"]
+    assert swept_keys(["seed=1", "++seed=1,2"], None) == ["seed"]
+    assert _repeated_keys(["train.epochs=2,1", "++train.epochs=1", "seed=1,2"]) == [
+        "train.epochs is given 2 times (train.epochs=2,1, ++train.epochs=1); Hydra keeps the "
+        "last, ++train.epochs=1."
+    ]
+
+
 def test_every_form_s_job_overrides_name_the_plain_key():
     keys = swept_keys(["++a=1,2", "+b=x,y", "c=range(1,3)", "d@pkg=1,2", "e=1"], {"++f": "1,2"})
     assert keys == ["a", "b", "c", "d@pkg", "f"]
@@ -142,16 +153,37 @@ def test_the_command_names_the_preset_its_keys_and_what_to_choose(tmp_path):
     ) in done.stderr
 
 
-@pytest.mark.parametrize("models", ["teacher_forcing,attention", "glob(t*)"])
-def test_a_swept_family_that_does_not_fit_the_preset_is_told_what_fits(tmp_path, models):
-    """The job that did not compose is the one advised; no job ran, and the sweep says so."""
-    done = addexp(["-m", "experiment=keras_addition_rnn", f"model={models}"], tmp_path)
+@pytest.mark.parametrize(
+    ("sweep", "refused"),
+    [
+        (["experiment=keras_addition_rnn", "model=teacher_forcing,attention"], 2),
+        (["experiment=keras_addition_rnn", "model=glob(t*)"], 2),  # tagger, teacher_forcing
+        (
+            [
+                "experiment=keras_addition_rnn,keras_teacher_forcing",
+                "model=seq2seq,teacher_forcing",
+            ],
+            2,
+        ),
+        (["train.batch_size=abc,32"], 1),
+        (["model=nosuch,tagger"], 1),
+        (["train.batch_siz=16,32"], 2),
+    ],
+)
+def test_a_sweep_whose_jobs_do_not_compose_is_refused_before_anything_runs(
+    tmp_path, sweep, refused
+):
+    """Hydra's launcher would compose each job only as it starts it and stop the sweep at the
+    first that fails; the controller composes them all first, names each that fails (a preset's
+    keys on another option with what to choose instead) and opens no store, no parent."""
+    done = addexp(["-m", *sweep], tmp_path)
     assert done.returncode == 2, done.stderr
     told = [line for line in done.stderr.splitlines() if line.startswith("addexp:")]
-    assert "no job of the sweep ran" in told[-1] and "ends FAILED with no children" in told[-1]
-    first = "teacher_forcing" if models.startswith("teacher") else "tagger"
-    assert f"; model={first} has no key encoder_units. Choose instead: " in told[0]
-    assert told[0].count("Choose instead") == 1
+    assert len(told) == 1 and told[0].startswith("addexp: invalid sweep: "), done.stderr
+    assert f" {refused} of " in told[0] and "do not compose, so none ran" in told[0]
+    clashes = sum("experiment=keras" in o for o in sweep)
+    assert told[0].count("Choose instead: ") == (refused if clashes else 0), told[0]
+    assert not (tmp_path / "mlflow.db").exists()
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,7 @@ def test_each_part_names_the_package_it_came_from(site, tmp_path):
     assert done.stdout.split() == ["addexp-test-plugin"] * 4 + ["addexp"], done.stderr
 
 
+@pytest.mark.slow
 def test_a_family_from_another_package_trains_predicts_evaluates_and_compares(site, tmp_path):
     trained = command(
         "addexp", [*SMALL, "model=conv_tagger", "format=aligned", "data=digits"], tmp_path, site
@@ -117,6 +118,7 @@ def test_an_operation_and_a_format_from_another_package(site, tmp_path):
     assert refused.returncode == 2 and "+, -, *, //, %" in refused.stderr
 
 
+@pytest.mark.slow
 def test_a_lower_is_better_metric_is_minimised_and_ranks_the_sweep(site, tmp_path):
     objective = "eval.objective=test/digit_edit_distance"
     swept = command(

@@ -3,15 +3,62 @@
 status of a refusal).
 
 Importing the package sets the console's defaults before TensorFlow or MLflow is imported
-anywhere (a variable the user set is kept): TensorFlow's C++ log at warnings, and no
-artifact-download bars between a command's own lines.
+anywhere, so that a command shows addexp's own lines and nothing of its libraries' start-up:
+TensorFlow's C++ log (absl `I0000`/`W0000`/`E0000` lines: CPU features, oneDNN, CUDA probing)
+off, MLflow's log at warnings (no `Creating initial MLflow database tables...`, no alembic
+migrations, no system-metrics chatter), no `View run ... at` lines from MLflow (addexp prints
+its own address of a run) and no artifact-download bars between a command's own lines. Each is
+a library's own variable, and one the user set is kept. `console(verbose=True)` (`-v` on the
+commands, `hydra.verbose` on `addexp`) gives the libraries their own defaults back.
 
 It may import `addexp.sweeps` and every package below it.
 """
 
+import logging
 import os
+import sys
+from collections.abc import Sequence
 
 EXIT_USAGE = 2  # the exit status of a refused command line or config: nothing was run
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The libraries' variables addexp sets when the user has not: their values on a quiet console.
+QUIET = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",  # fatal only: TensorFlow raises what stops a command
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+}
+_DEFAULTED = tuple(name for name in QUIET if name not in os.environ)
+for _name in _DEFAULTED:
+    os.environ[_name] = QUIET[_name]
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+VERBOSE_HELP = "also show TensorFlow's and MLflow's own log lines (start-up, store migrations)"
+
+
+def console(verbose: bool) -> None:
+    """Asked for verbosity: drop the quiet values addexp set (a user's own are kept), so that
+    TensorFlow and MLflow log as they do by themselves. Must come before TensorFlow is imported
+    (its C++ log reads the variable once); MLflow's loggers, if it is imported already, are
+    set again."""
+    if not verbose:
+        return
+    for name in _DEFAULTED:
+        os.environ.pop(name, None)
+    if "mlflow" in sys.modules and "MLFLOW_LOGGING_LEVEL" in _DEFAULTED:
+        logging.getLogger("mlflow").setLevel(logging.INFO)  # MLflow's own default
+
+
+def add_verbose(parser) -> None:
+    """`-v`/`--verbose` on an argparse command (`console`)."""
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+
+
+def hydra_verbose(overrides: Sequence[str]) -> bool:
+    """Whether an `addexp` command line sets `hydra.verbose` to anything but false: Hydra's
+    debug logging for some loggers (`true`, `addexp`, `[addexp,hydra]`), and then the libraries'
+    own lines too."""
+    for override in overrides:
+        key, equals, value = override.partition("=")
+        if equals and key.lstrip("+") == "hydra.verbose":  # `~hydra.verbose` drops it
+            return value.strip().strip("'\"").lower() not in ("false", "", "[]", "null")
+    return False

@@ -12,12 +12,13 @@ children by its swept keys, and other runs by preset and every param that differ
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from addexp.cli import EXIT_USAGE
+from addexp.cli import EXIT_USAGE, add_verbose, console
 from addexp.tracking import environment
 from addexp.tracking.environment import EXPERIMENT_HELP, URI_HELP, default_experiment, default_uri
 
@@ -54,6 +55,36 @@ def load_runs(
         token = page.token
         if not token:
             return runs
+
+
+def parent_id(uri: str, parent: str) -> str:
+    """The run id of a sweep's parent named by its id, or by its run name (`sweep seq2seq:
+    seed`, as the UI shows it). Raises LookupError saying what the store holds instead."""
+    from mlflow.entities import ViewType
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    if re.fullmatch(r"[0-9a-f]{32}", parent):
+        try:
+            return client.get_run(parent).info.run_id
+        except MlflowException:
+            raise LookupError(f"no run with this id in the store {uri}.") from None
+    experiments = [e.experiment_id for e in client.search_experiments(ViewType.ACTIVE_ONLY)]
+    parents = client.search_runs(experiments, "tags.`sweep.keys` != ''") if experiments else []
+    named = [r.info.run_id for r in parents if r.info.run_name == parent]
+    if len(named) == 1:
+        return named[0]
+    names = sorted({r.info.run_name for r in parents})
+    said = "names more than one sweep; give its run id" if named else "is no sweep's run id or name"
+    return _refuse(said, names)
+
+
+def _refuse(said: str, names: list[str]) -> str:
+    raise LookupError(
+        f"{said} (a run id is 32 hex digits; the sweeps in this store: "
+        f"{', '.join(repr(n) for n in names[:8]) or 'none'})."
+    )
 
 
 def _experiment_id(client, uri: str, experiment: str, parent: str | None) -> str:
@@ -231,10 +262,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--metric", nargs="+", default=["test/exact_match"], help="one or more metrics"
     )
     parser.add_argument("--format", choices=["md", "csv"], default="md")
+    add_verbose(parser)
     args = parser.parse_args(argv)
+    console(args.verbose)
     args.uri = args.uri or default_uri()  # after parsing: `--help` needs no MLflow
     from mlflow.exceptions import MlflowException
 
+    if args.parent:
+        try:
+            args.parent = parent_id(args.uri, args.parent)
+        except LookupError as error:
+            print(f"addexp-compare: --parent {args.parent!r}: {error}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         runs = load_runs(args.uri, args.experiment, args.filter, args.parent)
     except MlflowException as error:  # a filter MLflow's search grammar does not take

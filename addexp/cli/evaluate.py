@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from addexp.cli import EXIT_USAGE
+from addexp.cli import EXIT_USAGE, add_verbose, console
 from addexp.cli.entry import start
 from addexp.evaluation.metrics import summary
 
@@ -86,11 +86,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("overrides", nargs="*", help="eval=length, eval.sets=..., eval.examples=N")
     add_run_arguments(p)
+    add_verbose(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    console(args.verbose)
     start("addexp-eval")
     import mlflow
     from hydra.errors import HydraException

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from addexp.cli import EXIT_USAGE
+from addexp.cli import EXIT_USAGE, add_verbose, console
 from addexp.cli.entry import start
 from addexp.evaluation.metrics import summary
 
@@ -184,11 +184,13 @@ def parser() -> argparse.ArgumentParser:
         help="decode by beam search of width N (1: greedy) instead of the run's own "
         "model.beam_width; for the decoders that read their own answers",
     )
+    add_verbose(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    console(args.verbose)
     start("addexp-predict")
     from addexp.problems.questions import QuestionError
     from addexp.tracking.logged_run import RunError, open_run

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from addexp.cli import EXIT_USAGE
+from addexp.cli import EXIT_USAGE, add_verbose, console
 from addexp.tracking import environment, liveness
 from addexp.tracking.environment import EXPERIMENT_HELP, URI_HELP, default_experiment, default_uri
 
@@ -44,7 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="MINUTES",
         help="a run without a heartbeat for this long is stale (default: %(default)g)",
     )
+    add_verbose(parser)
     args = parser.parse_args(argv)
+    console(args.verbose)
     from mlflow.tracking import MlflowClient
 
     from addexp.tracking.store import resolve_uri

@@ -4,6 +4,9 @@ Before anything is trained, every interpolation is resolved, the tracking store 
 config validated; a mistake is one paragraph on stderr and exit status 2. In a sweep a job
 never raises: whatever stops it is recorded as a FAILED child of the sweep's parent run and the
 sweep goes on (see `addexp.sweeps.callback`).
+
+`addexp --help` is answered before Hydra runs (`addexp.cli.usage`); MLflow is imported only
+when a run or a sweep needs it, so that help is immediate.
 """
 
 from __future__ import annotations
@@ -13,36 +16,40 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from addexp.cli import EXIT_USAGE
+from addexp.cli import EXIT_USAGE, console, hydra_verbose
 from addexp.cli.entry import config_dir, register_schemas, start, validate
 from addexp.config.checks import ConfigError
 from addexp.config.interpolation import resolved
+from addexp.config.presets import run_preset
 from addexp.registry import RegistryError
-from addexp.sweeps.callback import child_name
-from addexp.sweeps.link import JobFailed, SweepLink
 from addexp.tracking import environment
-from addexp.tracking import store as tracking
 from addexp.tracking.store_checks import StoreError
 from addexp.training import faults
+
+if TYPE_CHECKING:
+    from addexp.sweeps.link import JobFailed, SweepLink
+    from addexp.tracking import store as tracking
 
 log = logging.getLogger("addexp")
 
 
 def _context(hydra_cfg, link: SweepLink | None, store: tracking.Store | None):
     """The run's context (what Hydra and the sweep say about where it runs and logs)."""
+    from addexp.sweeps.callback import child_name
     from addexp.tracking.context import RunContext
 
     overrides = tuple(OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))
     return RunContext(
         launch_dir=_launch_dir(hydra_cfg, link),
         output_dir=Path(hydra_cfg.runtime.output_dir),
-        preset=hydra_cfg.runtime.choices.get("experiment"),
+        preset=run_preset(hydra_cfg.runtime.choices, Path(config_dir())),
         overrides=overrides,
         parent_run_id=link.parent_run_id if link else None,
         run_name=child_name(list(overrides), link.keys) if link else None,
@@ -64,6 +71,8 @@ def _launch_dir(hydra_cfg, link: SweepLink | None) -> Path:
 def _check_tracking(cfg: DictConfig, link: SweepLink) -> None:
     """A job must track exactly where its sweep's parent does (a preset or an interpolation may
     say otherwise for one job: that job fails, loudly, instead of logging elsewhere)."""
+    from addexp.tracking import store as tracking
+
     launch_dir = Path(link.launch_dir)
     own = resolved(cfg.tracking, root=cfg)
     differs = {
@@ -86,6 +95,8 @@ def _check_tracking(cfg: DictConfig, link: SweepLink) -> None:
 def _refuse(cfg: DictConfig, hydra_cfg, link: SweepLink | None, error: Exception) -> JobFailed:
     """Report a mistake found before training: exit 2 for a single run; in a sweep a FAILED
     child saying why, and the sweep goes on."""
+    from addexp.sweeps.link import JobFailed
+
     label = "tracking store unusable" if isinstance(error, StoreError) else "invalid configuration"
     known = isinstance(error, ConfigError | StoreError)
     message = str(error) if known else f"{type(error).__name__}: {error}"
@@ -110,6 +121,9 @@ with contextlib.suppress(RegistryError):  # for a launcher's jobs too; `cli` rep
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def main(cfg: DictConfig) -> float | JobFailed:
+    from addexp.sweeps.link import JobFailed, SweepLink
+    from addexp.tracking import store as tracking
+
     faults.install()
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
@@ -117,8 +131,6 @@ def main(cfg: DictConfig) -> float | JobFailed:
     if link is not None:  # the sweep's MLflow variables, wherever this job runs
         environment.adopt(link.environment)
         environment.ignore()
-        job = child_name(OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False), link.keys)
-        log.info("sweep job %d of %s: %s", hydra_cfg.job.num + 1, link.jobs or "?", job)
     try:
         if link is not None:
             _check_tracking(cfg, link)
@@ -156,14 +168,21 @@ def main(cfg: DictConfig) -> float | JobFailed:
 def cli() -> None:
     """The console script (`addexp`, `python -m addexp`): `main`, with an interrupt that reaches
     the process outside any run (while Hydra starts a job, between a sweep's jobs, in a parallel
-    sweep's controller) told in one line too."""
+    sweep's controller) told in one line too. `--help` is addexp's (`addexp.cli.usage`), its
+    composition errors reported as any run's."""
+    from addexp.cli import usage
     from addexp.config.hydra_errors import is_composition_error, one_paragraph, preset_advice
 
+    console(hydra_verbose(sys.argv[1:]))  # before TensorFlow and MLflow are imported
     start("addexp")
     full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user asked for tracebacks
     os.environ["HYDRA_FULL_ERROR"] = "1"  # composition errors reach us instead of Hydra's report
+    help_asked = usage.requested(sys.argv[1:])
     try:
-        main()
+        if help_asked:
+            usage.show(help_asked)
+        else:
+            main()
     except KeyboardInterrupt as stop:
         faults.report(stop, in_sweep=False)
     except Exception as error:

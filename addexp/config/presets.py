@@ -1,5 +1,6 @@
-"""What each experiment preset (`conf/experiment/*.yaml`) chooses and sets, read from its YAML,
-for advice when a preset and a group option chosen beside it do not fit together.
+"""What each experiment preset (`conf/experiment/*.yaml`) chooses and sets, read from its YAML:
+for advice when a preset and a group option chosen beside it do not fit together, for the
+presets `addexp --help` lists (its bases apart), and for the preset a run is tagged with.
 
 `addexp experiment=keras_addition_rnn model=teacher_forcing` composes the preset's
 `model.encoder_units` onto a family that has no such key; Hydra says only that the key is
@@ -9,10 +10,15 @@ instead: a preset of the same base made for the chosen option, or the base itsel
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
+
+# What `addexp` composes with no preset: every group at its default option is this preset
+# (tests/test_config.py proves the two compositions equal).
+DEFAULT_PRESET = "tutorial_seq2seq"
 
 
 @dataclass(frozen=True)
@@ -88,3 +94,34 @@ def clash(conf: Path, preset: str, group: str, option: str, missing: str) -> str
     if offers:
         said += f" Choose instead: {' or '.join(offers)}."
     return said
+
+
+def bases(presets: dict[str, Preset]) -> set[str]:
+    """The presets that are only bases: built on by another preset and choosing no model,
+    themselves or through their bases. Such a preset is the shared part of presets that each
+    add their model; run alone it would train the default model on a setting made for others."""
+    built_on = {base for preset in presets.values() for base in preset.bases}
+    return {name for name in built_on & set(presets) if not _chosen(presets, name, "model")}
+
+
+def default_choices(conf: Path) -> dict[str, str | None]:
+    """The option `conf/config.yaml`'s defaults list chooses in each group (None: none)."""
+    raw = OmegaConf.load(conf / "config.yaml")
+    return {
+        str(group): None if option is None else str(option)
+        for entry in raw.get("defaults", [])
+        if isinstance(entry, DictConfig)
+        for group, option in entry.items()
+    }
+
+
+def run_preset(choices: Mapping[str, str | None], conf: Path) -> str | None:
+    """The preset a run is: the one chosen with `experiment=`; with none, DEFAULT_PRESET when
+    every config group is at its default option (keys set on top of it are set on top of
+    that preset, as after `experiment=NAME`); None when a group option was changed. `choices`:
+    Hydra's runtime choices; its own groups (`hydra/...`) do not change what is run."""
+    chosen = choices.get("experiment")
+    if chosen:
+        return str(chosen)
+    own = {g: o for g, o in choices.items() if not g.startswith("hydra/")}
+    return DEFAULT_PRESET if own == default_choices(conf) else None

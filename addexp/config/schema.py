@@ -93,10 +93,10 @@ class EarlyStoppingConfig:
 class TrainConfig:
     """How the model is fitted."""
 
-    epochs: int = 30
-    batch_size: int = 10
+    epochs: int = 30  # passes over the training data ("fresh": each over a new draw)
+    batch_size: int = 10  # examples per gradient step
     optimizer: str = "adam"  # adam | adamw | rmsprop | sgd
-    learning_rate: float = 0.001  # Keras' Adam default
+    learning_rate: float = 0.001  # the optimizer's step size (Keras' Adam default)
     regime: str = "fresh"  # "fresh": new draw every epoch; "fixed": one set of distinct examples
     examples: int = 1000  # per epoch ("fresh") or in the whole set, validation included ("fixed")
     val_fraction: float = 0.1  # share of the fixed set held out for validation
@@ -121,24 +121,23 @@ class EvalConfig:
     """The held-out test set (always a fresh draw, never the training data) and evaluation
     sets beyond the training distribution."""
 
-    examples: int = 1000
+    examples: int = 1000  # problems in the test set
     show: int = 20  # expected/predicted pairs printed at the end
     disjoint: bool = False  # keep every test question out of training (needs a large space)
     objective: str = "test/exact_match"  # returned to sweepers, ranked in its metric's direction
-    sets: dict[str, Any] = field(default_factory=dict)  # name -> EvalSetConfig keys
+    sets: dict[str, Any] = field(default_factory=dict)  # more sets: name -> EvalSetConfig keys
 
 
 @dataclass
 class TrackingConfig:
-    """Where MLflow writes. Null uri/artifact_location: SQLite + mlruns/ in the launch folder.
-    MLflow's own variables are the defaults of the store and the experiment
-    (`addexp.tracking.environment`)."""
+    """Where MLflow writes. MLflow's own variables are the defaults of the store and the
+    experiment (`addexp.tracking.environment`)."""
 
-    uri: str | None = "${oc.env:MLFLOW_TRACKING_URI,null}"
-    experiment: str = "${oc.env:MLFLOW_EXPERIMENT_NAME,addexp}"
-    artifact_location: str | None = None
-    run_name: str | None = None
-    log_model: bool = True
+    uri: str | None = "${oc.env:MLFLOW_TRACKING_URI,null}"  # null: SQLite mlflow.db, launch folder
+    experiment: str = "${oc.env:MLFLOW_EXPERIMENT_NAME,addexp}"  # the MLflow experiment
+    artifact_location: str | None = None  # a new experiment's; null: mlruns/ (local), a server's
+    run_name: str | None = None  # null: PRESET-seedN, else MODEL-seedN; a sweep job: its values
+    log_model: bool = True  # log the trained Keras model (addexp-predict and addexp-eval read it)
     system_metrics: bool = False  # MLflow's system metrics (CPU, memory, disk, network)
 
 
@@ -146,11 +145,11 @@ class TrackingConfig:
 class AddexpConfig:
     """The whole run. `model` is typed by the schema its own group option extends."""
 
-    seed: int = 1
+    seed: int = 1  # seeds Python, NumPy and TensorFlow; data streams derive from it
     data: DataConfig = field(default_factory=DataConfig)
     format: FormatConfig = field(default_factory=FormatConfig)
     encoding: EncodingConfig = field(default_factory=EncodingConfig)
-    model: Any = MISSING
+    model: Any = MISSING  # the network: the keys of the family model=NAME chooses
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)

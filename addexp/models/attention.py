@@ -20,7 +20,7 @@ NAME = "attention"
 class Config(RecurrentConfig):
     """Recurrent encoder-decoder reading its own output, attending over the question."""
 
-    name: str = NAME
+    name: str = NAME  # the family, as model=NAME chose it
     attention: str = "additive"  # additive (Bahdanau) | dot (Luong)
 
 

@@ -15,7 +15,7 @@ NAME = "mapping_lstm"
 class Config:
     """Stacked LSTM regressing the scaled sum from the scaled terms (the beginner's mistake)."""
 
-    name: str = NAME
+    name: str = NAME  # the family, as model=NAME chose it
     units: list[int] = field(default_factory=lambda: [6, 2])  # LSTM sizes; then Dense(1)
 
 

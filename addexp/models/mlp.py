@@ -15,7 +15,7 @@ NAME = "mlp"
 class Config:
     """Dense layers regressing the scaled sum from the scaled terms."""
 
-    name: str = NAME
+    name: str = NAME  # the family, as model=NAME chose it
     units: list[int] = field(default_factory=lambda: [4, 2])  # Dense sizes before Dense(1)
     activation: str = "linear"  # the tutorial's Dense layers have none
 

@@ -24,7 +24,7 @@ NAME = "seq2seq"
 class Config:
     """Encoder-decoder: LSTM encoder layers, RepeatVector, LSTM decoder layers, softmax per step."""
 
-    name: str = NAME
+    name: str = NAME  # the family, as model=NAME chose it
     encoder_units: list[int] = field(default_factory=lambda: [100])  # one LSTM per entry
     decoder_units: list[int] = field(default_factory=lambda: [50])  # one LSTM per entry
     embedding_dim: int = 16  # size of the learned embedding (encoding=embedding)

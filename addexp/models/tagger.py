@@ -23,7 +23,7 @@ class Config(RecurrentLayers):
     significant place down; unrolled when the layout has at most `unroll_max_steps` places), a
     softmax over digits per place."""
 
-    name: str = NAME
+    name: str = NAME  # the family, as model=NAME chose it
     units: list[int] = field(default_factory=lambda: [32])  # one recurrent layer per entry
 
 

@@ -16,7 +16,7 @@ NAME = "teacher_forcing"
 class Config(RecurrentConfig):
     """Recurrent encoder, decoder initialised with its final states, reading its own output."""
 
-    name: str = NAME
+    name: str = NAME  # the family, as model=NAME chose it
 
 
 def build(cfg: Any, shapes: Any) -> Any:

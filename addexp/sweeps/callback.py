@@ -9,6 +9,12 @@ failed; a child still RUNNING lost its process and is ended FAILED. The parent e
 if every planned job finished; otherwise FAILED with the reason in its tag `error`, and addexp
 exits 1.
 
+On the console a sweep is its parent run, one line per job as it starts (`MLflow run ID (NAME)`)
+and one as it ends (`sweep job 1 of 4: seed=1  test/exact_match 0.97  run ID`), warnings and
+errors, and the sweep's end; everything else a job logs goes to its own log file in the sweep
+folder (`SweepConsole`, the console handlers' filter in conf/config.yaml), sample answers not at
+all (a single run shows them).
+
 Hydra only warns when a callback raises; so does this one never: anything that stops the parent
 from opening ends the command (exit 2 for a sweep that cannot keep its promises, 1 otherwise)
 before any job runs unlinked.
@@ -20,24 +26,65 @@ import atexit
 import logging
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from addexp.config.checks import ConfigError
 from addexp.config.interpolation import resolved_key
+from addexp.config.presets import run_preset
 from addexp.evaluation.metrics import higher_is_better
 from addexp.sweeps.link import SweepLink, carry_to_jobs
-from addexp.sweeps.plan import job_values, plan
+from addexp.sweeps.plan import conf_dir, job_values, plan
 from addexp.tracking import environment, liveness
 from addexp.tracking import store as tracking
+from addexp.tracking.checks import check_experiment_name
 from addexp.tracking.store_checks import StoreError
 from addexp.training import faults
 
 log = logging.getLogger("addexp")
 BROKE_OFF = "the sweep stopped before all its jobs ran"
+ON_SWEEP_CONSOLE = {"sweep": True}  # `extra` of an addexp record a sweep's console shows
+# Hydra's launchers, whose `Launching N jobs` and `#0 : overrides` lines addexp's own job lines
+# replace on the console.
+LAUNCHERS = (
+    "hydra._internal.core_plugins.basic_launcher",
+    "hydra_plugins.hydra_joblib_launcher",
+    "hydra_plugins.hydra_submitit_launcher",
+    "hydra_plugins.hydra_ray_launcher",
+)
+
+
+def verbose() -> bool:
+    """Whether `hydra.verbose` names addexp's logger (or is true): then the console shows all."""
+    return log.isEnabledFor(logging.DEBUG)
+
+
+class SweepConsole(logging.Filter):
+    """The console handlers' filter (`hydra.hydra_logging` and, with `jobs`, `hydra.job_logging`
+    in conf/config.yaml): drops the launchers' INFO lines and, inside a sweep's job, addexp's
+    INFO records not marked ON_SWEEP_CONSOLE (its epochs, summaries and addresses, kept in the
+    job's log file), so that jobs do not bury each other. A single run's console is whole;
+    warnings, errors and `hydra.verbose` pass everything."""
+
+    def __init__(self, jobs: bool = False) -> None:
+        super().__init__()
+        self.jobs = jobs
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or verbose():
+            return True
+        if record.name.startswith(LAUNCHERS):
+            return False
+        ours = record.name == "addexp" or record.name.startswith("addexp.")
+        if not (self.jobs and ours) or getattr(record, "sweep", False):
+            return True
+        return not (HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN)
 
 
 def _short(value: str) -> str:
@@ -51,10 +98,10 @@ def _short(value: str) -> str:
 def child_name(job_overrides: list[str], keys: list[str] | tuple[str, ...]) -> str:
     """`train.batch_size=32,seed=1`: the job's values of the swept keys, in sweep order, each
     key plain (`++train.batch_size=32` names `train.batch_size`, `addexp.sweeps.plan.plain_key`)
-    and each value as typed."""
+    and each value as typed; "" when nothing was swept (`-m seed=3`), so the job takes the
+    name a single run would."""
     values = job_values(job_overrides)
-    named = [f"{k}={_short(values[k])}" for k in keys if k in values]
-    return ",".join(named) or ",".join(f"{k}={v}" for k, v in values.items())
+    return ",".join(f"{k}={_short(values[k])}" for k in keys if k in values)
 
 
 class SweepParent:
@@ -114,7 +161,13 @@ class SweepParent:
         if reason:
             client.set_tag(self.run_id, "error", reason)
         client.set_terminated(self.run_id, "FAILED" if reason else "FINISHED")
-        log.info("sweep: %d jobs, %d finished, %d failed", recorded, finished, failed)
+        log.info(
+            "sweep: %d jobs, %d finished, %d failed",
+            recorded,
+            finished,
+            failed,
+            extra=ON_SWEEP_CONSOLE,
+        )
         if reason and not recorded:
             print(
                 f"addexp: no job of the sweep ran (the reason is above); its parent run "
@@ -183,6 +236,22 @@ def _report_stale(store: tracking.Store) -> None:
         )
 
 
+def _job_run(parent_run_id: str, since_ms: int) -> str | None:
+    """The id of the run this process started last, if it is a child of the sweep's parent
+    started since `since_ms`: the run of the job that just ended (None: it recorded none)."""
+    if "mlflow" not in sys.modules:  # the job ended before it could start a run
+        return None
+    import mlflow
+
+    try:
+        run = mlflow.last_active_run()
+    except Exception:  # the line names no run rather than end the sweep
+        return None
+    if run is None or run.info.start_time < since_ms:
+        return None
+    return run.info.run_id if run.data.tags.get("mlflow.parentRunId") == parent_run_id else None
+
+
 def _finish_at_exit(parent: SweepParent) -> None:
     """At exit: a parent not yet ended means the sweep itself broke off (a job that could not be
     composed, a sweeper that raised); end it FAILED with the counts rather than leave it RUNNING."""
@@ -206,12 +275,13 @@ class MlflowSweep(Callback):
 
     def __init__(self) -> None:
         self._parent: SweepParent | None = None
+        self._job_started_ms = 0  # when the current job started (its run starts after)
 
     def __getstate__(self) -> dict:
         return {}  # launchers pickle the callbacks to their workers; a job needs no parent state
 
     def __setstate__(self, state: dict) -> None:
-        self._parent = None
+        self.__init__()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
@@ -230,6 +300,10 @@ class MlflowSweep(Callback):
             )
             raise SystemExit(1) from None
         atexit.register(_finish_at_exit, self._parent)
+        if "optuna" in sys.modules and not verbose():  # its own handler: `A new study created`
+            import optuna
+
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def _open(self, config: DictConfig) -> SweepParent:
         from mlflow.tracking import MlflowClient
@@ -240,10 +314,13 @@ class MlflowSweep(Callback):
             print(f"addexp: note: {note}", file=sys.stderr)
         launch_dir = Path(config.hydra.runtime.cwd).resolve()
         tracking_cfg = _tracking_settings(config)
+        check_experiment_name(tracking_cfg.experiment)
         store = tracking.open_store(tracking_cfg, launch_dir)
         sweep_dir = (launch_dir / str(config.hydra.sweep.dir)).resolve()
         choices = config.hydra.runtime.choices
-        label = choices.get("experiment") or choices.get("model")
+        swept_group = any(key in choices for key in sweep.keys)  # then no one preset is run
+        preset = None if swept_group else run_preset(choices, conf_dir(config))
+        label = preset or choices.get("experiment") or choices.get("model")
         name = f"sweep {label}: {', '.join(sweep.keys) or 'no keys'}"
         task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
         tags = {
@@ -253,7 +330,7 @@ class MlflowSweep(Callback):
             "sweep.launcher": str(config.hydra.launcher.get("_target_", "")),
             "sweep.sweeper": str(config.hydra.sweeper.get("_target_", "")),
             "sweep.overrides": " ".join(str(o) for o in task)[: tracking.MAX_TAG_CHARS],
-            "preset": choices.get("experiment") or "none",
+            "preset": preset or "none",
             "mlflow.runName": name,
             **liveness.owner_tags(),
         }
@@ -289,8 +366,39 @@ class MlflowSweep(Callback):
             name,
             store.uri,
             sweep.jobs if sweep.jobs is not None else "an open number of",
+            extra=ON_SWEEP_CONSOLE,
         )
         return SweepParent(store, parent.info.run_id, sweep_dir, sweep.jobs)
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._job_started_ms = int(time.time() * 1000)
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        """The job's one line as it ends: its number, its swept values, its objective (or that
+        it failed: why is said above) and its run."""
+        link = SweepLink.of_job(config.hydra)
+        if link is None:
+            return
+        overrides = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+        name = child_name(overrides, link.keys) or " ".join(overrides) or "(no overrides)"
+        value = job_return.return_value
+        if isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value):
+            objective = OmegaConf.select(
+                config, "eval.objective", throw_on_resolution_failure=False
+            )
+            outcome = f"{objective} {value:.4f}" if abs(value) < 1e6 else f"{objective} {value:.4g}"
+        else:
+            outcome = "failed"
+        run_id = _job_run(link.parent_run_id, self._job_started_ms)
+        log.info(
+            "sweep job %d of %s: %s  %s  %s",
+            config.hydra.job.num + 1,
+            link.jobs or "?",
+            name,
+            outcome,
+            f"run {run_id}" if run_id else "(no run recorded)",
+            extra=ON_SWEEP_CONSOLE,
+        )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self._parent is None:

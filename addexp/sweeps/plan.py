@@ -12,7 +12,11 @@ job's interpolations), and:
 - notes what a config group swept per job cannot change for the sweep: a preset's own sweep, or
   the sweeper or launcher it chooses (the controller's run every job);
 - counts the jobs when the sweeper says in advance, and sizes TensorFlow's threads for the
-  launcher that actually runs the jobs.
+  launcher that actually runs the jobs;
+- composes every job of a grid before any runs, and refuses the sweep naming each job whose
+  overrides do not compose (a value of the wrong type, an unknown key or option, a preset's keys
+  on another option): Hydra's launchers compose a job only as they start it, and stop the whole
+  sweep at the first that fails, leaving the jobs after it unrun and unrecorded.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -58,8 +63,11 @@ def plan(config: DictConfig) -> Plan:
             "the luckiest seed rather than the best settings. Fix it (seed=1, not seed=1,2) "
             "and compare the best settings over seeds afterwards: addexp -m seed=1,2,3 ..."
         )
-    notes += _group_sweep_notes(config, task)
-    jobs = _planned_jobs(config, task, params)
+    notes += _group_sweep_notes(config, task) + _repeated_keys(task)
+    grid = _grid(config, task, params)
+    if grid is not None:
+        _refuse_uncomposable(config, grid)
+    jobs = len(grid) if grid is not None else _trials(config)
     return Plan(keys, jobs, threads_per_job(config.hydra.launcher, jobs), notes)
 
 
@@ -94,7 +102,11 @@ def swept_keys(task_overrides: list[str], sweeper_params: dict | None) -> list[s
     """Plain keys (`plain_key`) a sweep varies, in sweep order: command-line sweep overrides
     (a=1,2 / range / choice / glob ...) and the sweeper's own `params` (presets and search
     spaces)."""
-    keys = [plain_key(o) for o in _parse(list(task_overrides)) if o.is_sweep_override()]
+    last: dict[str, Override] = {}  # Hydra keeps a key's last override: it is where it sweeps
+    for override in _parse(list(task_overrides)):
+        last.pop(plain_key(override), None)
+        last[plain_key(override)] = override
+    keys = [key for key, override in last.items() if override.is_sweep_override()]
     params = [f"{k}={v}" for k, v in (sweeper_params or {}).items()]
     for key in (plain_key(o) for o in _parse(params)):
         if key not in keys:
@@ -199,21 +211,80 @@ def _group_sweep_notes(config: DictConfig, task: list[str]) -> list[str]:
     return notes
 
 
-def _planned_jobs(config: DictConfig, task: list[str], params: dict[str, str]) -> int | None:
-    """Jobs the sweeper will launch: the grid's size, a search's trials; None if unknown."""
-    sweeper = config.hydra.sweeper
-    if not is_search(config):
-        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+def _grid(config: DictConfig, task: list[str], params: dict[str, str]) -> list[list[str]] | None:
+    """Every job's overrides, for Hydra's basic sweeper (a grid); None for a search, or for
+    overrides the sweeper itself will report as unparsable."""
+    if is_search(config):
+        return None
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
-        try:
-            grid = _parse([f"{k}={v}" for k, v in params.items()] + task)
-        except Exception:  # the sweeper reports what it cannot parse
-            return None
-        _refuse_drawn(grid)
-        return len(BasicSweeper.split_arguments(grid, None)[0])
+    try:
+        grid = _parse([f"{k}={v}" for k, v in params.items()] + task)
+    except Exception:  # the sweeper reports what it cannot parse
+        return None
+    _refuse_drawn(grid)
+    return [list(job) for job in BasicSweeper.split_arguments(grid, None)[0]]
+
+
+def _trials(config: DictConfig) -> int | None:
+    """The trials a search will run, when it says in advance (not a grid sampler's)."""
+    sweeper = config.hydra.sweeper
     sampler = str(sweeper.get("sampler", {}).get("_target_", ""))
     trials = sweeper.get("n_trials")
     return int(trials) if trials and not sampler.endswith("GridSampler") else None
+
+
+def _refuse_uncomposable(config: DictConfig, grid: list[list[str]]) -> None:
+    """Compose each job as its launcher will (`load_sweep_config`). Raises ConfigError naming
+    every job that does not compose, each with its reason in one sentence (and, for a preset's
+    keys on another option, what to choose instead)."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from addexp.config.hydra_errors import one_paragraph, preset_advice
+
+    loader = GlobalHydra.instance().config_loader()
+    conf = conf_dir(config)
+    shared = set.intersection(*(set(job) for job in grid)) if len(grid) > 1 else set()
+    refused: dict[str, list[str]] = {}  # reason -> the jobs it stops, by what is their own
+    for job in grid:
+        try:
+            loader.load_sweep_config(config, job)
+        except (HydraException, OmegaConfBaseException) as error:
+            advice = preset_advice(error, job, conf) if conf else ""
+            reason = " ".join(filter(None, [one_paragraph(error), advice]))
+            refused.setdefault(reason, []).append(" ".join(o for o in job if o not in shared))
+    if refused:
+        told = " ".join(
+            f"{'Job' if len(jobs) == 1 else 'Jobs'} {'; '.join(jobs)}: {reason}"
+            for reason, jobs in refused.items()
+        )
+        raise ConfigError(
+            f"{sum(map(len, refused.values()))} of {len(grid)} jobs do not compose, so none "
+            f"ran. {told}"
+        )
+
+
+def conf_dir(config: DictConfig) -> Path | None:
+    """The folder of the primary config (`conf/`), where the presets are read from."""
+    for source in config.hydra.runtime.config_sources:
+        if source.provider == "main" and source.schema == "file":
+            return Path(str(source.path))
+    return None
+
+
+def _repeated_keys(task: list[str]) -> list[str]:
+    """A note per key the command line sets more than once: Hydra keeps its last override,
+    so a sweep written before a fixed value of the same key runs only that value."""
+    given: dict[str, list[str]] = {}
+    for override in _parse(task):
+        given.setdefault(plain_key(override), []).append(override.input_line)
+    return [
+        f"{key} is given {len(forms)} times ({', '.join(forms)}); Hydra keeps the last, "
+        f"{forms[-1]}."
+        for key, forms in given.items()
+        if len(forms) > 1
+    ]
 
 
 def _refuse_drawn(grid: list[Override]) -> None:

@@ -37,9 +37,20 @@ def check_tracking_limits(cfg: Any) -> None:
                 f"{key} holds {len(value)} characters; MLflow keeps param values of at most "
                 f"{MAX_PARAM_VALUE_LENGTH} (shorten it)."
             )
+    check_experiment_name(params.get("tracking.experiment", "addexp"))
     for key in ("tracking.experiment", "tracking.run_name"):
         value = params.get(key, "null")
         if len(value) > MAX_NAME_LENGTH:
             raise ConfigError(
                 f"{key} has {len(value)} characters; MLflow takes at most {MAX_NAME_LENGTH}."
             )
+
+
+def check_experiment_name(name: Any) -> None:
+    """MLflow refuses an empty experiment name only once it is asked to create it, with a
+    traceback. Raises ConfigError for an empty or blank `tracking.experiment`."""
+    if not str(name).strip():
+        raise ConfigError(
+            "tracking.experiment is empty (set so, or by an empty MLFLOW_EXPERIMENT_NAME); "
+            "MLflow needs an experiment name: give one, or leave it at its default, addexp."
+        )

@@ -37,7 +37,7 @@ class Variable:
 
     @property
     def policy(self) -> str:
-        """What addexp does with it, as the README's table says."""
+        """What addexp does with it, as the table in docs/tracking.md says."""
         if not self.ignored:
             return self.addexp
         return f"{_IGNORED}: {self.addexp}" if self.addexp else _IGNORED
@@ -123,6 +123,18 @@ TABLE = (
         f"{_CARRIED}; addexp sets false unless it is set",
         carried=True,
     ),
+    Variable(
+        "MLFLOW_LOGGING_LEVEL",
+        "the level of MLflow's own log",
+        f"{_CARRIED}; addexp sets WARNING unless it is set or `-v` asks for MLflow's lines",
+        carried=True,
+    ),
+    Variable(
+        "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT",
+        "no `View run ... at` lines",
+        f"{_CARRIED}; addexp sets true unless it is set (it prints a run's address itself)",
+        carried=True,
+    ),
     Variable("MLFLOW_TRACKING_USERNAME", "basic-auth user", _OWN),
     Variable("MLFLOW_TRACKING_PASSWORD", "basic-auth password", _OWN),
     Variable("MLFLOW_TRACKING_TOKEN", "bearer token", _OWN),
@@ -178,7 +190,7 @@ EXPERIMENT_HELP = "MLflow experiment (default: $MLFLOW_EXPERIMENT_NAME, else add
 
 
 def markdown_table() -> str:
-    """The table as the README shows it (a test keeps the two the same)."""
+    """The table as docs/tracking.md shows it (a test keeps the two the same)."""
     rows = ["| Variable | MLflow | addexp |", "|---|---|---|"]
     rows += [f"| `{v.name}` | {v.mlflow} | {v.policy} |" for v in TABLE]
     return "\n".join(rows)

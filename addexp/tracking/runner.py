@@ -185,7 +185,9 @@ def _log_config(job: Job) -> None:
     import mlflow
 
     cfg, ctx, pipeline = job.cfg, job.ctx, job.pipeline
-    log.info("MLflow run %s (%s) in %s", job.run_id, job.run_name, mlflow.get_tracking_uri())
+    # in the job's log; a sweep's console shows the job once, as it ends (addexp.sweeps.callback)
+    uri = mlflow.get_tracking_uri()
+    log.info("MLflow run %s (%s) in %s", job.run_id, job.run_name, uri)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     mlflow.log_params({**flatten(resolved), **ctx.choices})
     mlflow.log_dict(resolved, "config/resolved.yaml")
@@ -233,16 +235,16 @@ def _train(
 
 def _report(job: Job, results: dict[str, SetResult], seconds: float) -> None:
     """The console's account of a finished run: the test set's summary and examples, each
-    evaluation set's summary and the run's address in the MLflow UI."""
+    evaluation set's summary and the run's address in the MLflow UI. A sweep's job shows no
+    examples (a sweep's console has a line per job; they are in the run's predictions)."""
     import mlflow
 
     tested = results["test"]
-    log.info(
-        "%s  (%.1f s training)\n%s",
-        summary("test", tested.metrics),
-        seconds,
-        format_examples(tested.table, job.cfg.eval.show),
-    )
+    shown = 0 if job.ctx.parent_run_id else job.cfg.eval.show
+    lines = [f"{summary('test', tested.metrics)}  ({seconds:.1f} s training)"]
+    if shown:
+        lines.append(format_examples(tested.table, shown))
+    log.info("%s", "\n".join(lines))
     for name, set_result in results.items():
         if name != "test":
             log.info("%s", summary(name, set_result.metrics))

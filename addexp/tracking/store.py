@@ -223,11 +223,11 @@ def tracked_run(
 def ui_address(uri: str, experiment_id: str, run_id: str) -> str:
     """Where a person opens a run in the MLflow UI, on its model-training side (MLflow 3 opens
     experiments on its GenAI pages otherwise): the server's page for a server URI, else the
-    `mlflow ui` command for the local store and the page it serves by default."""
+    `addexp-ui` command that serves the local store and prints the run's page when ready."""
     page = f"#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
     if uri.startswith(("http://", "https://")):
         return f"{uri.rstrip('/')}/{page}"
-    return f"mlflow ui --backend-store-uri {uri}  then  http://127.0.0.1:5000/{page}"
+    return f"addexp-ui --uri {uri} --run {run_id}"
 
 
 def log_epoch(epoch: int, metrics: dict[str, float]) -> None:

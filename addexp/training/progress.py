@@ -7,6 +7,8 @@
 - `auto` (default): `bar` when stderr is an interactive terminal and the run is not a sweep job,
   else `lines`. So a person at a terminal sees a bar; redirected output, CI logs and sweep jobs
   (whose outputs interleave) get plain lines; tests, which capture output, show nothing.
+  A sweep job's lines land in its log file only: a sweep's console shows a line per job
+  (`addexp.sweeps.callback.SweepConsole`).
 
 Keras's own progress bar (`train.verbose`) counts batches within each epoch and writes to
 stdout; the bar over a run's epochs, with the metrics a run records, is tqdm's.

@@ -1,0 +1,162 @@
+"""Quiet by default: what a newcomer sees, with none of the libraries' variables set, is
+addexp's own lines, not TensorFlow's, absl's, oneDNN's, MLflow's, alembic's or Hydra's launcher
+chatter; asking for verbosity brings the libraries' lines back. A sweep's console is a line per
+job, as it ends. Real commands as subprocesses, a store created by the first run."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from addexp.cli import hydra_verbose
+from tests.conftest import _command
+
+# Start-up and warning lines of the libraries addexp runs on, as they print them.
+LIBRARY_LINES = [
+    r"^[IWEF]\d{4} ",  # absl's C++ log: I0000 00:00:... cpu_feature_guard.cc ...
+    r"absl",  # WARNING: All log messages before absl::InitializeLog() ...
+    r"oneDNN",
+    r"tensorflow/",
+    r"cpu_feature_guard",
+    r"[Cc][Uu][Dd][Aa]|cuInit",
+    r"INFO mlflow",
+    r"WARNING mlflow",
+    r"alembic",
+    r"Warning:",  # UserWarning:, DeprecationWarning:, FutureWarning:, SADeprecationWarning:
+    r"View run |View experiment at",  # MLflow's own URL lines
+    r"Launching \d+ jobs",  # Hydra's launcher
+    r"#\d+ : ",
+    r"A new study created",  # Optuna's own handler
+]
+NEWCOMER_UNSET = (
+    "TF_CPP_MIN_LOG_LEVEL",
+    "MLFLOW_LOGGING_LEVEL",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT",
+    "PYTHONWARNINGS",
+    "TF_ENABLE_ONEDNN_OPTS",
+)
+SAMPLE = re.compile(r"^ +\S+ = \S+ +predicted '", re.M)
+
+
+def library_lines(console: str) -> list[str]:
+    """The lines of `console` that a library printed (LIBRARY_LINES)."""
+    pattern = re.compile("|".join(f"(?:{p})" for p in LIBRARY_LINES), re.M)
+    return [line for line in console.splitlines() if pattern.search(line)]
+
+
+def run(
+    program: str, args: list[str], cwd: Path, own: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`program` (an installed console script) as a newcomer runs it: none of the variables
+    that set the libraries' log levels (the tests' own quieting included) in its environment,
+    but the user's `own`."""
+    command, env = _command(args)
+    command[0] = str(Path(sys.executable).with_name(program))
+    for name in NEWCOMER_UNSET:
+        env.pop(name, None)
+    env.update(own or {})
+    cwd.mkdir(exist_ok=True)
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def quiet(result: subprocess.CompletedProcess) -> str:
+    """The combined console of a command that succeeded and printed no library line."""
+    console = result.stdout + result.stderr
+    assert result.returncode == 0, console[-3000:]
+    assert library_lines(console) == [], console[-3000:]
+    return console
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, str, str]:
+    """A launch folder whose store the run created, the run's id and its console."""
+    folder = tmp_path_factory.mktemp("quiet")
+    console = quiet(run("addexp", ["experiment=fast_tutorial"], folder))
+    run_id = re.search(r"MLflow run (\w{32}) \(fast_tutorial-seed1\)", console)
+    assert run_id, console[-3000:]
+    return folder, run_id[1], console
+
+
+def test_a_first_run_on_a_new_store_shows_addexp_only(trained):
+    folder, _, console = trained
+    assert (folder / "mlflow.db").exists()
+    assert "test: exact_match" in console and "MLflow UI: " in console
+    assert len(SAMPLE.findall(console)) == 20  # a single run shows its sample answers
+
+
+def test_reading_commands_are_quiet(trained):
+    folder, run_id, _ = trained
+    answered = quiet(run("addexp-predict", ["--run", run_id, "5+3"], folder))
+    assert answered.startswith("5+3 8")
+    args = ["--run", run_id, "eval=length", "eval.examples=50"]
+    evaluated = quiet(run("addexp-eval", args, folder))
+    assert "length_x2: exact_match" in evaluated
+    assert "test/exact_match over" in quiet(run("addexp-compare", [], folder))
+    assert "show RUNNING" in quiet(run("addexp-runs", [], folder))
+
+
+@pytest.mark.slow
+def test_a_sweep_shows_each_job_once_and_no_samples(trained):
+    folder, _, _ = trained
+    args = ["-m", "experiment=fast_tutorial", "seed=1,2", "tracking.log_model=false"]
+    console = quiet(run("addexp", [*args, "eval.examples=200"], folder))
+    ended = re.findall(
+        r"sweep job (\d) of 2: seed=(\d)  test/exact_match [\d.]+  run (\w{32})", console
+    )
+    assert [(number, seed) for number, seed, _ in ended] == [("1", "1"), ("2", "2")], console
+    assert console.count("seed=1") == 1 and console.count("seed=2") == 1  # once, as it ended
+    assert not re.search(r"MLflow run \w{32} \(seed=", console)  # not again as it starts
+    assert not SAMPLE.search(console) and "epoch 1/" not in console
+    assert "sweep: 2 jobs, 2 finished, 0 failed" in console
+    job_log = (folder / "multirun").glob("*/*/0/addexp.log")
+    assert "epoch 3/3" in next(job_log).read_text()  # a job's details stay in its log file
+
+
+@pytest.mark.slow
+def test_verbose_brings_the_libraries_lines_back_and_a_users_level_is_kept(tmp_path):
+    # `addexp-compare` on a folder with no store creates one (MLflow's tables), then says so
+    new_store = re.compile(r"INFO mlflow\.store\.db\.utils: Creating initial MLflow database")
+    plain = run("addexp-compare", [], tmp_path / "plain")
+    assert plain.returncode == 1 and library_lines(plain.stdout + plain.stderr) == []
+    loud = run("addexp-compare", ["--verbose"], tmp_path / "loud")
+    assert loud.returncode == 1 and new_store.search(loud.stderr), loud.stderr
+    assert "no experiment named 'addexp'" in loud.stderr  # addexp's own message as before
+    own = run("addexp-compare", ["-v"], tmp_path / "own", {"MLFLOW_LOGGING_LEVEL": "ERROR"})
+    assert own.returncode == 1 and not new_store.search(own.stderr), own.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "verbose"),
+    [
+        ([], False),
+        (["seed=2"], False),
+        (["hydra.verbose=true"], True),
+        (["hydra.verbose=addexp"], True),
+        (["hydra.verbose=[addexp,hydra]"], True),
+        (["hydra.verbose=false"], False),
+        (["~hydra.verbose"], False),
+    ],
+)
+def test_hydra_verbose_on_the_command_line(overrides, verbose):
+    assert hydra_verbose(overrides) is verbose
+
+
+def test_the_sweep_console_passes_warnings_and_single_runs_whole():
+    from addexp.sweeps.callback import SweepConsole
+
+    def record(name: str, level: int = logging.INFO, **extra) -> logging.LogRecord:
+        made = logging.LogRecord(name, level, __file__, 1, "line", None, None)
+        made.__dict__.update(extra)
+        return made
+
+    console = SweepConsole(jobs=True)
+    launcher = "hydra._internal.core_plugins.basic_launcher"
+    assert not console.filter(record(launcher))
+    assert console.filter(record(launcher, logging.WARNING))
+    assert console.filter(record("addexp"))  # no Hydra job here: a single run's console is whole
+    assert console.filter(record("addexp", sweep=True))
