@@ -112,3 +112,33 @@ def test_a_parent_is_named_by_its_id_or_its_run_name_and_anything_else_is_refuse
     with pytest.raises(LookupError, match="names more than one sweep"):
         parent_id(uri, "sweep x: seed")
     assert compare_main(["--uri", uri, "--parent", "482e9cfb"]) == 2
+
+
+def test_the_commands_that_read_runs_never_create_a_store(tmp_path, capsys, monkeypatch):
+    from addexp.cli import runs
+    from addexp.cli.compare import main as compare_main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # set by MLflow for earlier tests
+    for command, program in ((compare_main, "addexp-compare"), (runs.main, "addexp-runs")):
+        for uri in ([], ["--uri", "sqlite:///nosuch.db"]):
+            assert command(uri) == 2
+            said = capsys.readouterr().err
+            assert said.startswith(f"{program}: no MLflow store at sqlite:///"), said
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_group_key_or_metric_no_run_holds_is_named_with_what_is_close():
+    from addexp.cli.compare import _unknown
+
+    runs = [
+        {"params": {"train.batch_size": "16", "eval.sets.wide.digits": "3"},
+         "tags": {"preset": "p"}, "metrics": {"test/exact_match": 1.0}},
+    ]  # fmt: skip
+    assert _unknown(runs, ["train.batch_size", "eval.sets.wide", "tags.preset"], []) is None
+    assert "did you mean train.batch_size" in _unknown(runs, ["++train.batch_size"], [])
+    assert _unknown(runs, ["tags.presets"], []) == (
+        "--group-by tags.presets: no run here has this key; did you mean tags.preset?"
+    )
+    assert "did you mean test/exact_match?" in _unknown(runs, [], ["test/exact_mach"])
+    assert _unknown([], ["nosuch"], ["nosuch"]) is None  # no runs: the table says so

@@ -12,6 +12,7 @@ children by its swept keys, and other runs by preset and every param that differ
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import statistics
 import sys
@@ -128,6 +129,29 @@ def _value(run: dict, key: str) -> str:
         f"{k[len(key) + 1 :]}: {v}" for k, v in sorted(params.items()) if k.startswith(f"{key}.")
     ]
     return "{" + ", ".join(inner) + "}" if inner else ""
+
+
+def _unknown(runs: list[dict], group_by: Sequence[str], metrics: Sequence[str]) -> str | None:
+    """What no run of `runs` holds: a --group-by key (a param, a section of params or
+    `tags.NAME`) or a --metric; with the closest names the runs do hold. None when all are."""
+    if not runs:
+        return None
+    for key in group_by:
+        if not any(_value(run, key) for run in runs):
+            held = sorted({k for r in runs for k in r["params"]})
+            held += sorted({f"tags.{k}" for r in runs for k in r["tags"]})
+            return _no_such("--group-by", key, held, "key")
+    for metric in metrics:
+        if not any(metric in run["metrics"] for run in runs):
+            held = sorted({k for r in runs for k in r["metrics"]})
+            return _no_such("--metric", metric, held, "metric")
+    return None
+
+
+def _no_such(option: str, name: str, held: list[str], kind: str) -> str:
+    close = difflib.get_close_matches(name.lstrip("+~"), held, n=3)
+    said = f"{option} {name}: no run here has this {kind}"
+    return said + (f"; did you mean {', '.join(close)}?" if close else ".")
 
 
 def varying_keys(runs: list[dict]) -> list[str]:
@@ -265,9 +289,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_verbose(parser)
     args = parser.parse_args(argv)
     console(args.verbose)
-    args.uri = args.uri or default_uri()  # after parsing: `--help` needs no MLflow
+    from addexp.tracking.store import resolve_uri
+
+    # after parsing: `--help` needs no MLflow; a relative path means this folder, as elsewhere
+    args.uri = resolve_uri(args.uri, Path.cwd()) if args.uri else default_uri()
     from mlflow.exceptions import MlflowException
 
+    from addexp.tracking.store_checks import StoreError, check_store_to_read
+
+    try:
+        check_store_to_read(args.uri)
+    except StoreError as error:
+        print(f"addexp-compare: {error}", file=sys.stderr)
+        return EXIT_USAGE
     if args.parent:
         try:
             args.parent = parent_id(args.uri, args.parent)
@@ -285,6 +319,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     note = note_running(args.uri, args.experiment, args.parent)
     if note:
         print(note, file=sys.stderr)
+    unknown = _unknown(runs, args.group_by or [], args.metric)
+    if unknown:
+        print(f"addexp-compare: {unknown}", file=sys.stderr)
+        return EXIT_USAGE
+    lacking = [m for m in args.metric if sum(m not in r["metrics"] for r in runs)]
+    for m in lacking:
+        count = sum(m not in r["metrics"] for r in runs)
+        print(f"addexp-compare: note: {count} of {len(runs)} runs logged no {m}; they are "
+              "left out of its rows.", file=sys.stderr)  # fmt: skip
     group_by = args.group_by
     if group_by is None:
         swept = _sweep_keys(args.uri, args.parent) if args.parent else []

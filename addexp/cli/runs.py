@@ -50,14 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mlflow.tracking import MlflowClient
 
     from addexp.tracking.store import resolve_uri
-    from addexp.tracking.store_checks import StoreError, check_store, sqlite_path
+    from addexp.tracking.store_checks import StoreError, check_store_to_read
 
     uri = resolve_uri(args.uri, Path.cwd()) if args.uri else default_uri()
-    database = sqlite_path(uri)
     try:
-        check_store(uri)
-        if database is not None and not database.is_file():
-            raise StoreError(f"no MLflow store at {uri}")
+        check_store_to_read(uri)
     except StoreError as error:
         print(f"addexp-runs: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -34,6 +34,15 @@ def check_store(uri: str) -> None:
         _check_folder(_path(uri), f"tracking.uri={uri}")
 
 
+def check_store_to_read(uri: str) -> None:
+    """`check_store`, and for an SQLite store that its file exists: a command that only reads
+    runs never creates an empty store where it was started. Raises StoreError."""
+    check_store(uri)
+    database = sqlite_path(uri)
+    if database is not None and not database.is_file():
+        raise StoreError(f"no MLflow store at {uri}; name the store with --uri")
+
+
 def check_artifact_location(location: str | None) -> None:
     """Raise StoreError unless artifacts can be written at `location` (None: the server's)."""
     if location is None:
