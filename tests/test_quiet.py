@@ -82,6 +82,7 @@ def trained(tmp_path_factory) -> tuple[Path, str, str]:
     return folder, run_id[1], console
 
 
+@pytest.mark.slow
 def test_a_first_run_on_a_new_store_shows_addexp_only(trained):
     folder, _, console = trained
     assert (folder / "mlflow.db").exists()
@@ -89,6 +90,7 @@ def test_a_first_run_on_a_new_store_shows_addexp_only(trained):
     assert len(SAMPLE.findall(console)) == 20  # a single run shows its sample answers
 
 
+@pytest.mark.slow
 def test_reading_commands_are_quiet(trained):
     folder, run_id, _ = trained
     answered = quiet(run("addexp-predict", ["--run", run_id, "5+3"], folder))
@@ -119,8 +121,12 @@ def test_a_sweep_shows_each_job_once_and_no_samples(trained):
 
 @pytest.mark.slow
 def test_verbose_brings_the_libraries_lines_back_and_a_users_level_is_kept(tmp_path):
-    # `addexp-compare` on a folder with no store creates one (MLflow's tables), then says so
+    # `addexp-compare` on an empty SQLite file: MLflow creates its tables, then addexp says the
+    # experiment is missing
     new_store = re.compile(r"INFO mlflow\.store\.db\.utils: Creating initial MLflow database")
+    for name in ("plain", "loud", "own"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mlflow.db").touch()
     plain = run("addexp-compare", [], tmp_path / "plain")
     assert plain.returncode == 1 and library_lines(plain.stdout + plain.stderr) == []
     loud = run("addexp-compare", ["--verbose"], tmp_path / "loud")

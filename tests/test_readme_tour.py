@@ -59,8 +59,10 @@ def _ui(line: str, folder: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        said = ui.stdout.readline()
-        link = re.search(r"http://\S+", said)
+        said = [ui.stdout.readline()]  # what it says while MLflow's server starts, then the link
+        while said[-1] and not re.search(r"http://\S+", said[-1]):
+            said.append(ui.stdout.readline())
+        link = re.search(r"http://\S+", said[-1])
         assert link, said
         with urllib.request.urlopen(link.group(0), timeout=30) as page:
             assert page.status == 200

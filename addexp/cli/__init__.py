@@ -1,5 +1,5 @@
-"""The commands: `addexp` (train), `addexp-predict`, `addexp-eval`, `addexp-compare` and
-`addexp-runs`, one module each, sharing `addexp.cli.entry` (the schemas, the checks, the exit
+"""The commands: `addexp` (train), `addexp-predict`, `addexp-eval`, `addexp-compare`,
+`addexp-runs` and `addexp-ui`, one module each, sharing `addexp.cli.entry` (the schemas, the checks, the exit
 status of a refusal).
 
 Importing the package sets the console's defaults before TensorFlow or MLflow is imported

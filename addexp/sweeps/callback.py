@@ -9,9 +9,8 @@ failed; a child still RUNNING lost its process and is ended FAILED. The parent e
 if every planned job finished; otherwise FAILED with the reason in its tag `error`, and addexp
 exits 1.
 
-On the console a sweep is its parent run, one line per job as it starts (`MLflow run ID (NAME)`)
-and one as it ends (`sweep job 1 of 4: seed=1  test/exact_match 0.97  run ID`), warnings and
-errors, and the sweep's end; everything else a job logs goes to its own log file in the sweep
+On the console a sweep is its parent run, one line per job as it ends (`sweep job 1 of 4:
+seed=1  test/exact_match 0.97  run ID`), warnings and errors, and the sweep's end; everything else a job logs goes to its own log file in the sweep
 folder (`SweepConsole`, the console handlers' filter in conf/config.yaml), sample answers not at
 all (a single run shows them).
 
