@@ -1,6 +1,6 @@
 """The commands: `addexp` (train), `addexp-predict`, `addexp-eval`, `addexp-compare`,
-`addexp-runs` and `addexp-ui`, one module each, sharing `addexp.cli.entry` (the schemas, the checks, the exit
-status of a refusal).
+`addexp-runs` and `addexp-ui`, one module each, sharing `addexp.cli.entry` (the schemas, the
+checks, the exit status of a refusal).
 
 Importing the package sets the console's defaults before TensorFlow or MLflow is imported
 anywhere, so that a command shows addexp's own lines and nothing of its libraries' start-up:

@@ -10,9 +10,9 @@ if every planned job finished; otherwise FAILED with the reason in its tag `erro
 exits 1.
 
 On the console a sweep is its parent run, one line per job as it ends (`sweep job 1 of 4:
-seed=1  test/exact_match 0.97  run ID`), warnings and errors, and the sweep's end; everything else a job logs goes to its own log file in the sweep
-folder (`SweepConsole`, the console handlers' filter in conf/config.yaml), sample answers not at
-all (a single run shows them).
+seed=1  test/exact_match 0.97  run ID`), warnings and errors, and the sweep's end; everything
+else a job logs goes to its own log file in the sweep folder (`SweepConsole`, the console
+handlers' filter in conf/config.yaml), sample answers not at all (a single run shows them).
 
 Hydra only warns when a callback raises; so does this one never: anything that stops the parent
 from opening ends the command (exit 2 for a sweep that cannot keep its promises, 1 otherwise)
