@@ -27,6 +27,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from addexp.cli import ui
+from tests.conftest import _sigint_as_in_a_terminal
 
 EXE = Path(sys.executable).with_name("addexp-ui")
 LINE = re.compile(r"^addexp-ui: MLflow UI on (\S+) at (\S+)  \(Ctrl-C stops it\)$")
@@ -56,11 +57,6 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _as_in_a_terminal() -> None:
-    """SIGINT back to its default in the child (a background job inherits it ignored)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def start(args: list[str], cwd: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     return subprocess.Popen(
@@ -70,7 +66,7 @@ def start(args: list[str], cwd: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_as_in_a_terminal,
+        preexec_fn=_sigint_as_in_a_terminal,
     )
 
 

@@ -78,10 +78,6 @@ def parent_id(uri: str, parent: str) -> str:
         return named[0]
     names = sorted({r.info.run_name for r in parents})
     said = "names more than one sweep; give its run id" if named else "is no sweep's run id or name"
-    return _refuse(said, names)
-
-
-def _refuse(said: str, names: list[str]) -> str:
     raise LookupError(
         f"{said} (a run id is 32 hex digits; the sweeps in this store: "
         f"{', '.join(repr(n) for n in names[:8]) or 'none'})."
@@ -323,11 +319,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         print(f"addexp-compare: {unknown}", file=sys.stderr)
         return EXIT_USAGE
-    lacking = [m for m in args.metric if sum(m not in r["metrics"] for r in runs)]
-    for m in lacking:
+    for m in args.metric:
         count = sum(m not in r["metrics"] for r in runs)
-        print(f"addexp-compare: note: {count} of {len(runs)} runs logged no {m}; they are "
-              "left out of its rows.", file=sys.stderr)  # fmt: skip
+        if count:
+            print(
+                f"addexp-compare: note: {count} of {len(runs)} runs logged no {m}; they are "
+                "left out of its rows.",
+                file=sys.stderr,
+            )
     group_by = args.group_by
     if group_by is None:
         swept = _sweep_keys(args.uri, args.parent) if args.parent else []
