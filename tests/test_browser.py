@@ -109,14 +109,23 @@ def _open_experiment(page, url: str) -> None:
     page.get_by_test_id("experiment-list-item-link").filter(has_text=re.compile("^addexp$")).click()
 
 
-def _open_training_runs(page, url: str):
+def _parent_name(uri: str) -> str:
+    """The sweep parent's run name, as the store holds it (e.g. "sweep tutorial_seq2seq: seed")."""
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("addexp").experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.run_name.startswith("sweep ") and parent.info.run_name.endswith(": seed")
+    return parent.info.run_name
+
+
+def _open_training_runs(page, url: str, uri: str):
     """What the README tells a user: open the experiment, choose "Model training"."""
     from playwright.sync_api import expect
 
     _open_experiment(page, url)
     page.get_by_text("Model training", exact=True).click()
     expect(page).to_have_url(re.compile(r"/experiments/\d+/runs\?.*workflowType=machine_learning"))
-    parent = page.get_by_role("row").filter(has_text="sweep seq2seq: seed")
+    parent = page.get_by_role("row").filter(has_text=_parent_name(uri))
     parent.wait_for()
     close_assistant = page.locator('[data-component-id="mlflow.assistant.chat_panel.close"]')
     if close_assistant.is_visible():
@@ -135,7 +144,9 @@ def _children(uri: str) -> dict[str, object]:
     return {r.info.run_name: r for r in runs if "mlflow.parentRunId" in r.data.tags}
 
 
-def test_the_experiment_opens_on_its_training_runs_once_model_training_is_chosen(page, server):
+def test_the_experiment_opens_on_its_training_runs_once_model_training_is_chosen(
+    page, server, sweep
+):
     from playwright.sync_api import expect
 
     _open_experiment(page, server)
@@ -143,7 +154,7 @@ def test_the_experiment_opens_on_its_training_runs_once_model_training_is_chosen
     # "Model training" side of the switch, which the browser then remembers
     expect(page).to_have_url(re.compile(r"workflowType=genai"))
     page.get_by_text("Model training", exact=True).click()
-    page.get_by_role("row").filter(has_text="sweep seq2seq: seed").wait_for()
+    page.get_by_role("row").filter(has_text=_parent_name(sweep[1])).wait_for()
     _open_experiment(page, server)
     expect(page).to_have_url(re.compile(r"/runs\?.*workflowType=machine_learning"))
     expect(page.get_by_text("3 matching runs")).to_be_visible()  # parent and two children
@@ -152,7 +163,7 @@ def test_the_experiment_opens_on_its_training_runs_once_model_training_is_chosen
 def test_the_sweep_expands_to_its_children_named_by_their_swept_values(page, server, sweep, shots):
     from playwright.sync_api import expect
 
-    parent = _open_training_runs(page, server)
+    parent = _open_training_runs(page, server, sweep[1])
     expect(page.get_by_role("link", name="seed=1", exact=True)).to_have_count(0)  # collapsed
     _expand(page, parent)
     children = _children(sweep[1])
@@ -168,7 +179,7 @@ def test_the_sweep_expands_to_its_children_named_by_their_swept_values(page, ser
 def test_a_child_shows_its_metrics_plots_and_predictions(page, server, sweep, shots):
     from playwright.sync_api import expect
 
-    _expand(page, _open_training_runs(page, server))
+    _expand(page, _open_training_runs(page, server, sweep[1]))
     child = _children(sweep[1])["seed=2"]
     page.get_by_role("link", name="seed=2", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/runs/{child.info.run_id}"))
@@ -198,10 +209,10 @@ def test_a_child_shows_its_metrics_plots_and_predictions(page, server, sweep, sh
     page.screenshot(path=shots / "ui_predictions.png")
 
 
-def test_the_children_compare_side_by_side(page, server, shots):
+def test_the_children_compare_side_by_side(page, server, sweep, shots):
     from playwright.sync_api import expect
 
-    _expand(page, _open_training_runs(page, server))
+    _expand(page, _open_training_runs(page, server, sweep[1]))
     for name in ("seed=1", "seed=2"):
         row = page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
         row.get_by_role("checkbox").first.check()
