@@ -6,6 +6,7 @@ job, as it ends. Real commands as subprocesses, a store created by the first run
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -150,6 +151,50 @@ def test_verbose_brings_the_libraries_lines_back_and_a_users_level_is_kept(tmp_p
 )
 def test_hydra_verbose_on_the_command_line(overrides, verbose):
     assert hydra_verbose(overrides) is verbose
+
+
+NATIVE = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1796653134.454062    4996 port.cc:153] oneDNN custom operations are on.\n"
+    "I0000 00:00:1796653134.502987    4996 cpu_feature_guard.cc:227] This TensorFlow binary\n"
+    "To enable the following instructions: AVX2 FMA, rebuild TensorFlow.\n"
+    "W0000 00:00:1796653134.6   4996 a.cc:1] a warning\n"
+    "E0000 00:00:1796653134.7   4996 b.cc:2] an error\n"
+    "F0000 00:00:1796653134.8   4996 c.cc:3] a fatal line\n"
+    "a line of Python's own\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("level", "left"),
+    [
+        (0, NATIVE),
+        (1, "".join(NATIVE.splitlines(keepends=True)[4:])),
+        (2, "".join(NATIVE.splitlines(keepends=True)[5:])),
+        (3, "".join(NATIVE.splitlines(keepends=True)[6:])),
+    ],
+)
+def test_tensorflows_import_lines_are_held_to_its_level(level, left):
+    # through file descriptor 2, as TensorFlow's C++ writes them, in a process of its own
+    program = (
+        "import os, sys\n"
+        "from addexp.cli import native_log\n"
+        "with native_log.held_to_level():\n"
+        f"    os.write(2, {NATIVE.encode()!r})\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = str(level)
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == left, done.stderr
+
+
+def test_importing_tensorflow_after_addexp_prints_nothing():
+    # whatever this CPU makes TensorFlow say at import (oneDNN on AVX512-VNNI, CPU features)
+    env = {k: v for k, v in os.environ.items() if k not in NEWCOMER_UNSET}
+    program = "import addexp.cli, tensorflow, keras; print('imported')"
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == "imported\n", done.stderr
+    assert done.stderr == "", done.stderr
 
 
 def test_the_sweep_console_passes_warnings_and_single_runs_whole():

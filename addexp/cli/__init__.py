@@ -8,8 +8,10 @@ TensorFlow's C++ log (absl `I0000`/`W0000`/`E0000` lines: CPU features, oneDNN, 
 off, MLflow's log at warnings (no `Creating initial MLflow database tables...`, no alembic
 migrations, no system-metrics chatter), no `View run ... at` lines from MLflow (addexp prints
 its own address of a run) and no artifact-download bars between a command's own lines. Each is
-a library's own variable, and one the user set is kept. `console(verbose=True)` (`-v` on the
-commands, `hydra.verbose` on `addexp`) gives the libraries their own defaults back.
+a library's own variable, and one the user set is kept; TensorFlow's lines printed while it is
+imported, which ignore its variable, are held to it by `addexp.cli.native_log`.
+`console(verbose=True)` (`-v` on the commands, `hydra.verbose` on `addexp`) gives the libraries
+their own defaults back.
 
 It may import `addexp.sweeps` and every package below it.
 """
@@ -18,6 +20,8 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+
+from addexp.cli import native_log
 
 EXIT_USAGE = 2  # the exit status of a refused command line or config: nothing was run
 
@@ -31,6 +35,7 @@ _DEFAULTED = tuple(name for name in QUIET if name not in os.environ)
 for _name in _DEFAULTED:
     os.environ[_name] = QUIET[_name]
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+native_log.install()  # TensorFlow's import-time C++ lines, which ignore its own level
 
 VERBOSE_HELP = "also show TensorFlow's and MLflow's own log lines (start-up, store migrations)"
 
