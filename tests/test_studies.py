@@ -172,6 +172,16 @@ def test_runs_select_by_filter_params_and_parenthood():
     assert Runs("e").parents is False and Runs("e", params={"seed": "1"}).params == {"seed": "1"}
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_the_published_pages_match_the_store_of_their_sitting(page):
+    manifest = json.loads((PUBLISHED / "manifest.json").read_text())
+    path = ROOT / "docs" / page
+    assert f"at commit `{manifest['commit']}`" in path.read_text()
+    assert not manifest["tiny"] and all(c["exit"] == 0 for c in manifest["commands"])
+    assert check_page(path) > 20
+    assert prose_numbers(path) == []
+
+
 @pytest.fixture(scope="module")
 def sitting(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("study")

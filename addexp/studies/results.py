@@ -69,7 +69,8 @@ def _presets(context: Context) -> list[str]:
         "Test sets are 1,000 fresh problems from a NumPy stream separate from training's; "
         "`keras_addition_rnn`'s runs are those of the length study in "
         "[findings.md](findings.md) (its usual test set, plus longer sets that do not touch "
-        "training).",
+        "training); they ran two at a time (joblib), so their training seconds are not those "
+        "of a run alone.",
         table.markdown(context.uri, context.specs),
         detail.markdown(context.uri, context.specs),
         "Reading them honestly:",
