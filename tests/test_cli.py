@@ -73,7 +73,7 @@ def test_seq2seq_run_logs_params_metrics_artifacts_and_finishes(tmp_path):
     exact = sum(row["correct"] == "True" for row in rows) / len(rows)
     assert exact == pytest.approx(run["metrics.test/exact_match"])
 
-    model = mlflow.keras.load_model(f"runs:/{run['run_id']}/model")
+    model = mlflow.pyfunc.load_model(f"runs:/{run['run_id']}/model").unwrap_python_model().model
     assert model.output_shape == (None, 2, 12)
 
 

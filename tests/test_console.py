@@ -15,6 +15,7 @@ from tests.conftest import TINY, addexp
 CUDA = re.compile(r"cuda|cuInit|cudart|GPU will not be used", re.IGNORECASE)
 
 
+@pytest.mark.slow
 def test_a_default_run_prints_no_cuda_lines_and_one_line_per_epoch(tmp_path):
     # the environment a user has: no TensorFlow log level set (tests elsewhere quieten it)
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}

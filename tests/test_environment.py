@@ -104,7 +104,9 @@ def _check_ignored(finished: dict, tmp_path: Path, env: dict[str, str], sweep: b
         assert done.stderr.count(f"addexp: note: {name}={value} is ignored") == 1
 
 
-@pytest.mark.parametrize("sweep", [False, True], ids=["single", "sweep"])
+@pytest.mark.parametrize(
+    "sweep", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["single", "sweep"]
+)
 def test_no_variable_makes_addexp_write_into_a_run_it_did_not_open(finished, tmp_path, sweep):
     _check_ignored(finished, tmp_path, _ignored_values(finished), sweep)
 
@@ -116,6 +118,7 @@ def test_each_ignored_variable_alone_leaves_every_run_as_it_was(finished, tmp_pa
     _check_ignored(finished, tmp_path, {name: _ignored_values(finished)[name]}, sweep)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sweep", [False, True], ids=["single", "sweep"])
 def test_the_tracking_uri_and_experiment_name_choose_where_runs_go(tmp_path, sweep):
     elsewhere = tmp_path / "elsewhere.db"
@@ -134,6 +137,7 @@ def test_the_tracking_uri_and_experiment_name_choose_where_runs_go(tmp_path, swe
     assert len(mine.search_runs([mine.get_experiment_by_name("mine").experiment_id])) == 1
 
 
+@pytest.mark.slow
 def test_a_sweep_job_takes_the_controller_s_mlflow_variables(tmp_path):
     """The controller's MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING reaches every job, whatever the
     job's own environment says (here Hydra's env_set, as a worker on another machine would)."""

@@ -39,6 +39,7 @@ def _runs(uri: str):
     return client.search_runs([client.get_experiment_by_name("addexp").experiment_id])
 
 
+@pytest.mark.slow
 def test_every_form_names_the_plain_key_in_names_tags_params_and_compare(tmp_path):
     done = addexp(["-m", *FAST, *FIXED, *FORMS], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -81,6 +82,7 @@ def test_a_drawn_sweep_outside_a_search_is_refused_before_any_store(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()
 
 
+@pytest.mark.slow
 def test_an_interpolation_only_a_job_resolves_goes_to_the_job(tmp_path):
     done = addexp(["-m", *FAST, "seed=1,2", "tracking.run_name=run-${hydra:job.num}"], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -93,6 +93,7 @@ def test_a_family_from_another_package_trains_predicts_evaluates_and_compares(si
     assert compared.returncode == 0 and "conv_tagger" in compared.stdout, compared.stderr
 
 
+@pytest.mark.slow
 def test_an_operation_and_a_format_from_another_package(site, tmp_path):
     trained = command(
         "addexp",

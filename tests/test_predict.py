@@ -491,3 +491,83 @@ def test_the_run_command_logs_every_set(tmp_path):
     assert all(r["input"].count("+") == 3 for r in rows)  # 2 trained terms + 2
     table = logged_rows(client.tracking_uri, run.run_id, "breakdown/terms_plus2.csv", tmp_path)
     assert {r["axis"] for r in table} == {"digits", "carries", "carry_chain"}
+
+
+def _question_model(uri: str, run_id: str):
+    mlflow.set_tracking_uri(uri)
+    return mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_the_logged_model_answers_in_text_as_the_run_logged(trained, tmp_path, name):
+    # MLflow's own loader, nothing of addexp's readers: the questions of every set the run
+    # logged, as a list and as a DataFrame, give back the run's own answers
+    import pandas as pd
+
+    uri, run_id = trained["_uri"], trained[name]
+    model = _question_model(uri, run_id)
+    searches = "beam_width" in open_run(run_id, uri).cfg.model
+    for artifact, _ in _sets(name):
+        rows = logged_rows(uri, run_id, artifact, tmp_path)
+        questions = [r["input"] for r in rows]
+        answered = model.predict(questions)
+        assert answered["question"].tolist() == questions
+        assert answered["answer"].tolist() == [r["predicted"] for r in rows]
+        framed = model.predict(pd.DataFrame({"question": questions}))
+        assert framed.equals(answered)
+        assert ("log_probability" in answered) is searches
+        if searches:
+            assert (answered["log_probability"] <= 0).all()
+
+
+def test_the_logged_model_searches_as_asked_and_refuses_what_the_run_cannot_take(trained):
+    from mlflow.exceptions import MlflowException
+
+    uri = trained["_uri"]
+    run_id = trained["teacher_forcing_gru_bidirectional_beam"]
+    model = _question_model(uri, run_id)
+    questions = ["12+34", "5+67", "99+99", "3+4"]
+    for width in (1, 3, 5):
+        answered = model.predict(questions, params={"beam_width": width})
+        args = ["--run", run_id, "--uri", uri, "--beam-width", str(width), "--format", "json"]
+        code, rows = _predict_json([*args, *questions])
+        assert code == 0 and answered["answer"].tolist() == [r["predicted"] for r in rows]
+    greedy = model.predict(questions, params={"beam_width": 1})["log_probability"]
+    wider = model.predict(questions, params={"beam_width": 5})["log_probability"]
+    assert (wider >= greedy - 1e-9).all()  # a wider beam never ends less probable
+    with pytest.raises(MlflowException, match=r"question '1\+x'") as refused:
+        model.predict(["3+4", "1+x"])
+    assert refused.value.get_http_status_code() == 400
+    with pytest.raises(MlflowException, match="a beam width is an integer >= 1"):
+        model.predict(questions, params={"beam_width": 0})
+    one_pass = _question_model(uri, trained["mlp"])
+    assert "log_probability" not in one_pass.predict(["3+4"])
+
+
+def _predict_json(args: list[str]) -> tuple[int, list[dict]]:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = predict.main(args)
+    return code, json.loads(out.getvalue()) if code == 0 else []
+
+
+def test_a_run_logged_with_the_keras_flavour_is_still_read(trained, tmp_path):
+    # runs logged before the question model carry MLflow's Keras flavour under `model`
+    uri, source = trained["_uri"], trained["seq2seq_left_onehot_sets"]
+    keras_model = open_run(source, uri).load_model()
+    client = MlflowClient(uri)
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run(experiment_id=client.get_run(source).info.experiment_id) as older:
+        for artifact in ("config/resolved.yaml", "config/layout.json"):
+            mlflow.log_artifact(
+                client.download_artifacts(source, artifact, str(tmp_path)), "config"
+            )
+        mlflow.keras.log_model(keras_model, name="model")
+    rows = logged_rows(uri, source, "predictions.csv", tmp_path)
+    code, answered = _predict_json(
+        ["--run", older.info.run_id, "--uri", uri, "--format", "json", *(r["input"] for r in rows)]
+    )
+    assert code == 0 and [a["predicted"] for a in answered] == [r["predicted"] for r in rows]

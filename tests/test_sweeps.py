@@ -17,6 +17,7 @@ from tests.conftest import TINY, addexp
 from tests.tracking_helpers import FAST, mlflow_server, parent_and_children, stop_server
 
 
+@pytest.mark.slow
 def test_a_failing_job_is_a_failed_child_and_the_others_go_on(tmp_path):
     result = addexp(["-m", "seed=1", "train.batch_size=0,10", *FAST], tmp_path)
     assert result.returncode == 1
@@ -183,7 +184,9 @@ def test_runs_and_sweeps_log_to_a_tracking_server_and_a_stopped_one_is_reported(
         client = MlflowClient(url)
         child = children.iloc[0]["run_id"]
         assert "predictions.csv" in {a.path for a in client.list_artifacts(child)}
-        assert mlflow.keras.load_model(f"runs:/{child}/model").output_shape == (None, 2, 12)
+        logged = mlflow.pyfunc.load_model(f"runs:/{child}/model")
+        assert logged.unwrap_python_model().model.output_shape == (None, 2, 12)
+        assert logged.predict(["3+4"])["question"].tolist() == ["3+4"]  # through the server
         assert any((tmp_path / "server-artifacts").rglob("predictions.csv"))
         stop_server(server)
 

@@ -25,6 +25,7 @@ import numpy as np
 from addexp.cli import EXIT_USAGE, add_verbose, console
 from addexp.cli.entry import start
 from addexp.evaluation.metrics import summary
+from addexp.tracking.answering import read_problems
 
 COLUMNS = {"question": "answer", "input": "expected"}  # a run's predictions CSV reads as is
 
@@ -52,51 +53,17 @@ def read_questions(path: Path) -> tuple[list[str], list[str] | None]:
     return [line for line in text.splitlines() if line.strip()], None
 
 
-def _expected(answers: list[str], questions: list[str]) -> np.ndarray:
-    """Given answers as exact integers; raises QuestionError naming a bad one."""
-    from addexp.problems.questions import QuestionError
-
-    values = []
-    for question, answer in zip(questions, answers, strict=True):
-        try:
-            values.append(int(answer.strip()))
-        except ValueError:
-            raise QuestionError(
-                f"question {question!r}: its given answer {answer!r} is not an integer."
-            ) from None
-    return np.array(values, dtype=object)
-
-
-def read_problems(logged, questions: list[str], answers: list[str] | None):
-    """The typed questions as the run's problems (targets: the given answers, if any), checked
-    against everything the run can take (symbols, terms, operations, widths, hints) before any
-    model is loaded. Raises QuestionError naming the first text that is no question, else the
-    first question the run cannot take."""
-    from addexp.framing.layouts import layouts_for
-    from addexp.problems.questions import parse_questions
-    from addexp.problems.space import Problems
-
-    pipeline = logged.pipeline
-    problems = parse_questions(questions)
-    if answers is not None:
-        given = _expected(answers, questions)
-        problems = Problems(problems.operands, problems.templates, given)
-    layouts = layouts_for(pipeline.framing, problems, pipeline.family.any_length)
-    _check_fits(layouts, problems, questions)
-    return problems
-
-
 def predict_table(logged, model, questions: list[str], problems, answers: list[str] | None) -> dict:
     """Columns `question`, `predicted` and, with answers, `expected`, `correct`; plus every
     registered metric of the questions for the summary (`_metrics`, scored as a run scores a
     set: each question in its own layout). `problems`: `read_problems` of the questions."""
     from addexp.evaluation.decode import decode
     from addexp.evaluation.metrics import Scored, compute
+    from addexp.tracking.answering import typed
 
     pipeline = logged.pipeline
     decoded = decode(model, pipeline.family, pipeline.framing, problems)
-    typed = np.array(["".join(q.split()) for q in questions])  # spaces carry no meaning
-    table = {"question": typed, "predicted": decoded.answers.text}
+    table = {"question": typed(questions), "predicted": decoded.answers.text}
     if answers is not None:
         scored = Scored(
             problems, decoded.layouts.expected(problems), decoded.answers, decoded.layouts.own()
@@ -105,20 +72,6 @@ def predict_table(logged, model, questions: list[str], problems, answers: list[s
         table["correct"] = scored.right.all(axis=1)
         table["_metrics"] = compute(scored)
     return table
-
-
-def _check_fits(layouts, problems, questions: list[str]) -> None:
-    """Every question and its exact answer fit its own layout (`layouts`: `layouts_for` the
-    questions), by the one rule of what a run reads (`addexp.framing.reach`: symbols, terms,
-    operations, widths, position hints). Raises QuestionError naming the first question, in the
-    order given, that does not."""
-    from addexp.framing.reach import refusal, row_demands
-    from addexp.problems.questions import QuestionError
-
-    for question, (layout, demand) in zip(questions, row_demands(layouts, problems), strict=True):
-        refused = refusal(layout, demand)
-        if refused is not None:
-            raise QuestionError(f"question {question!r} {refused.clause}.")
 
 
 def beyond_training(space, problems, questions: list[str], shown: int = 3) -> str:
@@ -209,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logged = open_run(args.run, args.uri)
         if args.beam_width is not None:
             logged = logged.decoded_with(args.beam_width)
-        problems = read_problems(logged, questions, answers)  # every check before TensorFlow
+        problems = read_problems(logged.pipeline, questions, answers)  # before TensorFlow
         model = logged.load_model()
         table = predict_table(logged, model, questions, problems, answers)
     except (RunError, QuestionError) as error:

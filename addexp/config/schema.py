@@ -137,7 +137,8 @@ class TrackingConfig:
     experiment: str = "${oc.env:MLFLOW_EXPERIMENT_NAME,addexp}"  # the MLflow experiment
     artifact_location: str | None = None  # a new experiment's; null: mlruns/ (local), a server's
     run_name: str | None = None  # null: PRESET-seedN, else MODEL-seedN; a sweep job: its values
-    log_model: bool = True  # log the trained Keras model (addexp-predict and addexp-eval read it)
+    log_model: bool = True  # log the model: questions as text in, answers out (MLflow pyfunc)
+    register: str | None = None  # register the model as NAME (a sweep: its best, alias champion)
     system_metrics: bool = False  # MLflow's system metrics (CPU, memory, disk, network)
 
 

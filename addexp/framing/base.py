@@ -35,11 +35,14 @@ class Shapes:
 
 @dataclass(frozen=True)
 class Answers:
-    """Answers read off the model: as written (fixed width), as numbers, and whether valid."""
+    """Answers read off the model: as written (fixed width), as numbers, whether valid, and,
+    from a decoder that writes symbol by symbol, each answer's log-probability under the model
+    (natural log, the sum over the symbols it wrote, END included); None from a one-pass model."""
 
     chars: np.ndarray  # (n, answer_width) characters in reading order
     values: np.ndarray  # (n,) exact integers; 0 where invalid
     valid: np.ndarray  # (n,) bool: the output reads as one integer
+    log_prob: np.ndarray | None = None  # (n,) float, <= 0
 
     @property
     def text(self) -> np.ndarray:

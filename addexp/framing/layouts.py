@@ -122,11 +122,15 @@ class Layouts:
         exact = any(p.values.dtype == object for p in parts)  # beyond int64: Python ints
         values = np.zeros(n, dtype=object if exact else np.int64)
         valid = np.zeros(n, dtype=bool)
+        scored = all(p.log_prob is not None for p in parts)
+        log_prob = np.zeros(n) if scored else None
         for (_, rows), part in zip(self.groups(), parts, strict=True):
             self._place(chars, rows, part.chars)
             values[rows] = part.values
             valid[rows] = part.valid
-        return Answers(chars, values, valid)
+            if log_prob is not None:
+                log_prob[rows] = part.log_prob
+        return Answers(chars, values, valid, log_prob)
 
 
 def per_row(framing: Any, any_length: bool) -> bool:

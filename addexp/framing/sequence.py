@@ -269,9 +269,12 @@ class AutoregressiveFraming(Seq2SeqFraming):
         after_end = (ended - (tokens == self.alphabet.symbols.index(END))) > 0
         return (~after_end).astype(np.float32)
 
-    def answers_from_tokens(self, tokens: np.ndarray) -> Answers:
+    def answers_from_tokens(
+        self, tokens: np.ndarray, log_prob: np.ndarray | None = None
+    ) -> Answers:
         """Answers from decoded symbol indices (n, steps) in model order: everything before the
-        first END (an answer that never ends, or is wider than the layout, reads as invalid)."""
+        first END (an answer that never ends, or is wider than the layout, reads as invalid),
+        with the search's (n,) log-probability of each, if given."""
         chars = self.alphabet.to_chars(tokens)
         is_end = chars == END
         before_end = np.cumsum(is_end, axis=1) == 0
@@ -285,4 +288,4 @@ class AutoregressiveFraming(Seq2SeqFraming):
         text = np.where(fits, text, "?" * width)
         laid_out = self.text_format.answers(text)
         values, valid = self.text_format.read(laid_out)
-        return Answers(laid_out, values, valid & fits)
+        return Answers(laid_out, values, valid & fits, log_prob)

@@ -348,9 +348,9 @@ def decoder_step(nets: InferenceModels, weights: list[np.ndarray] | None = None)
 
 
 def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -> Any:
-    """Answers (`framings.Answers`, one row per problem) written symbol by symbol from START
-    until END (or the layout's answer width plus one steps), greedily or by beam search
-    (`cfg.beam_width`), `batch_size` problems per search."""
+    """Answers (`framings.Answers`, one row per problem, with their log-probabilities) written
+    symbol by symbol from START until END (or the layout's answer width plus one steps),
+    greedily or by beam search (`cfg.beam_width`), `batch_size` problems per search."""
     from addexp.framing.base import END, START
     from addexp.models.search import beam
 
@@ -362,13 +362,14 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
     offsets = _offsets(nets, framing, problems)
     step = decoder_step(nets)
 
-    chunks = []
+    chunks, scores = [], []
     for first in range(0, len(problems), batch_size):
         rows = slice(first, first + batch_size)
         state = start_state(nets, questions[rows], None if offsets is None else offsets[rows])
-        tokens, _ = beam(step, state, start, end, pad, steps, cfg.beam_width)
+        tokens, score = beam(step, state, start, end, pad, steps, cfg.beam_width)
         chunks.append(tokens)
-    return framing.answers_from_tokens(np.concatenate(chunks))
+        scores.append(score)
+    return framing.answers_from_tokens(np.concatenate(chunks), np.concatenate(scores))
 
 
 def attention_maps(model: Any, framing: Any, problems: Any) -> tuple[np.ndarray, np.ndarray]:

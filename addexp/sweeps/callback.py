@@ -42,7 +42,7 @@ from addexp.sweeps.link import SweepLink, carry_to_jobs
 from addexp.sweeps.plan import conf_dir, job_values, plan
 from addexp.tracking import environment, liveness
 from addexp.tracking import store as tracking
-from addexp.tracking.checks import check_experiment_name
+from addexp.tracking.checks import check_experiment_name, check_model_name
 from addexp.tracking.store_checks import StoreError
 from addexp.training import faults
 
@@ -106,8 +106,16 @@ def child_name(job_overrides: list[str], keys: list[str] | tuple[str, ...]) -> s
 class SweepParent:
     """The open parent run of a sweep, and how it ends."""
 
-    def __init__(self, store: tracking.Store, run_id: str, sweep_dir: Path, jobs: int | None):
+    def __init__(
+        self,
+        store: tracking.Store,
+        run_id: str,
+        sweep_dir: Path,
+        jobs: int | None,
+        register: str | None = None,
+    ):
         self.store, self.run_id, self.sweep_dir, self.jobs = store, run_id, sweep_dir, jobs
+        self.register = register  # `tracking.register`: the best child's model goes there
         self.heartbeat = liveness.Heartbeat(store.uri, run_id)
         self.ended = False
 
@@ -117,6 +125,33 @@ class SweepParent:
 
         query = f"tags.mlflow.parentRunId = '{self.run_id}'"
         return liveness.search_all(MlflowClient(self.store.uri), [self.store.experiment_id], query)
+
+    def _register(self, client: Any, best: Any, reason: str | None) -> None:
+        """The best child's model as a new version of `self.register`, alias `champion`; or,
+        loudly, why nothing was registered (a sweep that did not finish every job, no ranked
+        child, no logged model)."""
+        from addexp.tracking.model_registry import CHAMPION, register
+
+        why = reason or ("no child was ranked by its objective" if best is None else None)
+        if why is None and not client.list_artifacts(best.info.run_id, "model"):
+            why = "its best child logged no model"
+        if why is not None:
+            print(f"addexp: tracking.register={self.register}: nothing registered: {why}.",
+                  file=sys.stderr)  # fmt: skip
+            return
+        objective = best.data.params["eval.objective"]
+        tags = {
+            "sweep.parent_run_id": self.run_id,
+            "run_name": best.info.run_name,
+            "objective": objective,
+            "value": f"{best.data.metrics[objective]:g}",
+        }
+        made = register(self.store.uri, self.register, best.info.run_id, tags, CHAMPION)
+        client.set_tag(self.run_id, "sweep.registered", made.uri)
+        log.info(
+            "sweep: the best child's model is %s version %s, alias %s (%s)",
+            made.name, made.version, CHAMPION, made.uri, extra=ON_SWEEP_CONSOLE,
+        )  # fmt: skip
 
     def finish(self, broke_off: bool) -> bool:
         """Count the children, mark the best, end the parent; True if every planned job finished."""
@@ -152,13 +187,15 @@ class SweepParent:
         for key, value in counts.items():
             client.set_tag(self.run_id, key, str(value))
             client.log_metric(self.run_id, key, value)
-        _mark_best(client, self.run_id, children)
+        best = _mark_best(client, self.run_id, children)
         results = self.sweep_dir / "optimization_results.yaml"  # Optuna's summary
         if results.exists():
             client.log_artifact(self.run_id, str(results))
         reason = _reason(broke_off, self.jobs, recorded, failed)
         if reason:
             client.set_tag(self.run_id, "error", reason)
+        if self.register:
+            self._register(client, best, reason)
         client.set_terminated(self.run_id, "FAILED" if reason else "FINISHED")
         log.info(
             "sweep: %d jobs, %d finished, %d failed",
@@ -200,24 +237,26 @@ def _summary(reason: str, failed: int, recorded: int) -> str:
     return reason
 
 
-def _mark_best(client, parent_id: str, children: list) -> None:
+def _mark_best(client, parent_id: str, children: list) -> Any:
     """Tag the finished child with the best objective (each child's `eval.objective`, ranked in
     its metric's direction: `addexp.evaluation.metrics.higher_is_better`), and copy its value
-    to the parent. Children that disagree on the objective are not ranked."""
+    to the parent; returns that child (None: none is ranked). Children that disagree on the
+    objective are not ranked."""
     finished = [c for c in children if c.info.status == "FINISHED"]
     objectives = {c.data.params.get("eval.objective") for c in finished}
     if len(objectives) != 1:
-        return
+        return None
     objective = objectives.pop()
     scored = [c for c in finished if not math.isnan(c.data.metrics.get(objective, math.nan))]
     if not scored:
-        return
+        return None
     sign = 1.0 if higher_is_better(objective) else -1.0
     best = max(scored, key=lambda c: sign * c.data.metrics[objective])
     client.set_tag(best.info.run_id, "sweep.best", "true")
     client.set_tag(parent_id, "sweep.best_run_id", best.info.run_id)
     client.set_tag(parent_id, "sweep.best_run_name", best.info.run_name)
     client.log_metric(parent_id, f"best/{objective}", best.data.metrics[objective])
+    return best
 
 
 def _report_stale(store: tracking.Store) -> None:
@@ -314,6 +353,8 @@ class MlflowSweep(Callback):
         launch_dir = Path(config.hydra.runtime.cwd).resolve()
         tracking_cfg = _tracking_settings(config)
         check_experiment_name(tracking_cfg.experiment)
+        register = resolved_key(config, "tracking.register")
+        check_model_name(register, bool(resolved_key(config, "tracking.log_model")))
         store = tracking.open_store(tracking_cfg, launch_dir)
         sweep_dir = (launch_dir / str(config.hydra.sweep.dir)).resolve()
         choices = config.hydra.runtime.choices
@@ -367,7 +408,7 @@ class MlflowSweep(Callback):
             sweep.jobs if sweep.jobs is not None else "an open number of",
             extra=ON_SWEEP_CONSOLE,
         )
-        return SweepParent(store, parent.info.run_id, sweep_dir, sweep.jobs)
+        return SweepParent(store, parent.info.run_id, sweep_dir, sweep.jobs, register)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._job_started_ms = int(time.time() * 1000)

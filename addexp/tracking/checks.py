@@ -38,6 +38,7 @@ def check_tracking_limits(cfg: Any) -> None:
                 f"{MAX_PARAM_VALUE_LENGTH} (shorten it)."
             )
     check_experiment_name(params.get("tracking.experiment", "addexp"))
+    check_model_name(OmegaConf.select(cfg, "tracking.register"), cfg.tracking.log_model)
     for key in ("tracking.experiment", "tracking.run_name"):
         value = params.get(key, "null")
         if len(value) > MAX_NAME_LENGTH:
@@ -53,4 +54,25 @@ def check_experiment_name(name: Any) -> None:
         raise ConfigError(
             "tracking.experiment is empty (set so, or by an empty MLFLOW_EXPERIMENT_NAME); "
             "MLflow needs an experiment name: give one, or leave it at its default, addexp."
+        )
+
+
+FORBIDDEN = "/:@"  # they would end a registered model's name inside a models:/ URI
+
+
+def check_model_name(name: Any, log_model: bool = True) -> None:
+    """`tracking.register`: None, or a registered model's name (non-empty, none of FORBIDDEN)
+    for a run that logs its model. Raises ConfigError."""
+    if name is None:
+        return
+    if not isinstance(name, str) or not name.strip() or any(c in name for c in FORBIDDEN):
+        raise ConfigError(
+            f"tracking.register={name!r}: a registered model's name is a non-empty string "
+            f"without {', '.join(repr(c) for c in FORBIDDEN)} (e.g. tracking.register=adder), "
+            "or null to register nothing."
+        )
+    if not log_model:
+        raise ConfigError(
+            f"tracking.register={name} needs the model the run logs: leave tracking.log_model "
+            "at true, or register nothing (tracking.register=null)."
         )

@@ -25,11 +25,19 @@ class RunError(ValueError):
 
 
 def add_run_arguments(parser: Any) -> None:
-    """`--run` and `--uri`, as every reader of a logged run takes them (argparse)."""
-    parser.add_argument(
+    """`--run` or `--model`, and `--uri`, as every reader of a logged run takes them
+    (argparse); the one given is `args.run`."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
         "--run",
-        required=True,
         help=f"run id, a model URI runs:/RUN_ID/model, or {LAST} (the newest finished run)",
+    )
+    which.add_argument(
+        "--model",
+        dest="run",
+        metavar="MODEL_URI",
+        help="a registered model: models:/NAME@ALIAS (e.g. models:/adder@champion), "
+        "models:/NAME/VERSION or models:/NAME/latest; or runs:/RUN_ID/model",
     )
     parser.add_argument("--uri", help=URI_HELP)
 
@@ -77,8 +85,11 @@ class LoggedRun:
     epochs_trained: int
 
     def load_model(self) -> Any:
-        """The run's Keras model (MLflow's Keras flavour). Raises RunError without one."""
+        """The run's Keras model: from inside its question model (`addexp.tracking.pyfunc`),
+        or, for a run logged before that model existed, MLflow's Keras flavour. Raises
+        RunError without a model, or for one this addexp cannot read (`IncompatibleModel`)."""
         import mlflow
+        from mlflow.models import Model
         from mlflow.tracking import MlflowClient
 
         # MLflow resolves a run's logged model through the global tracking URI, even for a
@@ -90,7 +101,15 @@ class LoggedRun:
                 f"run {self.run_id} in {self.uri} has no logged model "
                 "(it was trained with tracking.log_model=false)."
             )
-        return mlflow.keras.load_model(f"runs:/{self.run_id}/model")
+        uri = f"runs:/{self.run_id}/model"
+        if "keras" in Model.load(uri).flavors:
+            return mlflow.keras.load_model(uri)
+        from addexp.tracking.pyfunc import IncompatibleModel
+
+        try:
+            return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
+        except IncompatibleModel as error:
+            raise RunError(f"run {self.run_id}: {error.message}") from None
 
     def decoded_with(self, beam_width: int) -> LoggedRun:
         """The same run decoded by beam search of `beam_width` (1: greedy) instead of its
@@ -118,8 +137,23 @@ def with_beam_width(cfg: DictConfig, beam_width: int) -> DictConfig:
     return cfg
 
 
+def _run_id(client: Any, uri: str, run: str) -> str:
+    """The run `run` names: `last`, a registered model's URI, `runs:/ID/...` or an id."""
+    from addexp.tracking.model_registry import RegistryError, run_of
+
+    if run == LAST:
+        return newest_run(client, uri)
+    if run.startswith("models:/"):
+        try:
+            return run_of(uri, run)
+        except RegistryError as error:
+            raise RunError(str(error)) from None
+    return run_id_of(run)
+
+
 def open_run(run: str, uri: str | None = None) -> LoggedRun:
-    """Read run `run` (an id or `runs:/ID/...`) from store `uri` (default: `mlflow.db` here).
+    """Read run `run` (an id, `runs:/ID/...`, `last` or a registered model's `models:/...`)
+    from store `uri` (default: `mlflow.db` here).
     Raises RunError naming the store when the store, the run or its config is missing."""
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
@@ -134,7 +168,7 @@ def open_run(run: str, uri: str | None = None) -> LoggedRun:
     except StoreError as error:
         raise RunError(f"--uri {uri}: {error}") from None
     client = MlflowClient(uri)
-    run_id = newest_run(client, uri) if run == LAST else run_id_of(run)
+    run_id = _run_id(client, uri, run)
     try:
         logged_run = client.get_run(run_id)
     except MlflowException:

@@ -9,7 +9,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from addexp.config.interpolation import lenient
@@ -173,9 +172,26 @@ def _train_and_evaluate(job: Job) -> float:
         ctx.output_dir, job.run_name, model, pipeline, trained.history, results["test"], test
     )
     if cfg.tracking.log_model:
-        _log_model(model, pipeline.framing.inputs(test.take(slice(0, 5))))
+        from addexp.tracking.pyfunc import log_question_model  # MLflow's pyfunc, pandas
+
+        log_question_model(model, cfg, pipeline, test.take(slice(0, 5)).questions().tolist())
     _report(job, results, trained.seconds)
-    return _objective(cfg.eval.objective, results, trained.history)
+    objective = _objective(cfg.eval.objective, results, trained.history)
+    if cfg.tracking.register and job.ctx.parent_run_id is None:  # a sweep registers its best
+        _register(job, objective)
+    return objective
+
+
+def _register(job: Job, objective: float) -> None:
+    """A single run's model as a new version of `tracking.register`."""
+    import mlflow
+
+    from addexp.tracking.model_registry import register
+
+    cfg = job.cfg
+    tags = {"run_name": job.run_name, "objective": cfg.eval.objective, "value": f"{objective:g}"}
+    made = register(mlflow.get_tracking_uri(), cfg.tracking.register, job.run_id, tags, None)
+    log.info("registered the model as %s version %s (%s)", made.name, made.version, made.uri)
 
 
 def _log_config(job: Job) -> None:
@@ -308,25 +324,3 @@ def derived_params(space, framing, threads: int) -> dict[str, str]:
     if alphabet is not None:
         params["derived.alphabet"] = repr(alphabet.symbols)
     return {k: str(v) for k, v in params.items()}
-
-
-def _log_model(model, example: np.ndarray) -> None:
-    """The Keras 3 flavour; requirements are stated, not inferred (inference reloads the model).
-    Logged with free lengths and looping recurrent layers (`unrolling.free_length`), so that it
-    reads any length as it is; addexp's own decoding unrolls it again where the config says."""
-    import keras
-    import mlflow
-    import tensorflow as tf
-    from mlflow.models import infer_signature
-
-    from addexp.models.unrolling import free_length
-
-    model = free_length(model)
-
-    signature = infer_signature(example, model.predict(example, verbose=0))
-    mlflow.keras.log_model(
-        model,
-        name="model",
-        signature=signature,
-        pip_requirements=[f"keras=={keras.__version__}", f"tensorflow=={tf.__version__}"],
-    )
