@@ -95,9 +95,10 @@ def test_tiny_report_has_every_chosen_section_with_numbers(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_report_of_the_sections_that_run_whole_processes(tmp_path):
-    """Overhead, presets, inference and memory: whole addexp, reference and predict processes."""
+    """Overhead, presets, inference, serving and memory: whole addexp, reference, predict and
+    model-server processes."""
     out = tmp_path / "benchmarks.md"
-    only = "overhead,presets,inference,memory"
+    only = "overhead,presets,inference,serving,memory"
     result = bench(["--tiny", "--only", only, "--out", str(out)], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     text = out.read_text()
@@ -107,6 +108,9 @@ def test_tiny_report_of_the_sections_that_run_whole_processes(tmp_path):
     assert [r[0] for r in tables(found["presets"])[0]] == ["`tutorial_seq2seq`", "`fast_tutorial`"]
     assert text.count("; targets: at most 0.2x the time ") == 2  # a verdict for each pair
     assert "target at most 1.1x: " in found["overhead"]
+    served = tables(found["serving"])[0]
+    assert served[0][0].startswith("`POST /invocations`, one question (50 requests)")
+    assert "every way of asking answered `7+10` with" in found["serving"]
     sizes = [r[0] for r in tables(found["memory"])[0]]
     assert sizes == ["1,000", "20,000"]  # the larger spans several chunks of the stream
     assert (tmp_path / "img" / "bench_memory.png").stat().st_size > 0

@@ -28,8 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
-
+import addexp.cli  # noqa: F401 - the quiet console, before TensorFlow is imported anywhere
 from addexp.benchmarks.settings import SECTIONS, Settings
 
 if TYPE_CHECKING:

@@ -78,7 +78,7 @@ class Stored:
     run_id: str
 
 
-def _trained_run(settings: Settings) -> Stored:
+def trained_run(settings: Settings) -> Stored:
     """A tiny real run of the tutorial in a scratch store."""
     folder = settings.folder("inference")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
@@ -141,7 +141,7 @@ def measure(settings: Settings) -> Inference:
     """Decode rates, then a tiny run whose model `addexp-predict` answers with, cold."""
     n = settings.size(8192, 256)
     rates = _decode_rates(settings, n)
-    latency = _latency(settings, _trained_run(settings))
+    latency = _latency(settings, trained_run(settings))
     return Inference(n, rates, _decoder_steps(settings), latency)
 
 

@@ -15,6 +15,7 @@ SECTIONS = {
     "data": "data",
     "throughput": "throughput",
     "inference": "inference",
+    "serving": "serving",
     "tracking": "mlflow_time",
     "memory": "memory",
 }
