@@ -532,6 +532,8 @@ def test_the_logged_model_searches_as_asked_and_refuses_what_the_run_cannot_take
         args = ["--run", run_id, "--uri", uri, "--beam-width", str(width), "--format", "json"]
         code, rows = _predict_json([*args, *questions])
         assert code == 0 and answered["answer"].tolist() == [r["predicted"] for r in rows]
+    asked = model.predict(["3+4", "99+99"])  # the training space: two terms in 1..10
+    assert asked["beyond_training"].tolist() == [False, True]
     greedy = model.predict(questions, params={"beam_width": 1})["log_probability"]
     wider = model.predict(questions, params={"beam_width": 5})["log_probability"]
     assert (wider >= greedy - 1e-9).all()  # a wider beam never ends less probable

@@ -148,7 +148,7 @@ def test_commands_narrow_to_two_seeds_and_one_epoch_for_a_smoke_test():
     assert not any(a.startswith("seed=") for a in search)  # a search draws no seed sweep
     ext = COMMANDS["ext_masking"]
     assert ext.shown() == "addexp -m experiment=ext_masking hydra/launcher=joblib " + (
-        "hydra.launcher.n_jobs=2 tracking.experiment=findings"
+        "hydra.launcher.n_jobs=2 tracking.experiment=findings eval.show=0 tracking.log_model=false"
     )
     assert isinstance(ext, Command) and "seed=1,2" in ext.argv("u", tiny=True)
 

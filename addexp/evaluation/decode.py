@@ -21,6 +21,7 @@ from typing import Any
 
 from addexp.framing.base import Answers
 from addexp.framing.layouts import Layouts, layouts_for
+from addexp.models.forward import forward
 from addexp.problems.space import Problems
 
 PREDICT_BATCH = 1024  # examples per forward pass
@@ -70,5 +71,5 @@ def _decode_one(model: Any, family: Any, framing: Any, problems: Problems) -> An
     """Answers to problems that share `framing`'s layout."""
     if family.decode is not None:
         return family.decode(model, framing, problems, PREDICT_BATCH)
-    outputs = model.predict(framing.inputs(problems), batch_size=PREDICT_BATCH, verbose=0)
+    outputs = forward(model, framing.inputs(problems), PREDICT_BATCH)
     return framing.answers(outputs)

@@ -293,16 +293,22 @@ def for_layout(model: Any, question_steps: int, answer_steps: int, max_steps: in
     return unrolling.for_layout(model, question_steps, answer_steps, max_steps, answer_inputs)
 
 
-_CACHE: list[tuple[Any, InferenceModels]] = []  # [(model, its encoder and step)]
+# [(model, its encoder and step)], the most recent first: they share the model's layers, so its
+# weights as they change. The cache holds the models, so an entry is never matched by a twin
+# built at the address of a freed one; a few, for the layouts a served model goes through.
+_CACHE: list[tuple[Any, InferenceModels]] = []
+CACHED_MODELS = 16
 
 
 def _cached(model: Any) -> InferenceModels:
-    """`inference_models(model)`, built once per model (validation decodes every epoch). One
-    model at a time, held by the cache itself: a key by `id` alone could match a twin built for
-    another layout after the first was freed at the same address."""
-    if not _CACHE or _CACHE[0][0] is not model:
-        _CACHE[:] = [(model, inference_models(model))]
-    return _CACHE[0][1]
+    """`inference_models(model)`, built once per model while it is among the CACHED_MODELS last
+    asked for (validation decodes every epoch; a served model decodes each layout's twin,
+    `addexp.models.unrolling.twin`, again and again)."""
+    found = next((i for i, (m, _) in enumerate(_CACHE) if m is model), None)
+    entry = _CACHE.pop(found) if found is not None else (model, inference_models(model))
+    _CACHE.insert(0, entry)
+    del _CACHE[CACHED_MODELS:]
+    return entry[1]
 
 
 def encoder_states(nets: InferenceModels, questions: Any) -> list[np.ndarray]:

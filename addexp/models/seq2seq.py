@@ -16,6 +16,7 @@ from typing import Any
 from addexp.config.checks import at_least
 from addexp.models import ModelFamily
 from addexp.models.checks import layer_sizes, unrolling
+from addexp.models.forward import forward
 
 NAME = "seq2seq"
 
@@ -84,7 +85,7 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
     """Answers to `problems` in `framing`'s layout, whatever its widths."""
     fmt = framing.text_format
     twin = for_layout(model, fmt.question_width, fmt.answer_width, cfg.unroll_max_steps)
-    outputs = twin.predict(framing.inputs(problems), batch_size=batch_size, verbose=0)
+    outputs = forward(twin, framing.inputs(problems), batch_size)
     return framing.answers(outputs)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from addexp.models import ModelFamily
+from addexp.models.forward import forward
 from addexp.models.recurrent import RecurrentLayers, check_layers
 
 NAME = "tagger"
@@ -67,7 +68,7 @@ def decode(model: Any, framing: Any, problems: Any, batch_size: int, cfg: Any) -
     steps, most = framing.steps, cfg.unroll_max_steps
     fixed = steps if unrolled(steps, most) else None
     model = for_lengths(model, {"places": fixed}, lambda _: steps, most)
-    outputs = model.predict(framing.inputs(problems), batch_size=batch_size, verbose=0)
+    outputs = forward(model, framing.inputs(problems), batch_size)
     return framing.answers(outputs)
 
 

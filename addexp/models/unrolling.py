@@ -15,8 +15,14 @@ config says, so it answers exactly as the run's own model did.
 
 from __future__ import annotations
 
+import json
+import weakref
 from collections.abc import Callable
 from typing import Any
+
+# model -> {its twin's config (JSON): the twin}: a twin is built and traced once per layout, and
+# given the model's current weights each time it is asked for (they change during training)
+_TWINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 RECURRENT = ("LSTM", "GRU", "SimpleRNN")  # Keras classes that take `unroll`
 
@@ -121,8 +127,9 @@ def twin(
     first recurrent layer is unrolled, else None (free)}; `layer_steps(name)`: the steps a
     recurrent layer (or the Bidirectional wrapper named so) runs over, which set its `unroll`
     (`unrolled(steps, max_steps)`); `edit(layer_config)` may change any other layer (say a
-    RepeatVector's count). Built from the model's config by Keras, weights copied. Raises
-    KeyError for an input not in `input_steps`."""
+    RepeatVector's count). Built from the model's config by Keras once per configuration
+    (`_TWINS`), the model's weights copied into it on every call. Raises KeyError for an input
+    not in `input_steps`."""
     import keras
 
     config = model.get_config()
@@ -142,6 +149,9 @@ def twin(
                 layer_cfg["backward_layer"]["config"]["unroll"] = inner["unroll"]
         if edit is not None:
             edit(layer)
-    rebuilt = keras.Model.from_config(config)
-    rebuilt.set_weights(model.get_weights())
-    return rebuilt
+    built = _TWINS.setdefault(model, {})
+    key = json.dumps(config, sort_keys=True, default=str)
+    if key not in built:
+        built[key] = keras.Model.from_config(config)
+    built[key].set_weights(model.get_weights())
+    return built[key]

@@ -34,7 +34,7 @@ FOLDER = Path("study-runs")
 def _study(name: str) -> str:
     if name not in STUDIES:
         raise argparse.ArgumentTypeError(
-            f"{name}: no study is called so; the studies are "
+            f"{name}: there is no such study; the studies are "
             + ", ".join(f"{s.name} ({s.summary})" for s in STUDIES.values())
         )
     return name

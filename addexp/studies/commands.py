@@ -55,9 +55,9 @@ class Command:
         ]
 
     def shown(self) -> str:
-        """The command as a user types it (without the study's store)."""
+        """The command as it ran, but for the study's own store (`tracking.uri`)."""
         seeds = [f"seed={self.seeds}"] if self.seeds else []
-        return " ".join(["addexp", "-m", *self.args, *seeds])
+        return " ".join(["addexp", "-m", *self.args, *seeds, *COMMON])
 
 
 def _commands() -> dict[str, Command]:

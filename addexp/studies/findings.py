@@ -97,8 +97,9 @@ def _reading(verdicts: list[tuple[str, str]]) -> str:
         if names:
             said.append(f"- **{word}**: {'; '.join(names)}.")
     return (
-        "By the effect column (a change counts only where the ranges over seeds do not "
-        "overlap):\n\n" + "\n".join(said)
+        "`ext_brackets` is measured on a problem of its own (three one-digit terms), so its "
+        "baseline is that problem without brackets, not `ext_baseline`. By the effect column "
+        "(a change counts only where the ranges over seeds do not overlap):\n\n" + "\n".join(said)
     )
 
 

@@ -41,7 +41,7 @@ def _presets(context: Context) -> list[str]:
             "RMSE: median (min-max)",
             "train/test overlap (median)",
             "training s (median)",
-            "published",
+            "published (the source's own words and figures)",
         ],
         [
             Row([f"`{p}`", *row, CLAIMS[p]], {"main": _preset(p)})
@@ -98,7 +98,7 @@ def _presets(context: Context) -> list[str]:
 def _sweeps(context: Context) -> list[str]:
     parents, children = Runs("sweep", parents=True), Runs("sweep")
     wall = Table(
-        ["sweep", "jobs FINISHED", "wall clock, whole sweep (s)"],
+        ["sweep", "jobs finished", "wall clock, whole sweep (s)"],
         [
             Row(
                 [
@@ -148,7 +148,7 @@ def _launchers(context: Context) -> list[str]:
     table = Table(
         [
             "launcher",
-            "jobs FINISHED",
+            "jobs finished",
             "wall clock, whole sweep (s)",
             "training s per job, batch 10 (median)",
             "batch 128 (median)",
@@ -204,7 +204,7 @@ def _optuna(context: Context) -> list[str]:
         for t in trials
     ]
     summary = Table(
-        ["trials FINISHED", "wall clock, whole search (s)", "parent's best/val/exact_match"],
+        ["trials finished", "wall clock, whole search (s)", "parent's best/val/exact_match"],
         [
             Row(
                 [

@@ -149,8 +149,9 @@ class SweepParent:
         made = register(self.store.uri, self.register, best.info.run_id, tags, CHAMPION)
         client.set_tag(self.run_id, "sweep.registered", made.uri)
         log.info(
-            "sweep: the best child's model is %s version %s, alias %s (%s)",
-            made.name, made.version, CHAMPION, made.uri, extra=ON_SWEEP_CONSOLE,
+            "sweep: the best child's model (%s, %s %s) is %s version %s, alias %s (%s)",
+            best.info.run_name, objective, tags["value"], made.name, made.version, CHAMPION,
+            made.uri, extra=ON_SWEEP_CONSOLE,
         )  # fmt: skip
 
     def finish(self, broke_off: bool) -> bool:

@@ -2,10 +2,12 @@
 
 `mlflow.pyfunc.load_model("runs:/ID/model").predict(["12+50", "7+10"])` (or a DataFrame with
 a `question` column, or `mlflow models serve` and `POST /invocations`) answers questions typed
-as text: a DataFrame with `question` (as read: spaces dropped), `answer` and, from a decoder
-that writes symbol by symbol, `log_probability` (natural log of the answer's probability under
-the model). Each question goes through `addexp.tracking.answering` (parse, the one rule of what
-the run can take) and the decode step the run was scored with, so it answers exactly as
+as text: a DataFrame with `question` (as read: spaces dropped), `answer`, `beyond_training`
+(its operands or term count lie outside the run's training space: the answer tests
+generalisation, as `addexp-predict`'s note says) and, from a decoder that writes symbol by
+symbol, `log_probability` (natural log of the answer's probability under the model). Each
+question goes through `addexp.tracking.answering` (parse, the one rule of what the run can
+take) and the decode step the run was scored with, so it answers exactly as
 `addexp-predict --run ID` and the run's `predictions/<set>.csv` do. `params={"beam_width": N}`
 decodes by beam search of width N, for the families that search.
 
@@ -131,20 +133,29 @@ class QuestionModel(mlflow.pyfunc.PythonModel):
         except QuestionError as error:
             raise _bad(str(error)) from None
         answers = decode(self.model, pipeline.family, pipeline.framing, problems).answers
-        frame = {"question": typed(questions), "answer": answers.text}
+        frame = {
+            "question": typed(questions),
+            "answer": answers.text,
+            "beyond_training": ~pipeline.space.holds(problems),
+        }
         if answers.log_prob is not None:
             frame["log_probability"] = answers.log_prob
         return pd.DataFrame(frame)
 
 
 def signature(cfg: Any) -> Any:
-    """Text in (one column of questions), text out (`question`, `answer`), and for a family
+    """Text in (one column of questions), text out (`question`, `answer`, `beyond_training`),
+    and for a family
     that searches (`model.beam_width`: it writes symbol by symbol) `log_probability` out and
     `beam_width` in (default: the run's own)."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
-    outputs = [ColSpec("string", "question"), ColSpec("string", "answer")]
+    outputs = [
+        ColSpec("string", "question"),
+        ColSpec("string", "answer"),
+        ColSpec("boolean", "beyond_training"),
+    ]
     params = None
     if "beam_width" in cfg.model:
         outputs.append(ColSpec("double", "log_probability"))
