@@ -178,8 +178,8 @@ def test_tensorflows_import_lines_are_held_to_its_level(level, left):
     # through file descriptor 2, as TensorFlow's C++ writes them, in a process of its own
     program = (
         "import os, sys\n"
-        "from addexp.cli import native_log\n"
-        "with native_log.held_to_level():\n"
+        "from addexp.console import held_to_level\n"
+        "with held_to_level():\n"
         f"    os.write(2, {NATIVE.encode()!r})\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}

@@ -9,7 +9,7 @@ off, MLflow's log at warnings (no `Creating initial MLflow database tables...`, 
 migrations, no system-metrics chatter), no `View run ... at` lines from MLflow (addexp prints
 its own address of a run) and no artifact-download bars between a command's own lines. Each is
 a library's own variable, and one the user set is kept; TensorFlow's lines printed while it is
-imported, which ignore its variable, are held to it by `addexp.cli.native_log`.
+imported, which ignore its variable, are held to it by `addexp.console`.
 `console(verbose=True)` (`-v` on the commands, `hydra.verbose` on `addexp`) gives the libraries
 their own defaults back.
 
@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from addexp.cli import native_log
+from addexp.console import install as hold_tensorflow_lines
 
 EXIT_USAGE = 2  # the exit status of a refused command line or config: nothing was run
 
@@ -35,7 +35,7 @@ _DEFAULTED = tuple(name for name in QUIET if name not in os.environ)
 for _name in _DEFAULTED:
     os.environ[_name] = QUIET[_name]
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-native_log.install()  # TensorFlow's import-time C++ lines, which ignore its own level
+hold_tensorflow_lines()  # TensorFlow's import-time C++ lines, which ignore its own level
 
 VERBOSE_HELP = "also show TensorFlow's and MLflow's own log lines (start-up, store migrations)"
 

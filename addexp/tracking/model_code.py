@@ -1,11 +1,11 @@
 """What MLflow runs to load a run's logged model (models from code): the installed addexp's
-`QuestionModel` (`addexp.tracking.pyfunc`), with addexp's quiet console (`addexp.cli`:
-TensorFlow's start-up lines held back unless TF_CPP_MIN_LOG_LEVEL says otherwise)."""
+`QuestionModel` (`addexp.tracking.pyfunc`), TensorFlow's start-up lines held back unless
+TF_CPP_MIN_LOG_LEVEL says otherwise (`addexp.console.quiet_tensorflow`)."""
 
 from mlflow.models import set_model
 
 try:
-    import addexp.cli  # noqa: F401 - before the model imports TensorFlow
+    from addexp.console import quiet_tensorflow
     from addexp.tracking.pyfunc import QuestionModel
 except ImportError as error:  # pragma: no cover - only where addexp is missing
     raise ImportError(
@@ -13,4 +13,5 @@ except ImportError as error:  # pragma: no cover - only where addexp is missing
         f"name) to load it ({error})"
     ) from None
 
+quiet_tensorflow()  # before the model imports TensorFlow
 set_model(QuestionModel())

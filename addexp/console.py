@@ -1,4 +1,6 @@
-"""TensorFlow's C++ start-up log, held to `TF_CPP_MIN_LOG_LEVEL` while TensorFlow is imported.
+"""The console below every package: TensorFlow's C++ start-up log, held to
+`TF_CPP_MIN_LOG_LEVEL` while TensorFlow is imported. It imports nothing of addexp, so the
+commands (`addexp.cli`) and the logged model's loader (`addexp.tracking.model_code`) share it.
 
 TensorFlow's shared libraries log through absl from their static initialisers, before
 TensorFlow has read `TF_CPP_MIN_LOG_LEVEL`: on a CPU where oneDNN is on by default (AVX512-VNNI,
@@ -114,3 +116,11 @@ def install() -> None:
     ):
         return
     sys.meta_path.insert(0, _FirstTensorFlowImport())
+
+
+def quiet_tensorflow() -> None:
+    """TensorFlow's C++ log at fatal only unless TF_CPP_MIN_LOG_LEVEL is set, its import-time
+    lines held to that level (`install`): for a process addexp does not start itself (a
+    model MLflow loads), where no other console default is addexp's to set."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    install()
