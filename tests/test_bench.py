@@ -18,6 +18,7 @@ TITLES = {
     "data": "## Data:",
     "throughput": "## Throughput:",
     "inference": "## Inference:",
+    "serving": "## Serving:",
     "overhead": "## Overhead:",
     "tracking": "## Tracking:",
     "memory": "## Memory:",

@@ -4,12 +4,14 @@ TF_CPP_MIN_LOG_LEVEL or MLflow variable set); every answer the tour promises is 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import signal
 import socket
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -102,3 +104,52 @@ def test_the_readme_tour_runs_as_written(tmp_path):
             assert re.search(r"\| tutorial_seq2seq \| 3 \| ", table), table
         else:
             _run(command, tmp_path)
+
+
+def _served(line: str, folder: Path, port: int) -> subprocess.Popen:
+    """The README's `... mlflow models serve ... -p 5001 &` line on a free port, once it answers."""
+    command = line.split("#")[0].strip().removesuffix("&").replace("-p 5001", f"-p {port}")
+    server = subprocess.Popen(
+        ["bash", "-c", command], cwd=folder, env=_environment(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    for _ in range(360):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2):
+                return server
+        except OSError:
+            assert server.poll() is None, "mlflow models serve ended"
+            time.sleep(0.5)
+    raise AssertionError("mlflow models serve did not answer")
+
+
+@pytest.mark.slow
+def test_the_readme_s_model_section_runs_as_written(tmp_path):
+    # in a folder of its own: the sweep registers its best child, which every way answers
+    port, server = _free_port(), None
+    try:
+        for line in _block("A trained model, from MLflow alone"):
+            command = line.split("#")[0].strip()
+            if command.endswith("&"):
+                server = _served(command, tmp_path, port)
+                continue
+            command = command.replace("localhost:5001", f"127.0.0.1:{port}")
+            done = subprocess.run(
+                ["bash", "-c", command], cwd=tmp_path, env=_environment(), capture_output=True,
+                text=True, timeout=900,
+            )  # fmt: skip
+            assert done.returncode == 0, f"{command}\n{done.stderr[-3000:]}"
+            if command.startswith("addexp-predict"):
+                assert done.stdout == "7+10 17\n", done.stdout
+            elif command.startswith("python"):
+                assert re.search(r"7\+10\s+17\s+False", done.stdout), done.stdout
+                assert re.search(r"3\+9\s+12\s+False", done.stdout), done.stdout
+                assert "I0000" not in done.stderr and "oneDNN" not in done.stderr, done.stderr
+            elif command.startswith("curl"):
+                answer = json.loads(done.stdout)["predictions"][0]
+                assert answer["question"] == "7+10" and answer["answer"] == "17", answer
+        assert server is not None
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
