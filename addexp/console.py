@@ -30,6 +30,7 @@ from types import ModuleType
 ABSL_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ \S+:\d+\] ")
 BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 SEVERITY = "IWEF"
+FATAL_ONLY = "3"  # TF_CPP_MIN_LOG_LEVEL of a quiet console: TensorFlow raises what stops a run
 
 
 def min_log_level(environ: dict[str, str] | os._Environ = os.environ) -> int:
@@ -122,5 +123,5 @@ def quiet_tensorflow() -> None:
     """TensorFlow's C++ log at fatal only unless TF_CPP_MIN_LOG_LEVEL is set, its import-time
     lines held to that level (`install`): for a process addexp does not start itself (a
     model MLflow loads), where no other console default is addexp's to set."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", FATAL_ONLY)
     install()

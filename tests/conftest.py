@@ -112,9 +112,22 @@ def _sigint_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_addexp(args: list[str], cwd: Path) -> subprocess.Popen:
-    """Start `addexp` in `cwd` without waiting (to send it signals); stdout and stderr piped."""
+def end_group(process: subprocess.Popen, timeout: float) -> None:
+    """End a process started in a session of its own, and its children: SIGTERM to its group,
+    SIGKILL if it has not ended after `timeout` seconds."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def start_addexp(args: list[str], cwd: Path, program: str = "addexp") -> subprocess.Popen:
+    """Start `program` (an installed console script, `addexp` unless said) in `cwd` without
+    waiting (to send it signals); stdout and stderr piped."""
     command, env = _command(args)
+    command[0] = str(Path(sys.executable).with_name(program))
     return subprocess.Popen(
         command,
         cwd=cwd,
@@ -185,9 +198,4 @@ def serve_mlflow(
         yield url, server
     finally:
         if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            end_group(server, 10)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import end_group
+
 README = Path(__file__).parent.parent / "README.md"
 
 
@@ -151,5 +153,4 @@ def test_the_readme_s_model_section_runs_as_written(tmp_path):
         assert server is not None
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            end_group(server, 30)

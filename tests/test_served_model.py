@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from mlflow.tracking import MlflowClient
 
 from addexp.tracking.context import RunContext
 from addexp.tracking.runner import run
-from tests.conftest import addexp, addexp_predict, compose, logged_rows
+from tests.conftest import addexp, addexp_predict, compose, end_group, logged_rows
 
 pytestmark = pytest.mark.slow
 
@@ -87,12 +86,7 @@ def served(model_uri: str, tracking_uri: str, log: Path, timeout: float = 180) -
             time.sleep(0.5)
         yield url
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        end_group(server, 15)
 
 
 def ask(url: str, payload: dict) -> tuple[int, dict]:

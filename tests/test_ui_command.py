@@ -27,7 +27,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from addexp.cli import ui
-from tests.conftest import _sigint_as_in_a_terminal
+from tests.conftest import start_addexp
 
 EXE = Path(sys.executable).with_name("addexp-ui")
 LINE = re.compile(r"^addexp-ui: MLflow UI on (\S+) at (\S+)  \(Ctrl-C stops it\)$")
@@ -58,16 +58,7 @@ def free_port() -> int:
 
 
 def start(args: list[str], cwd: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    return subprocess.Popen(
-        [str(EXE), *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_sigint_as_in_a_terminal,
-    )
+    return start_addexp(args, cwd, program="addexp-ui")
 
 
 def first_line(process: subprocess.Popen) -> str:

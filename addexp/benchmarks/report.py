@@ -59,13 +59,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _version(*distributions: str) -> str:
+NOT_INSTALLED = "not installed"
+
+
+def installed_version(*distributions: str) -> str:
+    """The version of the first of `distributions` installed (NOT_INSTALLED: none is)."""
     for name in distributions:
         try:
             return version(name)
         except PackageNotFoundError:
             continue
-    return "not installed"
+    return NOT_INSTALLED
 
 
 def git_state(folder: Path) -> str:
@@ -101,10 +105,10 @@ def header(
             f"{ram:.1f} GiB RAM, {platform.system()} {platform.release()}",
         ],
         ["Python", sys.version.split()[0]],
-        ["TensorFlow", _version("tensorflow-cpu", "tensorflow")],
-        ["Keras", _version("keras")],
-        ["MLflow", _version("mlflow")],
-        ["NumPy", _version("numpy")],
+        ["TensorFlow", installed_version("tensorflow-cpu", "tensorflow")],
+        ["Keras", installed_version("keras")],
+        ["MLflow", installed_version("mlflow")],
+        ["NumPy", installed_version("numpy")],
         ["addexp", commit],
         ["command", f"`{command}`"],
         ["date", started.strftime("%Y-%m-%d %H:%M UTC")],

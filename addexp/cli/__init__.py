@@ -21,13 +21,14 @@ import os
 import sys
 from collections.abc import Sequence
 
+from addexp.console import FATAL_ONLY
 from addexp.console import install as hold_tensorflow_lines
 
 EXIT_USAGE = 2  # the exit status of a refused command line or config: nothing was run
 
 # The libraries' variables addexp sets when the user has not: their values on a quiet console.
 QUIET = {
-    "TF_CPP_MIN_LOG_LEVEL": "3",  # fatal only: TensorFlow raises what stops a command
+    "TF_CPP_MIN_LOG_LEVEL": FATAL_ONLY,
     "MLFLOW_LOGGING_LEVEL": "WARNING",
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }

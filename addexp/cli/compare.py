@@ -162,7 +162,7 @@ def varying_keys(runs: list[dict]) -> list[str]:
     return [k for k in keys if len({r["params"].get(k) for r in runs}) > 1]
 
 
-def _natural(key: tuple) -> tuple:
+def natural_order(key: tuple) -> tuple:
     """Sort numbers as numbers ("10" before "128"), everything else as text."""
     out = []
     for value in key:
@@ -181,7 +181,7 @@ def aggregate(runs: list[dict], group_by: Sequence[str], metric: str) -> list[di
             key = tuple(_value(run, k) for k in group_by)
             groups.setdefault(key, []).append(run["metrics"][metric])
     rows = []
-    for key, values in sorted(groups.items(), key=lambda item: _natural(item[0])):
+    for key, values in sorted(groups.items(), key=lambda item: natural_order(item[0])):
         rows.append(
             {
                 **dict(zip(group_by, key, strict=True)),

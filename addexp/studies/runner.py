@@ -11,11 +11,10 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from addexp.benchmarks.report import cpu_model, git_state
+from addexp.benchmarks.report import NOT_INSTALLED, cpu_model, git_state, installed_version
 from addexp.studies.commands import Command
 
 MANIFEST = "manifest.json"
@@ -41,12 +40,8 @@ def store_uri(folder: Path) -> str:
 def _versions() -> dict[str, str]:
     found = {"Python": sys.version.split()[0]}
     for label, names in DISTRIBUTIONS.items():
-        for name in names or ():
-            try:
-                found[label] = version(name)
-                break
-            except PackageNotFoundError:
-                continue
+        if names and (found_version := installed_version(*names)) != NOT_INSTALLED:
+            found[label] = found_version
     return found
 
 

@@ -214,21 +214,12 @@ def _against(stat: Stat, runs: list[Record], baseline: list[Record]) -> str:
     )
 
 
-def _natural(values: tuple[str, ...]) -> tuple:
-    """Numbers as numbers ("10" before "128"), the rest as text."""
-    out = []
-    for value in values:
-        try:
-            out.append((0, float(value), ""))
-        except ValueError:
-            out.append((1, 0.0, value))
-    return tuple(out)
-
-
 def groups(uri: str, runs: Runs, keys: Sequence[str]) -> list[dict[str, str]]:
     """The combinations of `keys`' param values among the runs, in natural order."""
+    from addexp.cli.compare import natural_order
+
     found = {tuple(r.params.get(k, "-") for k in keys) for r in fetch(uri, runs)}
-    return [dict(zip(keys, values, strict=True)) for values in sorted(found, key=_natural)]
+    return [dict(zip(keys, values, strict=True)) for values in sorted(found, key=natural_order)]
 
 
 def grouped(uri: str, runs: Runs, keys: Sequence[str], metric: str, digits: int = 4) -> Table:
