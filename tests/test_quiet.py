@@ -33,6 +33,7 @@ LIBRARY_LINES = [
     r"Launching \d+ jobs",  # Hydra's launcher
     r"#\d+ : ",
     r"A new study created",  # Optuna's own handler
+    r"\]\[(?!addexp\b|hydra)[\w.]+\]\[INFO\]",  # a library's logger through Hydra's format
 ]
 NEWCOMER_UNSET = (
     "TF_CPP_MIN_LOG_LEVEL",
@@ -75,9 +76,11 @@ def quiet(result: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> tuple[Path, str, str]:
-    """A launch folder whose store the run created, the run's id and its console."""
+    """A launch folder whose store the run created, the run's id and its console: a first run
+    on a new machine (matplotlib builds its font cache then, and logs that it did)."""
     folder = tmp_path_factory.mktemp("quiet")
-    console = quiet(run("addexp", ["experiment=fast_tutorial"], folder))
+    fonts = {"MPLCONFIGDIR": str(folder / "matplotlib")}
+    console = quiet(run("addexp", ["experiment=fast_tutorial"], folder, own=fonts))
     run_id = re.search(r"MLflow run (\w{32}) \(fast_tutorial-seed1\)", console)
     assert run_id, console[-3000:]
     return folder, run_id[1], console
@@ -211,3 +214,29 @@ def test_the_sweep_console_passes_warnings_and_single_runs_whole():
     assert console.filter(record(launcher, logging.WARNING))
     assert console.filter(record("addexp"))  # no Hydra job here: a single run's console is whole
     assert console.filter(record("addexp", sweep=True))
+
+
+@pytest.mark.parametrize(
+    "library",
+    [
+        "matplotlib.font_manager",
+        "absl",
+        "urllib3.connectionpool",
+        "alembic.runtime.migration",
+        "tensorflow",
+        "keras",
+        "mlflow.store",
+        "git.cmd",
+        "root",
+    ],
+)
+def test_a_librarys_info_lines_stay_off_the_console(library):
+    from addexp.sweeps.callback import SweepConsole
+
+    for console in (SweepConsole(jobs=True), SweepConsole()):
+        info = logging.LogRecord(library, logging.INFO, __file__, 1, "line", None, None)
+        warning = logging.LogRecord(library, logging.WARNING, __file__, 1, "line", None, None)
+        assert not console.filter(info) and console.filter(warning)
+    for ours in ("addexp", "addexp.training", "hydra.core.utils", "hydra_plugins.x_sweeper._impl"):
+        shown = logging.LogRecord(ours, logging.INFO, __file__, 1, "line", None, None)
+        assert SweepConsole().filter(shown), ours

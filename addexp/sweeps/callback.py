@@ -57,6 +57,10 @@ LAUNCHERS = (
     "hydra_plugins.hydra_submitit_launcher",
     "hydra_plugins.hydra_ray_launcher",
 )
+# The loggers whose INFO lines a console shows: addexp's, Hydra's and its sweepers' (a search's
+# study and sampler); a library's INFO (matplotlib's font cache on a first run, say) goes only
+# to the job's log file.
+SHOWN = ("addexp", "hydra", "__main__")
 
 
 def verbose() -> bool:
@@ -66,7 +70,8 @@ def verbose() -> bool:
 
 class SweepConsole(logging.Filter):
     """The console handlers' filter (`hydra.hydra_logging` and, with `jobs`, `hydra.job_logging`
-    in conf/config.yaml): drops the launchers' INFO lines and, inside a sweep's job, addexp's
+    in conf/config.yaml): drops the launchers' INFO lines, every INFO line of a logger outside
+    `SHOWN` (the libraries') and, inside a sweep's job, addexp's
     INFO records not marked ON_SWEEP_CONSOLE (its epochs, summaries and addresses, kept in the
     job's log file), so that jobs do not bury each other. A single run's console is whole;
     warnings, errors and `hydra.verbose` pass everything."""
@@ -78,7 +83,7 @@ class SweepConsole(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING or verbose():
             return True
-        if record.name.startswith(LAUNCHERS):
+        if record.name.startswith(LAUNCHERS) or not record.name.startswith(SHOWN):
             return False
         ours = record.name == "addexp" or record.name.startswith("addexp.")
         if not (self.jobs and ours) or getattr(record, "sweep", False):
