@@ -95,13 +95,19 @@ def addexp(
     )
 
 
-def addexp_predict(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """The real `addexp-predict`; MLflow's tracking URI is not inherited (`--uri` names the
-    store)."""
-    exe = Path(sys.executable).with_name("addexp-predict")
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+def addexp_predict(
+    args: list[str],
+    cwd: Path | None = None,
+    program: str = "addexp-predict",
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """The real `addexp-predict` (or another reading console script, `program`); MLflow's
+    tracking URI is not inherited (`--uri` names the store); `env` adds variables."""
+    exe = Path(sys.executable).with_name(program)
+    environ = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    environ.update(env or {})
     return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env
+        [str(exe), *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=environ
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -194,3 +196,21 @@ def test_every_extension_preset_trains_end_to_end(tmp_path):
     assert any("(" in row["input"] for row in rows)
     assert any(row["expected"].startswith("-") for row in rows)
     assert all(evaluate(row["input"]) == int(row["expected"]) for row in rows)
+
+
+def test_a_command_ends_as_python_would_but_at_once(tmp_path):
+    # an idle executor worker (a non-daemon thread), a function registered to run at exit, a
+    # temporary folder and a status: what Python's own exit does, `finish` does
+    program = (
+        "import atexit, concurrent.futures, sys, tempfile\n"
+        "from addexp.cli import finish\n"
+        "pool = concurrent.futures.ThreadPoolExecutor(1); pool.submit(print, 'worked').result()\n"
+        f"atexit.register(lambda: open({str(tmp_path / 'ran')!r}, 'w').close())\n"
+        f"kept = tempfile.TemporaryDirectory(dir={str(tmp_path)!r})\n"
+        "print('done', end='')\n"
+        "finish(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (3, "worked\ndone", "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ran"]

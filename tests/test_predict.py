@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -387,6 +389,43 @@ def test_a_typed_question_through_the_real_command_fails_cleanly(trained):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "addexp-predict: question '12++3' is malformed" in result.stderr
+
+
+READING = {  # each reading command, once doing its work and once refusing
+    "addexp-predict": (["12+50", "7+10"], ["12++3"]),
+    "addexp-eval": (["+eval.sets.d2={digits: 2}", "eval.examples=20"], ["train.epochs=3"]),
+}
+
+
+@pytest.mark.parametrize("program", sorted(READING))
+def test_a_reading_command_ends_with_its_work_and_leaves_no_temporary_file(
+    trained, tmp_path, program
+):
+    uri, run_id = trained["_uri"], trained["seq2seq_unpadded_masked"]
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    for args, status in zip(READING[program], (0, 2), strict=True):
+        done = addexp_predict(
+            ["--run", run_id, "--uri", uri, *args], tmp_path, program, {"TMPDIR": str(temporary)}
+        )
+        assert done.returncode == status, done.stderr
+        assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+        assert list(temporary.iterdir()) == [], [p.name for p in temporary.iterdir()]
+    for program, args in (("addexp-compare", ["--no-log"]), ("addexp-runs", [])):
+        done = addexp_predict([*args, "--uri", uri], tmp_path, program, {"TMPDIR": str(temporary)})
+        assert done.returncode == 0 and list(temporary.iterdir()) == [], done.stderr
+
+
+def test_predict_writes_into_a_closed_pipe_quietly(trained, tmp_path):
+    uri, run_id = trained["_uri"], trained["seq2seq_unpadded_masked"]
+    exe = Path(sys.executable).with_name("addexp-predict")
+    questions = " ".join(f"{a}+{a}" for a in range(1, 9000))  # > a pipe's 64 KiB
+    done = subprocess.run(
+        f"{exe} --run {run_id} --uri {uri} {questions} | head -1",
+        shell=True, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.stdout.startswith("1+1 "), done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
 
 
 def test_eval_adds_sets_to_a_finished_run_without_touching_its_params(trained, capsys):

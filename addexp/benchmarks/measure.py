@@ -69,13 +69,16 @@ def alternate(
 @dataclass(frozen=True)
 class Finished:
     """A child process that ran to its end: wall seconds from start to exit, peak resident
-    memory of its process tree (bytes), exit status and output."""
+    memory of its process tree (bytes), exit status and output, and the seconds from start to
+    its first byte of standard output (`first_output`, to within RSS_SAMPLE_SECONDS; the
+    exit's seconds when it wrote none)."""
 
     seconds: float
     peak_rss: int
     returncode: int
     stdout: str
     stderr: str
+    first_output: float
 
 
 class ProcessFailed(RuntimeError):
@@ -115,18 +118,20 @@ def _tree_rss(process: psutil.Process) -> int:
 def run_process(command: Sequence[str], cwd: Path, timeout: float = 3600) -> Finished:
     """Run `command` in `cwd` to its end; wall time from start to exit, with the tree's
     resident memory sampled every RSS_SAMPLE_SECONDS. Its output goes to temporary files, not
-    pipes, so a child that writes much can never block on a full pipe while it is timed.
-    Raises ProcessFailed on a non-zero exit, and ProcessFailed (after killing it) past
-    `timeout` seconds."""
+    pipes, so a child that writes much can never block on a full pipe while it is timed; the
+    file's size tells when its first output came. Raises ProcessFailed on a non-zero exit, and
+    ProcessFailed (after killing it) past `timeout` seconds."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         popen = subprocess.Popen(list(command), cwd=cwd, env=child_env(), stdout=out, stderr=err)
-        peak = 0
+        peak, first = 0, None
         try:
             process = psutil.Process(popen.pid)
             while True:
                 with contextlib.suppress(psutil.Error):
                     peak = max(peak, _tree_rss(process))
+                if first is None and os.fstat(out.fileno()).st_size:
+                    first = time.perf_counter() - start
                 try:  # returns as soon as the child exits: no sampling delay in its wall time
                     popen.wait(timeout=RSS_SAMPLE_SECONDS)
                     break
@@ -147,7 +152,8 @@ def run_process(command: Sequence[str], cwd: Path, timeout: float = 3600) -> Fin
         raise ProcessFailed(
             f"{' '.join(command)} exited with status {popen.returncode}:\n{stderr[-3000:]}"
         )
-    return Finished(seconds, peak, popen.returncode, stdout, stderr)
+    first = seconds if first is None else first
+    return Finished(seconds, peak, popen.returncode, stdout, stderr, first)
 
 
 def latest_run(uri: str) -> Any:

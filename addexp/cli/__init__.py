@@ -16,10 +16,15 @@ their own defaults back.
 It may import `addexp.sweeps` and every package below it.
 """
 
+import atexit
+import contextlib
+import functools
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from addexp.console import FATAL_ONLY
 from addexp.console import install as hold_tensorflow_lines
@@ -68,3 +73,42 @@ def hydra_verbose(overrides: Sequence[str]) -> bool:
         if equals and key.lstrip("+") == "hydra.verbose":  # `~hydra.verbose` drops it
             return value.strip().strip("'\"").lower() not in ("false", "", "[]", "null")
     return False
+
+
+def finish(status: int) -> NoReturn:
+    """End a command's process as soon as its work is done, with exit status `status`.
+
+    What Python does at exit runs, in its order and by its own functions: the threads' exit
+    hooks (idle executor workers are told to stop) and the wait for non-daemon threads
+    (`threading._shutdown`), then every function registered to run at exit (MLflow's flushes,
+    temporary folders, the logging handlers). Only the interpreter's tear-down of its modules
+    is skipped: with TensorFlow,
+    Keras and MLflow imported that takes about 2 s after the last line is printed (measured in
+    docs/benchmarks.md), and frees nothing the operating system does not free at once. A
+    closed standard output (`addexp-predict ... | head -1`) ends the command quietly.
+    """
+    threading._shutdown()
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            stream.flush()
+    os._exit(status)
+
+
+def command(main: Callable[[], int]) -> Callable[[], NoReturn]:
+    """The console script of a command whose `main()` returns its exit status (`finish`). A
+    reader that closed the standard output early (`| head -1`) ends it with status 1 and no
+    traceback, as Python's documentation advises for SIGPIPE."""
+
+    @functools.wraps(main)
+    def script() -> NoReturn:
+        try:
+            status = main()
+            sys.stdout.flush()
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            status = 1
+        finish(status)
+
+    return script

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from addexp.cli import EXIT_USAGE, add_verbose, console
+from addexp.cli import EXIT_USAGE, add_verbose, command, console
 from addexp.cli.entry import start
 from addexp.evaluation.metrics import summary
 
@@ -142,5 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+script = command(main)  # the console script: exits as soon as main is done
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    script()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from addexp.cli import EXIT_USAGE, add_verbose, console
+from addexp.cli import EXIT_USAGE, add_verbose, command, console
 from addexp.cli.entry import start
 from addexp.evaluation.metrics import summary
 from addexp.tracking.answering import read_problems
@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as error:
             print(f"addexp-predict: --out {args.out}: {error.strerror}.", file=sys.stderr)
             return EXIT_USAGE
-    print(output)
+    print(output, flush=True)  # the answers out before any note
     beyond = beyond_training(logged.pipeline.space, problems, questions)
     if beyond:
         print(f"addexp-predict: note: {beyond}", file=sys.stderr)
@@ -184,5 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+script = command(main)  # the console script: exits as soon as main is done
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    script()

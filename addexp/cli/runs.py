@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from addexp.cli import EXIT_USAGE, add_verbose, console
+from addexp.cli import EXIT_USAGE, add_verbose, command, console
 from addexp.tracking import environment, liveness
 from addexp.tracking.environment import EXPERIMENT_HELP, URI_HELP, default_experiment, default_uri
 
@@ -84,5 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+script = command(main)  # the console script: exits as soon as main is done
+
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

@@ -86,7 +86,9 @@ class LoggedRun:
 
     def load_model(self) -> Any:
         """The run's Keras model: from inside its question model (`addexp.tracking.pyfunc`),
-        or, for a run logged before that model existed, MLflow's Keras flavour. Raises
+        or, for a run logged before that model existed, MLflow's Keras flavour. The model's
+        folder is downloaded once, into a temporary folder removed afterwards (MLflow's own
+        loaders would leave a copy in the system's temporary folder at every call). Raises
         RunError without a model, or for one this addexp cannot read (`IncompatibleModel`)."""
         import mlflow
         from mlflow.models import Model
@@ -101,15 +103,16 @@ class LoggedRun:
                 f"run {self.run_id} in {self.uri} has no logged model "
                 "(it was trained with tracking.log_model=false)."
             )
-        uri = f"runs:/{self.run_id}/model"
-        if "keras" in Model.load(uri).flavors:
-            return mlflow.keras.load_model(uri)
-        from addexp.tracking.pyfunc import IncompatibleModel
+        with tempfile.TemporaryDirectory(prefix="addexp-model-") as folder:
+            local = client.download_artifacts(self.run_id, "model", folder)
+            if "keras" in Model.load(local).flavors:
+                return mlflow.keras.load_model(local)
+            from addexp.tracking.pyfunc import IncompatibleModel
 
-        try:
-            return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
-        except IncompatibleModel as error:
-            raise RunError(f"run {self.run_id}: {error.message}") from None
+            try:
+                return mlflow.pyfunc.load_model(local).unwrap_python_model().model
+            except IncompatibleModel as error:
+                raise RunError(f"run {self.run_id}: {error.message}") from None
 
     def decoded_with(self, beam_width: int) -> LoggedRun:
         """The same run decoded by beam search of `beam_width` (1: greedy) instead of its
