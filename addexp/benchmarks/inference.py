@@ -118,13 +118,14 @@ def _latency(settings: Settings, stored: Stored) -> Latency:
 
     def timed(command: list[str]) -> dict[str, float]:
         finished = run_process(command, folder)
-        answers.append(finished.stdout.strip())
+        if command is predict:
+            answers.append(finished.stdout.strip())
         return {"first": finished.first_output, "seconds": finished.seconds}
 
     latency = alternate(
         {"predict": lambda _: timed(predict), "floor": lambda _: timed(FLOOR)}, settings.repeats
     )
-    if not all(a.startswith((QUESTION, "imported")) for a in answers):
+    if not all(a.startswith(QUESTION) for a in answers):
         raise RuntimeError(f"addexp-predict did not answer {QUESTION!r}: {answers}")
     predicted, floor = latency["predict"], latency["floor"]
     return Latency(predicted["first"], predicted["seconds"], floor["first"], floor["seconds"])

@@ -82,10 +82,10 @@ def finish(status: int) -> NoReturn:
     hooks (idle executor workers are told to stop) and the wait for non-daemon threads
     (`threading._shutdown`), then every function registered to run at exit (MLflow's flushes,
     temporary folders, the logging handlers). Only the interpreter's tear-down of its modules
-    is skipped: with TensorFlow,
-    Keras and MLflow imported that takes about 2 s after the last line is printed (measured in
-    docs/benchmarks.md), and frees nothing the operating system does not free at once. A
-    closed standard output (`addexp-predict ... | head -1`) ends the command quietly.
+    is skipped: with TensorFlow, Keras and MLflow imported that takes about 2 s after the last
+    line is printed (the inference section of docs/benchmarks.md), and frees nothing the
+    operating system does not free at once. A standard stream already closed
+    (`addexp-predict ... | head -1`) is not flushed again.
     """
     threading._shutdown()
     atexit._run_exitfuncs()
