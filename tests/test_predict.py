@@ -391,9 +391,15 @@ def test_a_typed_question_through_the_real_command_fails_cleanly(trained):
     assert "addexp-predict: question '12++3' is malformed" in result.stderr
 
 
-READING = {  # each reading command, once doing its work and once refusing
-    "addexp-predict": (["12+50", "7+10"], ["12++3"]),
-    "addexp-eval": (["+eval.sets.d2={digits: 2}", "eval.examples=20"], ["train.epochs=3"]),
+RUN = ["--run", "{run}", "--uri", "{uri}"]
+READING = {  # each reading command: doing its work (status 0) and refusing (status 2)
+    "addexp-predict": ([*RUN, "12+50", "7+10"], [*RUN, "12++3"]),
+    "addexp-eval": (
+        [*RUN, "+eval.sets.d2={digits: 2}", "eval.examples=20"],
+        [*RUN, "train.epochs=3"],
+    ),
+    "addexp-compare": (["--no-log", "--uri", "{uri}"], ["--uri", "{uri}", "--metric", "x"]),
+    "addexp-runs": (["--uri", "{uri}"], ["--uri", "{uri}", "--experiment", "nope"]),
 }
 
 
@@ -405,15 +411,11 @@ def test_a_reading_command_ends_with_its_work_and_leaves_no_temporary_file(
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     for args, status in zip(READING[program], (0, 2), strict=True):
-        done = addexp_predict(
-            ["--run", run_id, "--uri", uri, *args], tmp_path, program, {"TMPDIR": str(temporary)}
-        )
+        args = [{"{run}": run_id, "{uri}": uri}.get(a, a) for a in args]
+        done = addexp_predict(args, tmp_path, program, {"TMPDIR": str(temporary)})
         assert done.returncode == status, done.stderr
         assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
         assert list(temporary.iterdir()) == [], [p.name for p in temporary.iterdir()]
-    for program, args in (("addexp-compare", ["--no-log"]), ("addexp-runs", [])):
-        done = addexp_predict([*args, "--uri", uri], tmp_path, program, {"TMPDIR": str(temporary)})
-        assert done.returncode == 0 and list(temporary.iterdir()) == [], done.stderr
 
 
 def test_predict_writes_into_a_closed_pipe_quietly(trained, tmp_path):
