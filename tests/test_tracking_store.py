@@ -127,3 +127,31 @@ def test_relative_artifact_locations_mean_the_launch_folder(location, expected):
     from addexp.tracking.store import resolve_artifact_location
 
     assert resolve_artifact_location(location, Path("/launch")) == expected
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["addexp", *TINY, "tracking.uri=foo://bar"],
+        ["addexp-predict", "--uri", "foo://bar", "--run", "last", "7+10"],
+        ["addexp-eval", "--uri", "foo://bar", "--run", "last", "eval=length"],
+        ["addexp-runs", "--uri", "foo://bar"],
+        ["addexp-compare", "--uri", "foo://bar"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_a_store_of_a_kind_mlflow_has_not_is_one_line_from_every_command(tmp_path, command):
+    """A URI scheme that no installed tracking store takes is named, with the kinds there are,
+    before anything is opened: one line, exit 2, no traceback, no store written (Hydra's job
+    folder keeps the job's log)."""
+    from tests.conftest import addexp_predict
+
+    if command[0] == "addexp":
+        done = addexp(command[1:], tmp_path)
+    else:
+        done = addexp_predict(command[1:], tmp_path, program=command[0])
+    assert done.returncode == 2, done.stderr
+    assert "MLflow has no tracking store for the scheme 'foo'" in done.stderr
+    assert "sqlite://" in done.stderr and "postgresql://" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not {"mlflow.db", "mlruns"} & {p.name for p in tmp_path.iterdir()}

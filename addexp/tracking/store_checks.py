@@ -32,6 +32,25 @@ def check_store(uri: str) -> None:
         _check_server(uri)
     elif scheme in ("", "file"):
         _check_folder(_path(uri), f"tracking.uri={uri}")
+    else:
+        _check_scheme(uri, scheme)
+
+
+def _check_scheme(uri: str, scheme: str) -> None:
+    """A store of another kind: one for which MLflow (or an installed MLflow plugin) has a
+    tracking store. MLflow's own error comes as a traceback from deep inside the first call;
+    its registry of stores (no public way to ask it) answers at once."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking._tracking_service.utils import _tracking_store_registry as stores
+
+    try:
+        stores.get_store_builder(uri)
+    except MlflowException:
+        known = ", ".join(f"{s}://" for s in sorted(stores._registry) if s)
+        raise StoreError(
+            f"tracking.uri={uri}: MLflow has no tracking store for the scheme '{scheme}'; use "
+            f"an SQLite file (sqlite:////abs/path/mlflow.db), a folder, or one of: {known}."
+        ) from None
 
 
 def check_store_to_read(uri: str) -> None:
