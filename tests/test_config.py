@@ -266,7 +266,7 @@ def test_schema_rejects_wrong_types_and_unknown_keys():
         ("eval.examples=0", "eval.examples", ">= 1"),
         ("model.encoder_units=[]", "model.encoder_units", "at least one"),
         ("model.decoder_units=[0]", "model.decoder_units", ">= 1"),
-        ("model.name=transformer", "model.name", "mapping_lstm, mlp, seq2seq"),
+        ("model.name=rnn_t", "model.name", "mapping_lstm, mlp, seq2seq, tagger"),
         ("train.regime=fixed", "train.examples", "space holds (100"),
     ],
 )
@@ -297,7 +297,7 @@ def test_semantic_checks_name_the_key_and_what_is_allowed(override, key, allowed
         (
             ["model=mapping_lstm", "data.operations=[-]"],
             "cannot express data.operations=['-']. Use data.operations=[+], or "
-            "model=seq2seq, teacher_forcing or attention.",
+            "model=seq2seq, teacher_forcing, attention or transformer.",
         ),
         (  # only the key at fault is named
             ["model=tagger", "format=aligned", "data.brackets=1"],

@@ -364,3 +364,23 @@ def test_a_signal_waits_through_a_deferred_block_until_a_check_or_its_end():
     ]
     assert _signalled(not_deferred) == ["interrupted by SIGTERM"]
     assert not faults.pending()
+
+
+def test_a_run_logged_before_a_key_existed_resumes_as_its_default():
+    """A key that a run's logged config predates reads as its schema default (a key is added
+    with the default that keeps what was done): such a run resumes with today's config, and
+    only a value other than that default differs."""
+    from omegaconf import OmegaConf
+
+    from addexp.tracking.resume import differing_keys
+    from tests.conftest import compose
+
+    for overrides in ([], ["model=transformer"]):
+        new = compose(overrides)
+        old = OmegaConf.to_container(new, resolve=True)
+        del old["train"]["curriculum"], old["model"]["beam_width" if overrides else "embedding_dim"]
+        assert differing_keys(OmegaConf.create(old), new) == {}
+        naive = compose([*overrides, "train.curriculum.name=naive"])
+        assert differing_keys(OmegaConf.create(old), naive) == {
+            "train.curriculum.name": ("none", "naive")
+        }

@@ -159,7 +159,8 @@ def test_the_command_names_the_preset_its_keys_and_what_to_choose(tmp_path):
     ("sweep", "refused"),
     [
         (["experiment=keras_addition_rnn", "model=teacher_forcing,attention"], 2),
-        (["experiment=keras_addition_rnn", "model=glob(t*)"], 2),  # tagger, teacher_forcing
+        # tagger, teacher_forcing, transformer
+        (["experiment=keras_addition_rnn", "model=glob(t*)"], 3),
         (
             [
                 "experiment=keras_addition_rnn,keras_teacher_forcing",

@@ -91,7 +91,27 @@ def test_a_set_that_is_read_holds_no_question_that_is_refused(framing, any_lengt
 
 def test_every_kind_is_tried():
     tried = {next(k for k in KINDS if case.startswith(k)) for case in REFUSED}
-    assert tried == set(KINDS)
+    assert tried | {"model"} == set(KINDS)  # a family's own reach: the test below
+
+
+def test_a_family_s_own_reach_comes_after_every_other_kind():
+    """A layout the framing writes but the model cannot read (more learned positions than the
+    transformer's table holds) is refused as kind `model`, with the family's clause; without
+    the family, or within its reach, it is read."""
+    from addexp.models import FAMILIES, bind
+    from tests.conftest import compose
+
+    def family(rows: int):
+        overrides = ["model=transformer", "model.positions=learned", f"model.max_positions={rows}"]
+        return bind(FAMILIES["transformer"], compose(overrides).model)
+
+    framing = sequence(TRAIN, cls=AutoregressiveFraming)
+    pairs = space_demands(framing, SIX, True)
+    found = worst([refusal(*p, family(4)) for p in pairs])
+    assert found is not None and found.kind == "model"
+    assert "model.max_positions=4" in found.clause
+    assert worst([refusal(*p) for p in pairs]) is None
+    assert worst([refusal(*p, family(512)) for p in pairs]) is None
 
 
 def test_brackets_deeper_than_trained_are_refused_for_their_width():

@@ -65,6 +65,8 @@ def validate(cfg: Any) -> None:
     check_framing(cfg, family, space)
     check_train(cfg, space)
     check_position_hints(cfg, family)
+    if family.check_run is not None:
+        family.check_run(cfg)
     check_eval(cfg, space, family)
     check_tracking_limits(cfg)
 

@@ -90,6 +90,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _monitored(logged) -> list[dict[str, float]]:
+    """The per-epoch values of the metric a run's curriculum monitored, by epoch ([] without a
+    curriculum): what its schedule, and so its training data, followed."""
+    from mlflow.tracking import MlflowClient
+
+    curriculum = logged.cfg.train.get("curriculum")
+    if curriculum is None or curriculum.name == "none":
+        return []
+    logged_values = MlflowClient(logged.uri).get_metric_history(logged.run_id, curriculum.monitor)
+    return [{curriculum.monitor: m.value} for m in sorted(logged_values, key=lambda m: m.step)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console(args.verbose)
@@ -123,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sets = draw_sets(pipeline, cfg.seed)
     watched = watched_keys(list(sets.values()))
     training = Training(pipeline, cfg.train, training_streams(cfg), watched, exclude)
-    seen = replay_seen_keys(training, logged.epochs_trained)
+    seen = replay_seen_keys(training, logged.epochs_trained, _monitored(logged))
     results = evaluate_sets(model, pipeline, sets, seen)
     if cfg.model.get("beam_width") != logged.cfg.model.get("beam_width"):
         results = {f"beam{cfg.model.beam_width}/{name}": r for name, r in results.items()}

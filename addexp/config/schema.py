@@ -90,6 +90,20 @@ class EarlyStoppingConfig:
 
 
 @dataclass
+class CurriculumConfig:
+    """A curriculum over operand length (Zaremba & Sutskever 2014, "Learning to Execute",
+    section 4; `addexp.training.curriculum`): which lengths each epoch's examples have."""
+
+    name: str = "none"  # none | naive | mix | combined (data.operands=digits)
+    start: int | None = None  # naive's first operand length; null = data.min_digits
+    step: int = 1  # digits the length grows by each time the monitor passes the threshold
+    monitor: str = "curriculum/exact_match"  # per-epoch metric the threshold applies to
+    threshold: float = 0.9  # the length grows after an epoch whose monitor is >= this, (0, 1]
+    probe: int = 500  # problems at the current length scored each epoch: curriculum/exact_match
+    mix_fraction: float = 0.2  # combined: share of examples drawn as mix draws them
+
+
+@dataclass
 class TrainConfig:
     """How the model is fitted."""
 
@@ -114,6 +128,7 @@ class TrainConfig:
     resume: str | None = None  # run id: continue that run's checkpoint in a new run
     jit_compile: bool = False  # compile the training step with XLA (Keras compile's jit_compile)
     steps_per_execution: int = 0  # batches per call of the training step; 0: ~512 examples' worth
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
 
 
 @dataclass

@@ -12,10 +12,13 @@ from addexp.evaluation.metrics import objectives
 from addexp.framing.framings import make_framing
 from addexp.framing.layouts import per_row
 from addexp.framing.reach import KINDS, hints_needed, refusal, space_demands, worst
+from addexp.models import bind
 from addexp.models.compatibility import offered
 from addexp.problems.checks import MAX_DIGITS, check_problem
 from addexp.problems.sets import eval_set_data, eval_sets
 from addexp.problems.space import ProblemSpace
+
+TRAINING = "the training space (data)"  # how messages name the training space
 
 
 def check_eval(cfg: Any, space: ProblemSpace, family: Any) -> None:
@@ -32,7 +35,8 @@ def check_eval(cfg: Any, space: ProblemSpace, family: Any) -> None:
         _check_set_keys(name, s, space)
     named = {f"eval.sets.{s.name}": s.space for s in eval_sets(cfg, space)}
     framing = make_framing(cfg, family, space, list(named.values()))
-    check_readable(framing, family, {"the training space (data)": space, **named})
+    family = bind(family, cfg.model)
+    check_readable(framing, family, {TRAINING: space, **named})
     if e.disjoint and space.size() < 10 * e.examples:
         raise ConfigError(
             f"eval.disjoint=true needs a problem space of at least 10 x eval.examples "
@@ -79,7 +83,7 @@ def check_readable(
     refusal comes first (kind, then set order), with the remedy: at config time (a run to be
     trained) or, with `trained`, for the fixed layout of a trained run (`addexp-eval`)."""
     pairs = {n: space_demands(framing, s, family.any_length) for n, s in spaces.items()}
-    found = {n: worst([refusal(*p) for p in ps]) for n, ps in pairs.items()}
+    found = {n: worst([refusal(*p, family) for p in ps]) for n, ps in pairs.items()}
     refused = [(n, r) for n, r in found.items() if r is not None]
     if not refused:
         return
@@ -91,12 +95,14 @@ def check_readable(
         "symbols": "train with those operations (data.operations), or drop the set.",
         "terms": f"use {offered(lambda _, k: k.input_slots is None)}, or drop the set.",
         "operations": f"use {offered(lambda _, k: not k.sums_only)}, or drop the set.",
+        "model": "" if name == TRAINING else "or drop the set.",
     }.get(first.kind)
     if first.kind in ("question_width", "answer_width"):
         remedy = _width_remedy(framing, family, spaces[name])
     if first.kind == "position_hints":
         remedy = _hints_remedy(pairs, name, trained)
-    raise ConfigError(f"{name} {first.clause}{others}; {remedy}")
+    joined = ", " if first.kind == "model" else "; "  # the model's clause names its remedy
+    raise ConfigError(f"{name} {first.clause}{others}" + (f"{joined}{remedy}" if remedy else "."))
 
 
 def _width_remedy(framing: Any, family: Any, space: ProblemSpace) -> str:

@@ -13,8 +13,10 @@ import matplotlib.pyplot as plt
 
 
 def learning_curves(history: list[dict[str, float]], path: Path, title: str) -> Path:
-    """One panel per metric name (loss, accuracy, ...), train and val on the same axes."""
-    names = sorted({key.split("/", 1)[1] for epoch in history for key in epoch})
+    """One panel per metric name (loss, accuracy, ...), train and val on the same axes (other
+    per-epoch metrics, such as a curriculum's, have no panel)."""
+    split_names = [key.split("/", 1) for epoch in history for key in epoch]
+    names = sorted({name for split, name in split_names if split in ("train", "val")})
     fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
     epochs = range(1, len(history) + 1)
     for ax, name in zip(axes[0], names, strict=True):

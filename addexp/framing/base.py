@@ -31,6 +31,7 @@ class Shapes:
     vocab: int = 0  # > 0: inputs are symbol indices for an Embedding layer of this many rows
     mask_value: float | None = None  # not None: hide steps equal to it (index 0 for embeddings)
     answer_hints: int = 0  # > 0: each answer step also reads a one-hot position hint this wide
+    digits: tuple[int, ...] = ()  # the digits' symbol indices (a family that finds digits)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 A question fits a layout when the layout's alphabet holds its symbols and its answer's (for a
 framing that reads and writes the run's alphabet), its fixed input slots (if any) hold its
 terms, it is a sum where the framing represents nothing else, its question and answer fit the
-layout's widths as the run writes them, and the position hints (if any) tag every place it
-needs. The rule is asked of a whole problem space before anything is drawn (`space_demands`:
+layout's widths as the run writes them, the position hints (if any) tag every place it
+needs, and the model reads a layout that wide (`ModelFamily.reach`, where a family has limits of
+its own). The rule is asked of a whole problem space before anything is drawn (`space_demands`:
 the config's checks, `addexp-eval`) and of typed questions row by row (`row_demands`:
 `addexp-predict`); both measure a `Demand` and hand it to `refusal`, so a set is refused for
 exactly the kind a question drawn from it would be. Kinds are tried in the order of `KINDS`;
@@ -23,7 +24,15 @@ from addexp.framing.layouts import Layouts, widest_layouts
 from addexp.problems.space import Problems, ProblemSpace, operand_digits
 from addexp.text.formats import question_width
 
-KINDS = ("symbols", "terms", "operations", "question_width", "answer_width", "position_hints")
+KINDS = (
+    "symbols",
+    "terms",
+    "operations",
+    "question_width",
+    "answer_width",
+    "position_hints",
+    "model",
+)
 SUM_SYMBOLS = frozenset("0123456789+")
 
 
@@ -58,8 +67,9 @@ def hints_needed(layout: Any, demand: Demand) -> int:
     return layout.places_for(demand.digits) if layout.position_hints else 0
 
 
-def refusal(layout: Any, demand: Demand) -> Refusal | None:
-    """The first kind (in `KINDS` order) of which `demand` does not fit `layout`, or None."""
+def refusal(layout: Any, demand: Demand, family: Any = None) -> Refusal | None:
+    """The first kind (in `KINDS` order) of which `demand` does not fit `layout`, or None;
+    `family` (bound to the run's model config, `addexp.models.bind`): the model's own reach."""
     fmt = layout.text_format
     if layout.alphabet_bound:
         unseen = demand.symbols - set(layout.alphabet.symbols)
@@ -105,7 +115,16 @@ def refusal(layout: Any, demand: Demand) -> Refusal | None:
             f"has {answers} {demand.answer_length} characters; the run writes at most "
             f"{fmt.answer_width}",
         )
-    return _hint_refusal(layout, demand)
+    return _hint_refusal(layout, demand) or _model_refusal(layout, family)
+
+
+def _model_refusal(layout: Any, family: Any) -> Refusal | None:
+    """The family's own limit on the layout's widths (`ModelFamily.reach`), if it has one."""
+    if family is None or family.reach is None:
+        return None
+    fmt = layout.text_format
+    clause = family.reach(fmt.question_width, fmt.answer_width)
+    return None if clause is None else Refusal("model", fmt.question_width, clause)
 
 
 def _hint_refusal(layout: Any, demand: Demand) -> Refusal | None:

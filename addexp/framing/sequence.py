@@ -11,6 +11,7 @@ import numpy as np
 
 from addexp.framing.base import END, NO_ANSWER, START, Answers, Shapes, alphabet_for, expected_chars
 from addexp.framing.encoding import (
+    DIGITS,
     ENCODINGS,
     Alphabet,
     argmax_indices,
@@ -124,6 +125,7 @@ class Seq2SeqFraming:
             output_symbols=n,
             vocab=n if self.encoding == "embedding" else 0,
             mask_value=0.0 if self.masking else None,
+            digits=tuple(self.alphabet.symbols.index(d) for d in DIGITS),
         )
 
     def inputs(self, problems: Problems) -> np.ndarray:
@@ -214,6 +216,7 @@ class AutoregressiveFraming(Seq2SeqFraming):
             base.vocab,
             base.mask_value,
             self.position_hints,
+            base.digits,
         )
 
     @property

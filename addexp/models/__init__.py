@@ -14,6 +14,7 @@ below it.
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,7 +34,12 @@ class ModelFamily:
     -> keras.Model` (uncompiled); `decode(model, framing, problems, batch_size, cfg) -> Answers`
     when answers are not one forward pass read by the framing (None: that pass); `figures(model,
     framing, problems, folder) -> [PNG paths]` logged under `<family>/`; `check(model_cfg)`
-    refuses its own keys' bad values with ConfigError (types and unknown keys are Hydra's).
+    refuses its own keys' bad values with ConfigError (types and unknown keys are Hydra's);
+    `check_run(cfg)` refuses them against the rest of the run's config (its format, encoding);
+    `reach(question_width, answer_width, cfg) -> None or a clause` says why the model cannot
+    read a layout that wide (a limit of its own, as a sentence's end naming the key and the
+    remedy; `addexp.framing.reach` asks it); `layers`: the module of its own Keras layers,
+    imported before a saved model of the family is loaded (`load_layers`).
 
     Capabilities: `any_length`, it reads questions longer than it was trained on (each question
     is then laid out in widths of its own); `position_hints`, it reads `format.position_hints`
@@ -53,6 +59,9 @@ class ModelFamily:
     decode: Callable[..., Any] | None = None
     figures: Callable[..., Any] | None = None
     check: Callable[[Any], None] | None = None
+    check_run: Callable[[Any], None] | None = None
+    reach: Callable[..., str | None] | None = None
+    layers: str | None = None
 
 
 FAMILIES: Registry[ModelFamily] = Registry(
@@ -61,7 +70,15 @@ FAMILIES: Registry[ModelFamily] = Registry(
     ModelFamily,
     {
         name: f"addexp.models.{name}:FAMILY"
-        for name in ("seq2seq", "teacher_forcing", "attention", "tagger", "mapping_lstm", "mlp")
+        for name in (
+            "seq2seq",
+            "teacher_forcing",
+            "attention",
+            "transformer",
+            "tagger",
+            "mapping_lstm",
+            "mlp",
+        )
     },
 )
 
@@ -73,12 +90,23 @@ def families_with(capable: Callable[[ModelFamily], bool]) -> list[str]:
 
 
 def bind(family: ModelFamily, model_cfg: Any) -> ModelFamily:
-    """The family with its decode step given the run's model config (beam width, ...)."""
-    if family.decode is None:
-        return family
-    return replace(family, decode=functools.partial(family.decode, cfg=model_cfg))
+    """The family with its decode step and its reach given the run's model config (beam
+    width, position table, ...)."""
+    bound = {
+        key: functools.partial(getattr(family, key), cfg=model_cfg)
+        for key in ("decode", "reach")
+        if getattr(family, key) is not None
+    }
+    return replace(family, **bound) if bound else family
 
 
 def build_model(model_cfg: Any, shapes: Any) -> Any:
     """The configured family's (uncompiled) Keras model for data of these `Shapes`."""
     return FAMILIES[model_cfg.name].build(model_cfg, shapes)
+
+
+def load_layers(family: ModelFamily) -> None:
+    """Import the module of `family`'s own Keras layers, if it has one, so that Keras finds
+    them when it loads a saved model (they register themselves on import)."""
+    if family.layers is not None:
+        importlib.import_module(family.layers)

@@ -48,7 +48,7 @@ def read_problems(
         )
     layouts = layouts_for(pipeline.framing, problems, pipeline.family.any_length)
     for question, (layout, demand) in zip(questions, row_demands(layouts, problems), strict=True):
-        refused = refusal(layout, demand)
+        refused = refusal(layout, demand, pipeline.family)
         if refused is not None:
             raise QuestionError(f"question {question!r} {refused.clause}.")
     return problems

@@ -142,6 +142,9 @@ def training_logger(cfg: Any, stream: int) -> Callable[[str, Problems], None]:
         draw |= {"sampler": "sample_distinct", "examples": t.examples, "distinct": t.distinct}
         draw["val_fraction"] = t.val_fraction
     draw["disjoint_from_test"] = cfg.eval.disjoint
+    curriculum = t.get("curriculum")
+    if curriculum is not None and curriculum.name != "none":  # addexp.training.curriculum
+        draw["curriculum"] = curriculum.name
 
     def on_data(context: str, problems: Problems) -> None:
         if fresh:

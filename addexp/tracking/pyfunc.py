@@ -81,6 +81,7 @@ class QuestionModel(mlflow.pyfunc.PythonModel):
         import keras
         from omegaconf import OmegaConf
 
+        from addexp.models import load_layers
         from addexp.training.pipeline import build_pipeline, layout
 
         logged = (context.model_config or {}).get(VERSION_KEY)
@@ -97,6 +98,7 @@ class QuestionModel(mlflow.pyfunc.PythonModel):
                 f"this model was trained with the layout {trained}, which this addexp rebuilds "
                 f"as {layout(self.pipeline)}; use the addexp version that trained it."
             )
+        load_layers(self.pipeline.family)
         self.model = keras.saving.load_model(context.artifacts[KERAS], compile=False)
         self._searches: dict[int, Any] = {}
 

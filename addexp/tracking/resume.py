@@ -41,12 +41,29 @@ def _free(key: str) -> bool:
     return any(key == k or (k.endswith(".") and key.startswith(k)) for k in RESUME_FREE_KEYS)
 
 
+def schema_defaults(cfg: DictConfig) -> dict[str, str]:
+    """The schema's flat defaults for a config of `cfg`'s family (the run's keys and its model
+    family's): what a key that a run's logged config predates meant when it was trained, since
+    a key is added with the default that keeps what was done before."""
+    from addexp.config.schema import AddexpConfig, flatten
+    from addexp.models import FAMILIES
+
+    schema = OmegaConf.to_container(OmegaConf.structured(AddexpConfig), resolve=False)
+    schema.pop("model")
+    schema.pop("tracking")  # free to change, and its defaults read the environment
+    name = cfg.get("model", {}).get("name")
+    if name in FAMILIES:
+        schema["model"] = OmegaConf.to_container(OmegaConf.structured(FAMILIES[name].schema))
+    return flatten(schema)
+
+
 def differing_keys(old: DictConfig, new: DictConfig) -> dict[str, tuple[str, str]]:
     """Flat keys whose values differ between two resolved configs (a key only one has counts,
-    shown as `<absent>`), leaving out `RESUME_FREE_KEYS`: {key: (old value, new value)}."""
+    shown as `<absent>`; a key the old config predates reads as its schema default,
+    `schema_defaults`), leaving out `RESUME_FREE_KEYS`: {key: (old value, new value)}."""
     from addexp.config.schema import flatten
 
-    a = flatten(OmegaConf.to_container(old, resolve=True))
+    a = {**schema_defaults(old), **flatten(OmegaConf.to_container(old, resolve=True))}
     b = flatten(OmegaConf.to_container(new, resolve=True))
     return {
         k: (a.get(k, "<absent>"), b.get(k, "<absent>"))

@@ -229,7 +229,8 @@ def _train(
     job: Job, model, training: Training, started: checkpoints.Progress | None
 ) -> TrainResult:
     """`fit`, each epoch shown and logged (`progress.epochs`) and checkpointed; then the
-    run's `train/seconds`, `train/epochs_trained` and, with early stopping, `train/best_epoch`."""
+    run's `train/seconds`, `train/epochs_trained`, with early stopping `train/best_epoch` and
+    with a curriculum the param `curriculum.schedule`."""
     import mlflow
 
     cfg, in_sweep = job.cfg, job.ctx.parent_run_id is not None
@@ -246,6 +247,8 @@ def _train(
     if result.best_epoch is not None:  # early stopping: the epoch its metric was best
         trained["train/best_epoch"] = result.best_epoch
     mlflow.log_metrics(trained)
+    if result.params:
+        mlflow.log_params(result.params)
     return result
 
 

@@ -9,6 +9,9 @@ rows), and a resumed run needs only the number of epochs done. Draws are indepen
 draw order is already random: batches are consecutive rows, not reshuffled.
 `fixed`: one set of distinct problems in memory, each epoch fed in the order drawn from that
 epoch's own stream (`TrainingStreams.order(epoch)`).
+With a curriculum (`addexp.training.curriculum`) a chunk is also a function of the operand
+length the schedule gives its epoch (a `Stage`), and the fixed set's order of the rows that
+stage allows; the schedule of the epochs so far is known before an epoch's first chunk is drawn.
 
 Why not a `keras.utils.PyDataset` (keras/src/trainers/data_adapters/py_dataset_adapter.py in
 Keras 3.15): with `workers=1` Keras wraps its `__getitem__` in `tf.data.Dataset.from_generator(
@@ -39,6 +42,7 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -47,6 +51,7 @@ import tensorflow as tf
 
 from addexp.problems import space as P
 from addexp.problems.sampling import sample
+from addexp.training.curriculum import Progression, Stage, fixed_order, sample_at_lengths
 from addexp.training.pipeline import TrainingStreams
 
 CHUNK = 8192  # problems drawn, rendered and encoded at once (fresh regime)
@@ -108,11 +113,21 @@ def draw_chunk(
     exclude: np.ndarray | None,
     epoch: int,
     index: int,
+    stage: Stage | None = None,
 ) -> P.Problems:
     """Chunk `index` of epoch `epoch` of the fresh regime: rows `index * CHUNK` onwards of that
-    epoch's `examples` problems (at most CHUNK), none of them in `exclude`."""
+    epoch's `examples` problems (at most CHUNK), none of them in `exclude`; with a curriculum's
+    `stage`, each problem at an operand length the stage draws first from the same stream."""
     size = min(CHUNK, examples - index * CHUNK)
-    return sample(space, size, streams.chunk(epoch, index), exclude)
+    rng = streams.chunk(epoch, index)
+    if stage is None:
+        return sample(space, size, rng, exclude)
+    return sample_at_lengths(space, stage.example_lengths(size, rng), rng, exclude)
+
+
+def stage_of(progression: Progression | None, epoch: int) -> Stage | None:
+    """Epoch `epoch`'s curriculum stage; None without a curriculum."""
+    return None if progression is None else progression.stage(epoch)
 
 
 def replay_seen(
@@ -122,12 +137,15 @@ def replay_seen(
     exclude: np.ndarray | None,
     seen: Seen,
     epochs: int,
+    progression: Progression | None = None,
 ) -> None:
     """Mark in `seen` the questions of the first `epochs` epochs of the fresh regime, redrawn
-    chunk by chunk from the run's streams (NumPy only; memory of one chunk at a time)."""
+    chunk by chunk from the run's streams (NumPy only; memory of one chunk at a time), at the
+    stages of the curriculum's `progression` (which knows those epochs; None: no curriculum)."""
     for epoch in range(epochs):
+        stage = stage_of(progression, epoch)
         for index in range(chunks_per_epoch(train_cfg.examples)):
-            chunk = draw_chunk(space, train_cfg.examples, streams, exclude, epoch, index)
+            chunk = draw_chunk(space, train_cfg.examples, streams, exclude, epoch, index, stage)
             seen.mark(epoch, P.question_keys(chunk))
         seen.complete(epoch)
 
@@ -203,22 +221,59 @@ class EpochBatches:
         return data.prefetch(tf.data.AUTOTUNE)
 
 
+@dataclass(frozen=True)
+class FixedCurriculum:
+    """A curriculum over the fixed set: its `progression`, the operand length of every row
+    (`curriculum.problem_lengths`), the rows' question keys and the `seen` they mark epoch by
+    epoch (an epoch may feed some rows only)."""
+
+    progression: Progression
+    lengths: np.ndarray
+    keys: np.ndarray
+    seen: Seen
+
+    def order(self, streams: TrainingStreams, epoch: int) -> np.ndarray:
+        """The rows epoch `epoch` feeds, in order (`curriculum.fixed_order` at its stage)."""
+        stage = self.progression.stage(epoch)
+        return fixed_order(stage, self.lengths, streams.order(epoch))
+
+    def replay(self, streams: TrainingStreams, epochs: int) -> None:
+        """Mark the rows of the first `epochs` epochs as seen, epoch by epoch."""
+        for epoch in range(epochs):
+            self.seen.mark(epoch, self.keys[self.order(streams, epoch)])
+            self.seen.complete(epoch)
+
+
 class FixedSet(EpochBatches):
     """The fixed regime: `arrays` (inputs, targets, sample weights or None) in memory, each
-    epoch in the order of `streams.order(epoch)`."""
+    epoch in the order of `streams.order(epoch)`; with a `curriculum`, the rows its stage
+    allows (`FixedCurriculum.order`), marked as seen when the epoch's order is made."""
 
-    def __init__(self, arrays: tuple, batch_size: int, streams: TrainingStreams, first_epoch: int):
+    def __init__(
+        self,
+        arrays: tuple,
+        batch_size: int,
+        streams: TrainingStreams,
+        first_epoch: int,
+        curriculum: FixedCurriculum | None = None,
+    ):
         super().__init__(len(arrays[1]), batch_size, first_epoch)
-        self.arrays, self.streams = arrays, streams
+        self.arrays, self.streams, self.curriculum = arrays, streams, curriculum
         self._order: tuple[int, np.ndarray] | None = None
         self._lock = threading.Lock()
 
     def order(self, epoch: int) -> np.ndarray:
-        """The permutation epoch `epoch` feeds its examples in (computed once per epoch)."""
+        """The rows epoch `epoch` feeds, in order (computed once per epoch): a permutation of
+        the set, or with a curriculum the rows its stage allows."""
         with self._lock:
             if self._order is None or self._order[0] != epoch:
-                permutation = self.streams.order(epoch).permutation(self.examples)
-                self._order = (epoch, permutation)
+                c = self.curriculum
+                if c is None:
+                    rows = self.streams.order(epoch).permutation(self.examples)
+                else:
+                    rows = c.order(self.streams, epoch)
+                    c.seen.mark(epoch, c.keys[rows])
+                self._order = (epoch, rows)
             return self._order[1]
 
     def rows(self, epoch: int, start: int, stop: int) -> tuple:
@@ -228,8 +283,9 @@ class FixedSet(EpochBatches):
 
 class FreshStream(EpochBatches):
     """The fresh regime, streamed: every epoch `train_cfg.examples` new problems, drawn,
-    rendered and encoded a chunk at a time (`draw_chunk`); the last `CACHED_CHUNKS` encoded
-    chunks are kept. Each chunk drawn marks its watched questions in `seen`.
+    rendered and encoded a chunk at a time (`draw_chunk`, at the epoch's stage of a
+    curriculum's `progression`); the last `CACHED_CHUNKS` encoded chunks are kept. Each chunk
+    drawn marks its watched questions in `seen`.
 
     Chunks are drawn under a lock, so that rows may be asked for from any thread."""
 
@@ -242,16 +298,20 @@ class FreshStream(EpochBatches):
         exclude: np.ndarray | None,
         seen: Seen,
         first_epoch: int,
+        progression: Progression | None = None,
     ):
         super().__init__(train_cfg.examples, train_cfg.batch_size, first_epoch)
         self.space, self.framing, self.streams = space, framing, streams
-        self.exclude, self.seen = exclude, seen
+        self.exclude, self.seen, self.progression = exclude, seen, progression
         self._chunks: OrderedDict[tuple[int, int], tuple] = OrderedDict()
         self._lock = threading.Lock()
 
     def problems(self, epoch: int, index: int) -> P.Problems:
-        """Chunk `index` of epoch `epoch` as problems (not cached; for logging and checks)."""
-        return draw_chunk(self.space, self.examples, self.streams, self.exclude, epoch, index)
+        """Chunk `index` of epoch `epoch` as problems (not cached; for logging and checks), at
+        the epoch's stage of the curriculum's `progression` (None: no curriculum)."""
+        stage = stage_of(self.progression, epoch)
+        streams, exclude = self.streams, self.exclude
+        return draw_chunk(self.space, self.examples, streams, exclude, epoch, index, stage)
 
     def chunk(self, epoch: int, index: int) -> tuple:
         """Inputs, targets and sample weights of chunk `index` of epoch `epoch`."""

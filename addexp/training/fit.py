@@ -6,7 +6,9 @@ streamed in chunks. `fixed` (the Keras example): one set of `train.examples` dis
 chunk at a time (`addexp.training.batches`), trained in one `model.fit` over all epochs; Keras's own
 callbacks set the learning rate (`LearningRateScheduler`), stop on a NaN loss
 (`TerminateOnNaN`) and stop early (`EarlyStopping`). Questions in `exclude` (a disjoint test
-set) are never trained on.
+set) are never trained on. With `train.curriculum` (`addexp.training.curriculum`; Zaremba &
+Sutskever 2014) each epoch's data follow the schedule's length for that epoch, which the
+epoch's end moves on (`EpochReport`), and a resumed run recomputes it from its checkpoint.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -28,9 +30,11 @@ from addexp.evaluation.metrics import METRICS, Scored
 from addexp.framing.layouts import layouts_for
 from addexp.problems import space as P
 from addexp.problems.sampling import sample_distinct
+from addexp.training import curriculum as C
 from addexp.training import faults
 from addexp.training.batches import (
     EpochCursor,
+    FixedCurriculum,
     FixedSet,
     FreshStream,
     Seen,
@@ -49,6 +53,7 @@ class TrainResult:
     seconds: float  # wall time of this process's fit loop, data generation included
     history: list[dict[str, float]]  # one dict of metrics per epoch (resumed ones included)
     best_epoch: int | None = None  # with early stopping: the best epoch of its metric, 1-based
+    params: dict[str, str] = field(default_factory=dict)  # to log: a curriculum's schedule
 
 
 class StopOnSignal(keras.callbacks.Callback):
@@ -191,67 +196,146 @@ class Training:
             self.on_data(context, problems)
 
 
-def replay_seen_keys(training: Training, epochs: int) -> np.ndarray:
+def progression_of(training: Training, history: list[dict[str, float]]) -> C.Progression | None:
+    """The curriculum's progression after the epochs of `history` (a checkpoint's per-epoch
+    metrics; [] at the start), None without a curriculum. Raises ValueError when the history
+    recorded other lengths than its monitored values give (`curriculum.Progression.restored`)."""
+    curriculum = C.from_config(training.train, training.pipeline.space)
+    if curriculum is None:
+        return None
+    return C.Progression.restored(curriculum, history)
+
+
+def _fixed_curriculum(
+    train: P.Problems, progression: C.Progression | None, seen: Seen
+) -> FixedCurriculum | None:
+    if progression is None:
+        return None
+    return FixedCurriculum(progression, C.problem_lengths(train), P.question_keys(train), seen)
+
+
+def replay_seen_keys(
+    training: Training, epochs: int, history: list[dict[str, float]] | None = None
+) -> np.ndarray:
     """The keys of `training.watched` that a run trained on in its first `epochs` epochs,
     redrawn from its seed without training (the data streams are independent of the model):
     the fixed set, or the fresh regime's draws chunk by chunk, so memory stays that of one
-    chunk however long the run trained."""
+    chunk however long the run trained. With a curriculum, the epochs are redrawn at their
+    stages, which `history` (the run's per-epoch metrics, the monitored one at least) gives;
+    raises ValueError when a schedule that follows it lacks the epochs before the last."""
     cfg, space = training.train, training.pipeline.space
     seen = Seen(training.watched)
+    progression = progression_of(training, (history or [])[:epochs])
+    if progression is not None and not progression.knows(epochs):
+        raise ValueError(f"a curriculum's {epochs} epochs are redrawn from their history")
     if cfg.regime == "fixed":
         train, _ = split_fixed(space, cfg, training.streams.data, training.exclude)
-        seen.mark(0, P.question_keys(train))
-        seen.complete(0)
+        curriculum = _fixed_curriculum(train, progression, seen)
+        if curriculum is not None:
+            curriculum.replay(training.streams, epochs)
+        else:
+            seen.mark(0, P.question_keys(train))
+            seen.complete(0)
     else:
-        replay_seen(space, cfg, training.streams, training.exclude, seen, epochs)
+        replay_seen(space, cfg, training.streams, training.exclude, seen, epochs, progression)
     return seen.keys
 
 
 @dataclass(frozen=True)
 class Validation:
-    """The fixed regime's held-out `problems` and the `expected` characters of their right
-    answers ((n, width), each row in its own layout), decoded after each epoch."""
+    """Held-out `problems` (the fixed regime's, or a curriculum's probe) and the `expected`
+    characters of their right answers ((n, width), each row in its own layout), decoded after
+    each epoch."""
 
     problems: P.Problems
     expected: np.ndarray
+
+    @staticmethod
+    def of(pipeline: Pipeline, problems: P.Problems) -> Validation:
+        layouts = layouts_for(pipeline.framing, problems, pipeline.family.any_length)
+        return Validation(problems, layouts.expected(problems))
+
+    def exact_match(self, model: keras.Model, pipeline: Pipeline) -> float:
+        """The share of `problems` that `model` answers exactly (decoded as at test time)."""
+        answers = decode(model, pipeline.family, pipeline.framing, self.problems).answers
+        return METRICS["exact_match"].compute(Scored(self.problems, self.expected, answers))
+
+
+class Probe:
+    """A curriculum's `probe` problems at an operand length, drawn from that length's own
+    stream (`TrainingStreams.probe`: the same problems whenever the length is trained, as
+    Zaremba & Sutskever's code validates at the current length) and kept per length; scored
+    after each epoch at the epoch's length: `curriculum.PROBE_METRIC`."""
+
+    def __init__(self, training: Training, curriculum: C.Curriculum):
+        self.training, self.curriculum = training, curriculum
+        self._sets: dict[int, Validation] = {}
+
+    def exact_match(self, model: keras.Model, length: int) -> float:
+        pipeline = self.training.pipeline
+        if length not in self._sets:
+            lengths = np.full(self.curriculum.probe, length)
+            rng = self.training.streams.probe(length)
+            problems = C.sample_at_lengths(pipeline.space, lengths, rng)
+            self._sets[length] = Validation.of(pipeline, problems)
+        return self._sets[length].exact_match(model, pipeline)
+
+    @staticmethod
+    def of(training: Training, progression: C.Progression | None) -> Probe | None:
+        """The probe of a curriculum whose length follows its monitor (naive, combined: the
+        exact match at the current length is logged whichever metric is monitored), else
+        None."""
+        if progression is None or not progression.curriculum.adaptive:
+            return None
+        return Probe(training, progression.curriculum)
 
 
 @dataclass(frozen=True)
 class Feed:
     """The data of one `fit`: the batches (`FixedSet` or `FreshStream`), their fingerprint
-    (`digest`, checked against a resumed checkpoint's), the questions marked as seen so far and
-    the validation set (None: no validation)."""
+    (`digest`, checked against a resumed checkpoint's), the questions marked as seen so far,
+    the validation set (None: no validation) and, with a curriculum, its `progression` and
+    `probe` (None each without)."""
 
     data: FixedSet | FreshStream
     digest: str
     seen: Seen
     validation: Validation | None = None
+    progression: C.Progression | None = None
+    probe: Probe | None = None
 
 
-def _fixed_feed(training: Training, done: int) -> Feed:
+def _fixed_feed(training: Training, done: int, progression: C.Progression | None) -> Feed:
     framing, cfg = training.pipeline.framing, training.train
     train, val = split_fixed(training.pipeline.space, cfg, training.streams.data, training.exclude)
     seen = Seen(training.watched)
-    seen.mark(done, P.question_keys(train))
-    seen.complete(done)
-    data = FixedSet(_arrays(framing, train), cfg.batch_size, training.streams, done)
+    curriculum = _fixed_curriculum(train, progression, seen)
+    if curriculum is None:
+        seen.mark(done, P.question_keys(train))
+        seen.complete(done)
+    else:
+        curriculum.replay(training.streams, done)
+    arrays = _arrays(framing, train)
+    data = FixedSet(arrays, cfg.batch_size, training.streams, done, curriculum)
     training.show("training", train)
     validation = None
     if val is not None:
-        expected = layouts_for(framing, val, training.pipeline.family.any_length).expected(val)
-        validation = Validation(val, expected)
+        validation = Validation.of(training.pipeline, val)
         training.show("validation", val)
-    return Feed(data, fingerprint(train), seen, validation)
+    probe = Probe.of(training, progression)
+    return Feed(data, fingerprint(train), seen, validation, progression, probe)
 
 
-def _fresh_feed(training: Training, done: int) -> Feed:
+def _fresh_feed(training: Training, done: int, progression: C.Progression | None) -> Feed:
     space, cfg, streams = training.pipeline.space, training.train, training.streams
-    seen = Seen(training.watched)
-    data = FreshStream(space, training.pipeline.framing, cfg, streams, training.exclude, seen, done)
+    seen, exclude = Seen(training.watched), training.exclude
+    framing = training.pipeline.framing
+    data = FreshStream(space, framing, cfg, streams, exclude, seen, done, progression)
     first = data.problems(0, 0)
-    replay_seen(space, cfg, streams, training.exclude, seen, done)
+    replay_seen(space, cfg, streams, exclude, seen, done, progression)
     training.show("training", first)
-    return Feed(data, fingerprint(first), seen)
+    probe = Probe.of(training, progression)
+    return Feed(data, fingerprint(first), seen, None, progression, probe)
 
 
 def _check_fingerprint(resume: Progress, digest: str) -> None:
@@ -271,9 +355,10 @@ class EpochReport(keras.callbacks.Callback):
     `faults.Diverged` when its loss is NaN or infinite (TerminateOnNaN stopped it at that
     batch). Otherwise names the logs as a run records them (`loss` -> `train/loss`,
     `val_accuracy` -> `val/accuracy`, `learning_rate` from the LearningRateScheduler ->
-    `train/learning_rate`), adds `val/exact_match` (the validation set decoded), replaces
-    `logs` by them in place (so EarlyStopping, after it, monitors these names), counts the
-    epoch's questions as seen and calls `on_epoch(epoch, metrics, progress)`."""
+    `train/learning_rate`), adds `val/exact_match` (the validation set decoded) and a
+    curriculum's metrics (`_curriculum`), replaces `logs` by them in place (so EarlyStopping,
+    after it, monitors these names), counts the epoch's questions as seen and calls
+    `on_epoch(epoch, metrics, progress)`."""
 
     def __init__(
         self,
@@ -297,17 +382,28 @@ class EpochReport(keras.callbacks.Callback):
         }
         val = self.feed.validation
         if val is not None:
-            pipeline = self.training.pipeline
-            answers = decode(self.model, pipeline.family, pipeline.framing, val.problems).answers
-            metrics["val/exact_match"] = METRICS["exact_match"].compute(
-                Scored(val.problems, val.expected, answers)
-            )
+            metrics["val/exact_match"] = val.exact_match(self.model, self.training.pipeline)
+        metrics |= self._curriculum(epoch, metrics)
         logs.clear()
         logs.update(metrics)
         self.feed.seen.complete(epoch)
         self.history.append(metrics)
         progress = Progress(epoch + 1, self.feed.digest, list(self.history))
         self.on_epoch(epoch, metrics, progress)
+
+    def _curriculum(self, epoch: int, metrics: dict[str, float]) -> dict[str, float]:
+        """Epoch `epoch`'s curriculum metrics (none without one): the probe's exact match at
+        the epoch's length (`curriculum.PROBE_METRIC`; naive and combined), then the length
+        and whether the epoch made it grow, recorded in the progression (which moves the next
+        epoch's data on)."""
+        progression, probe = self.feed.progression, self.feed.probe
+        if progression is None:
+            return {}
+        scored = {}
+        if probe is not None:
+            length = progression.stage(epoch).length
+            scored[C.PROBE_METRIC] = probe.exact_match(self.model, length)
+        return scored | progression.record(epoch, metrics | scored)
 
 
 def fit(
@@ -324,10 +420,12 @@ def fit(
     questions of the epochs it completed are redrawn (NumPy only, for the overlap), the data
     must have the checkpoint's fingerprint (the fixed set, or the fresh regime's first chunk: a
     checkpoint written by an addexp that draws problems otherwise is refused with ValueError),
-    and `fit` goes on from `initial_epoch`. Callbacks: `EpochCursor` (the data's epoch),
-    Keras's `LearningRateScheduler` (`learning_rate`), `TerminateOnNaN`, `StopOnSignal`,
-    `EpochReport` and, with `train.early_stopping`, Keras's `EarlyStopping`, which may end
-    training early (and restore the best weights at its end).
+    a curriculum's schedule is recomputed from the checkpoint's history (ValueError when it
+    recorded other lengths) and `fit` goes on from `initial_epoch`. The result's `params`
+    describe a curriculum's schedule (`curriculum.schedule`). Callbacks: `EpochCursor` (the
+    data's epoch), Keras's `LearningRateScheduler` (`learning_rate`), `TerminateOnNaN`,
+    `StopOnSignal`, `EpochReport` and, with `train.early_stopping`, Keras's `EarlyStopping`,
+    which may end training early (and restore the best weights at its end).
 
     Within a run's `faults.deferred()` block a signal stops the epoch after the current batch
     (`StopOnSignal`) and raises `faults.Interrupted` before the epoch is recorded; one that
@@ -336,10 +434,11 @@ def fit(
     """
     cfg = training.train
     done = resume.epochs_done if resume else 0
-    feed = (_fixed_feed if cfg.regime == "fixed" else _fresh_feed)(training, done)
+    history = list(resume.history) if resume else []
+    progression = progression_of(training, history)
+    feed = (_fixed_feed if cfg.regime == "fixed" else _fresh_feed)(training, done, progression)
     if resume is not None:
         _check_fingerprint(resume, feed.digest)
-    history = list(resume.history) if resume else []
     stopper = early_stopping(cfg)
     callbacks = [
         EpochCursor(feed.data),
@@ -369,4 +468,5 @@ def fit(
     best = None  # the stopper saw its metric at least once in this fit: its best epoch
     if stopper is not None and getattr(stopper, "best", None) is not None:
         best = stopper.best_epoch + 1  # Keras counts from 0, as fit's epochs
-    return TrainResult(feed.seen.keys, seconds, history, best)
+    params = {} if progression is None else {"curriculum.schedule": progression.describe()}
+    return TrainResult(feed.seen.keys, seconds, history, best, params)

@@ -19,6 +19,7 @@ from addexp.problems.space import Problems, ProblemSpace, question_keys, space_f
 from addexp.text.formats import Format, render_integers
 
 TRAIN_STREAM, TEST_STREAM, ORDER_STREAM = 0, 1, 3  # independent per seed (2: EVAL_STREAM)
+PROBE_STREAM = 4  # a curriculum's probe at each operand length (addexp.training.curriculum)
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,9 @@ def draw_test_set(cfg: Any, space: ProblemSpace) -> tuple[Problems, np.ndarray |
 class TrainingStreams:
     """What training draws from, each a stream of its own so that no state carries from one
     draw to the next and a resumed run needs none: the fixed regime's set (`data`, one stream
-    from its start), the fresh regime's problems chunk by chunk (`chunk(epoch, index)`) and the
-    order the fixed set is fed in each epoch (`order(epoch)`)."""
+    from its start), the fresh regime's problems chunk by chunk (`chunk(epoch, index)`), the
+    order the fixed set is fed in each epoch (`order(epoch)`) and a curriculum's probe at each
+    operand length (`probe(length)`)."""
 
     seed: int
     data: np.random.Generator
@@ -63,6 +65,10 @@ class TrainingStreams:
 
     def order(self, epoch: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, ORDER_STREAM, epoch])
+
+    def probe(self, length: int) -> np.random.Generator:
+        """The stream of the problems a curriculum scores at operand length `length`."""
+        return np.random.default_rng([self.seed, PROBE_STREAM, length])
 
 
 def training_streams(cfg: Any) -> TrainingStreams:
