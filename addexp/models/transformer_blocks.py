@@ -166,7 +166,7 @@ def decoder_only(cfg: Any, shapes: Any) -> Any:
     x = _question_embedding(cfg, shapes, question)
     y = _answer_embedding(cfg, shapes, answer[0], answer[1] if len(answer) > 1 else None)
     if cfg.positions == "abacus":
-        offsets = RandomOffset(cfg.abacus_offset, name="abacus_offsets")(question)
+        offsets = random_offsets(cfg)(question)
         x = _abacus(cfg, shapes, x, question, offsets, "question_abacus")
         y = _abacus(cfg, shapes, y, answer[0], offsets, "answer_abacus")
     sequence = layers.Concatenate(axis=1, name="question_then_answer")([x, y])
@@ -184,6 +184,6 @@ def decoder_only(cfg: Any, shapes: Any) -> Any:
 
 
 def random_offsets(cfg: Any) -> Any:
-    """The layer drawing the encoder-decoder's Abacus offsets in training (one per row, given
-    to encoder and decoder alike)."""
+    """The layer drawing a row's Abacus offsets in training (one per row, given to every
+    sequence of the row: the encoder's and the decoder's, or both halves of one sequence)."""
     return RandomOffset(cfg.abacus_offset, name="abacus_offsets")
